@@ -1,0 +1,106 @@
+"""The ``mnistlib`` command (also ``python -m mnistlib``).
+
+    mnistlib data fetch [--from PATH] [--force]   put verified MNIST in the cache
+    mnistlib data verify                          check the cached files by SHA-256
+    mnistlib data where                           say where the data is and its source
+    mnistlib course build | check                 regenerate / drift-check release and solutions
+    mnistlib grade PATH...                        grade learner notebooks (see --help)
+    mnistlib bench [--quick]                      measure the course (see --help)
+
+Each top-level command other than ``data`` lives in its own module with its own
+``main(argv)``, so this file only routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+from . import data
+
+# command -> (module, one-line help); each module has main(argv) -> exit status
+_DELEGATED = {
+    "course": ("mnistlib.course", "regenerate or drift-check the student release and solutions"),
+    "grade": ("mnistlib.grading", "grade learner notebooks with nbgrader"),
+    "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
+}
+
+
+def _data_fetch(args) -> int:
+    started = time.perf_counter()
+    if args.source:
+        try:
+            files = data.read_local(args.source)
+        except (data.SourceFailed, data.IDXError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        directory = data.store(files, f"copied from {args.source}")
+    else:
+        try:
+            directory = data.fetch(force=args.force)
+        except data.MNISTDataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    info = data.describe(directory)
+    print(f"MNIST ready in {directory} (source: {info['source']}, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def _data_verify(args) -> int:
+    info = data.describe()
+    for name, status in info["files"].items():
+        print(f"{status:>9}  {name}")
+    if info["complete"]:
+        print(f"all four files verified by SHA-256 in {info['cache']}")
+        return 0
+    print("not complete: run `mnistlib data fetch` to (re)fetch", file=sys.stderr)
+    return 1
+
+
+def _data_where(args) -> int:
+    info = data.describe()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0 if info["complete"] else 1
+    if info["MNISTLIB_DATA"]:
+        print(f"MNISTLIB_DATA is set: load_mnist() reads {info['MNISTLIB_DATA']}")
+    state = "present and verified" if info["complete"] else "NOT complete"
+    print(f"cache: {info['cache']} ({state})")
+    for name, status in info["files"].items():
+        print(f"  {status:>9}  {name}")
+    if info["source"]:
+        print(f"source: {info['source']} (fetched {info['fetched']})")
+    if info["keras_cache"]:
+        print(f"Keras's own cache also has: {info['keras_cache']}")
+    return 0 if info["complete"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnistlib", description="Tools of the mnist-keras-course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_p = commands.add_parser("data", help="fetch, verify or locate the MNIST files")
+    data_cmds = data_p.add_subparsers(dest="data_command", required=True)
+    p = data_cmds.add_parser("fetch", help="put verified MNIST into the cache")
+    p.add_argument("--from", dest="source", help="import a local mnist.npz or IDX folder instead")
+    p.add_argument("--force", action="store_true", help="download again even if cached")
+    p.set_defaults(func=_data_fetch)
+    p = data_cmds.add_parser("verify", help="check the cached files by SHA-256")
+    p.set_defaults(func=_data_verify)
+    p = data_cmds.add_parser("where", help="say where the data is and where it came from")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=_data_where)
+    for name, (_, help_text) in _DELEGATED.items():
+        commands.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _DELEGATED:
+        module = importlib.import_module(_DELEGATED[argv[0]][0])
+        return module.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,145 @@
+"""Regenerate, or drift-check, the files made from the instructor sources.
+
+    mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
+    mnistlib course check   # exit 1 and name every file that differs from a fresh build
+
+Both run the real nbgrader (``generate_assignment`` for the student release,
+``generate_solution`` without execution for the worked solutions) in a
+throw-away copy of ``course/``, so no gradebook or log is left behind. The
+solutions keep nbgrader's cell metadata (so they can be graded) but lose the
+``### BEGIN/END SOLUTION`` and ``HIDDEN TESTS`` marker lines, so they read as
+plain worked notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = REPO / "course"
+SOLUTIONS = REPO / "solutions"
+
+_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+
+
+def assignment_ids(course: Path = COURSE) -> list[str]:
+    """The assignment ids, in teaching order: the folders of ``course/source``."""
+    source = course / "source"
+    return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def _nbgrader(args: list[str], cwd: Path) -> None:
+    env = dict(os.environ)
+    env.pop("NBGRADER_EXECUTION", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def strip_markers(notebook: dict) -> dict:
+    """Drop nbgrader's solution / hidden-test marker lines, keeping what is between them."""
+    for cell in notebook["cells"]:
+        source = cell["source"]
+        text = "".join(source) if isinstance(source, list) else source
+        lines = [line for line in text.split("\n") if not _MARKER.match(line)]
+        cell["source"] = "\n".join(lines)
+    return notebook
+
+
+def _write_notebook(notebook: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def build(out_release: Path, out_solutions: Path, course: Path = COURSE) -> list[str]:
+    """Generate the release and the solutions for every assignment into the given folders."""
+    ids = assignment_ids(course)
+    with tempfile.TemporaryDirectory(prefix="mnistlib-course-") as tmp:
+        work = Path(tmp) / "course"
+        work.mkdir()
+        shutil.copy2(course / "nbgrader_config.py", work / "nbgrader_config.py")
+        shutil.copytree(course / "source", work / "source")
+        for assignment in ids:
+            _nbgrader(["generate_assignment", assignment, "--force"], work)
+            _nbgrader(
+                [
+                    "generate_solution",
+                    assignment,
+                    "--force",
+                    "--GenerateSolution.preprocessors="
+                    "['nbgrader.preprocessors.IncludeHeaderFooter',"
+                    "'nbgrader.preprocessors.LockCells',"
+                    "'nbgrader.preprocessors.ClearOutput']",
+                ],
+                work,
+            )
+        if out_release.exists():
+            shutil.rmtree(out_release)
+        shutil.copytree(work / "release", out_release)
+        out_solutions.mkdir(parents=True, exist_ok=True)
+        for old in out_solutions.glob("*.ipynb"):
+            old.unlink()
+        for assignment in ids:
+            generated = work / "solution" / assignment / f"{assignment}.ipynb"
+            notebook = strip_markers(json.loads(generated.read_text()))
+            _write_notebook(notebook, out_solutions / f"{assignment}.ipynb")
+    for path in out_release.rglob("*.ipynb"):  # one stable JSON layout for clean diffs
+        _write_notebook(json.loads(path.read_text()), path)
+    return ids
+
+
+def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
+    """Files that differ between the committed release/solutions and a fresh build."""
+    with tempfile.TemporaryDirectory(prefix="mnistlib-drift-") as tmp:
+        fresh_release, fresh_solutions = Path(tmp) / "release", Path(tmp) / "solutions"
+        build(fresh_release, fresh_solutions, course)
+        problems = []
+        for fresh_root, committed_root in ((fresh_release, course / "release"), (fresh_solutions, solutions)):
+            fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
+            committed = (
+                {p.relative_to(committed_root) for p in committed_root.rglob("*") if p.is_file()}
+                if committed_root.exists()
+                else set()
+            )
+            for rel in sorted(fresh | committed):
+                a, b = fresh_root / rel, committed_root / rel
+                if rel not in committed:
+                    problems.append(f"missing: {b.relative_to(REPO)}")
+                elif rel not in fresh:
+                    problems.append(f"not generated from any source: {b.relative_to(REPO)}")
+                elif not filecmp.cmp(a, b, shallow=False):
+                    problems.append(f"differs from its source: {b.relative_to(REPO)}")
+        return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mnistlib course", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["build", "check"])
+    args = parser.parse_args(argv)
+    if args.action == "build":
+        ids = build(COURSE / "release", SOLUTIONS)
+        print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+        return 0
+    problems = drift()
+    for line in problems:
+        print(line)
+    if problems:
+        print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
+        return 1
+    print("release and solutions match their sources")
+    return 0
