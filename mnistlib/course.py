@@ -2,6 +2,7 @@
 
     mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
     mnistlib course check   # exit 1 and name every file that differs from a fresh build
+    mnistlib course copy-release DEST   # a learner's working copy; never overwrites their work
 
 Both run the real nbgrader (``generate_assignment`` for the student release,
 ``generate_solution`` without execution for the worked solutions) in a
@@ -127,10 +128,39 @@ def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
         return problems
 
 
+def copy_release(dest: Path, release: Path = COURSE / "release") -> tuple[list[Path], list[Path]]:
+    """Copy the student notebooks to ``dest/<id>/``; files already there are kept as they are.
+
+    Returns ``(copied, kept)``. Learners work on these copies, so re-running
+    ``make lab`` never loses their answers and the committed release stays clean.
+    """
+    copied, kept = [], []
+    for source in sorted(release.rglob("*")):
+        if not source.is_file():
+            continue
+        target = dest / source.relative_to(release)
+        if target.exists():
+            kept.append(target)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        copied.append(target)
+    return copied, kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnistlib course", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "check"])
+    parser.add_argument("action", choices=["build", "check", "copy-release"])
+    parser.add_argument("dest", nargs="?", help="with copy-release: the learner's work folder")
     args = parser.parse_args(argv)
+    if args.action == "copy-release":
+        if not args.dest:
+            parser.error("copy-release needs a destination folder")
+        copied, kept = copy_release(Path(args.dest))
+        print(
+            f"{len(copied)} notebook file(s) copied to {args.dest}, {len(kept)} already there kept unchanged"
+        )
+        return 0
     if args.action == "build":
         ids = build(COURSE / "release", SOLUTIONS)
         print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")

@@ -137,9 +137,7 @@ def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> dict[str, bytes]
             raise SourceFailed(f"{where}: {key} is {array.dtype}, MNIST is uint8")
         data = encode_idx(array)
         if sha256_of(data) != IDX_SHA256[name]:
-            raise SourceFailed(
-                f"{where}: {key} (shape {array.shape}) differs from the original MNIST {name}"
-            )
+            raise SourceFailed(f"{where}: {key} (shape {array.shape}) differs from the original MNIST {name}")
         out[name] = data
     return out
 
@@ -168,7 +166,7 @@ def store(files: dict[str, bytes], source: str, directory: Path | None = None) -
     directory = directory or cache_dir()
     for name, data in files.items():
         _atomic_write(directory / name, data)
-    note = {"source": source, "fetched": _dt.datetime.now(_dt.timezone.utc).isoformat()}
+    note = {"source": source, "fetched": _dt.datetime.now(_dt.UTC).isoformat()}
     _atomic_write(directory / SOURCE_FILE, (json.dumps(note, indent=2) + "\n").encode())
     return directory
 

@@ -51,7 +51,9 @@ def call(fn, *args, name: str | None = None, **kwargs):
         ) from None
 
 
-def expect_array(got: Any, *, shape: tuple | None = None, dtype: Any = None, what: str = "the result") -> np.ndarray:
+def expect_array(
+    got: Any, *, shape: tuple | None = None, dtype: Any = None, what: str = "the result"
+) -> np.ndarray:
     """Check that ``got`` is a numpy array with the given shape and dtype; return it."""
     if not isinstance(got, np.ndarray):
         fail(f"{what} as a numpy array", describe(got), "build the result with numpy functions")

@@ -1,0 +1,55 @@
+# The two commands of the README, and the pieces they are made of.
+#   make lab    set up (once), then open the course in JupyterLab
+#   make test   set up (once), then run the whole test suite
+# Each step is safe to run again. Without make, see README.md for the plain commands.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+WORK   ?= my-work
+PORT   ?= 8888
+
+.PHONY: lab test setup data generate check lint format browser-deps clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+data: setup
+	$(PY) -m mnistlib data fetch
+
+# Learners work on copies of the student release in $(WORK)/: existing copies are never overwritten.
+lab: data
+	$(PY) -m mnistlib course copy-release $(WORK)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) 01-loading-data/01-loading-data.ipynb
+
+generate: setup
+	$(PY) -m mnistlib course build
+
+check: setup
+	$(PY) -m mnistlib course check
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# The browser test drives Debian's chromium; install it when we are root and it is missing.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "note: /usr/bin/chromium is missing; the browser test will be skipped (apt-get install chromium)"; fi
+
+test: data browser-deps lint
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

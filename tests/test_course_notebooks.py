@@ -1,0 +1,166 @@
+"""The course's notebooks: stored clean, generated files in sync, releases free of answers,
+solutions that run, and nbgrader's own verdict on sources (pass) and releases (fail)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from mnistlib import course
+
+REPO = Path(__file__).resolve().parent.parent
+IDS = [
+    "01-loading-data",
+    "02-reshaping",
+    "03-one-hot-labels",
+    "04-building-the-network",
+    "05-training",
+    "06-diagnosing-overfitting",
+    "07-dropout",
+    "08-gradient-descent-by-hand",
+    "09-going-further",
+]
+MARKERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
+ALL_NOTEBOOKS = sorted((REPO / "course").rglob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
+ALL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
+
+
+def source_path(assignment: str) -> Path:
+    return REPO / "course" / "source" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return REPO / "course" / "release" / assignment / f"{assignment}.ipynb"
+
+
+def solution_path(assignment: str) -> Path:
+    return REPO / "solutions" / f"{assignment}.ipynb"
+
+
+def cell_text(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_the_nine_assignments_exist_in_teaching_order():
+    assert course.assignment_ids() == IDS
+    config = (REPO / "course" / "nbgrader_config.py").read_text()
+    assert [m for m in re.findall(r'"(\d\d-[a-z-]+)"', config)] == IDS
+    for assignment in IDS:
+        assert source_path(assignment).is_file()
+        assert release_path(assignment).is_file()
+        assert solution_path(assignment).is_file()
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
+def test_notebooks_are_stored_without_outputs(path):
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name}: a code cell has stored outputs"
+            assert cell["execution_count"] is None, f"{path.name}: a code cell has an execution count"
+
+
+@pytest.mark.slow
+def test_release_and_solutions_match_their_sources():
+    problems = course.drift()
+    assert problems == [], "run `make generate` (mnistlib course build):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("assignment", IDS)
+def test_release_contains_no_solutions_or_hidden_tests(assignment):
+    source = json.loads(source_path(assignment).read_text())
+    release = json.loads(release_path(assignment).read_text())
+    release_text = "\n".join(cell_text(c) for c in release["cells"])
+    assert not MARKERS.search(release_text)
+    answers = [c for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert answers, "an assignment without autograded answer cells"
+    for cell in answers:
+        if cell["cell_type"] == "code":
+            assert "raise NotImplementedError()" in cell_text(cell)
+    # Every line that the source keeps between the markers is gone from the release.
+    for cell in source["cells"]:
+        for block in re.findall(
+            r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END", cell_text(cell), flags=re.S
+        ):
+            for line in block.splitlines():
+                if len(line.strip()) > 12:  # short lines like `return x` may occur legitimately
+                    assert line not in release_text, f"{assignment}: release leaks {line.strip()!r}"
+
+
+@pytest.mark.parametrize("assignment", IDS)
+def test_solutions_read_as_plain_worked_notebooks(assignment):
+    text = solution_path(assignment).read_text()
+    assert not MARKERS.search(text)
+    assert "raise NotImplementedError()" not in text
+
+
+def _execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute(env=dict(os.environ, MNISTLIB_QUICK="1"))
+    return notebook
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", IDS)
+def test_solution_runs_top_to_bottom_in_quick_mode_quietly(assignment, tmp_path):
+    notebook = _execute(solution_path(assignment), tmp_path)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{output.get('ename')}: {output.get('evalue')}"
+            if output.output_type == "stream" and output.name == "stderr":
+                text = output.text.lower()
+                for noise in ("warning", "deprecat", "cuda", "onednn", "absl"):
+                    assert noise not in text, f"noise on stderr in {assignment}: {output.text[:300]}"
+
+
+@pytest.fixture(scope="module")
+def course_copy(tmp_path_factory):
+    """A throw-away nbgrader course root with the sources (validate writes nothing, but be safe)."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy2(REPO / "course" / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "course" / "source", root / "source")
+    shutil.copytree(REPO / "course" / "release", root / "release")
+    return root
+
+
+def _validate(root: Path, notebooks: list[Path], *extra: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "MNISTLIB_QUICK"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", *extra, *map(str, notebooks)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    return done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_passes_every_source(course_copy):
+    notebooks = [course_copy / "source" / a / f"{a}.ipynb" for a in IDS]
+    output = _validate(course_copy, notebooks)
+    # nbgrader validate exits 0 even when tests fail: read what it says, notebook by notebook.
+    assert output.count("Success! Your notebook passes all the tests.") == len(IDS), output[-4000:]
+    assert "VALIDATION FAILED" not in output
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_invert_fails_every_untouched_release(course_copy):
+    notebooks = [course_copy / "release" / a / f"{a}.ipynb" for a in IDS]
+    output = _validate(course_copy, notebooks, "--invert")
+    assert output.count("Success! The notebook does not pass any tests.") == len(IDS), output[-4000:]
