@@ -34,6 +34,8 @@ import tarfile
 import tempfile
 import time
 import urllib.parse
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +147,12 @@ def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> dict[str, bytes]
 # --------------------------------------------------------------------- the cache
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that the file is either complete or absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +162,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files owner-only; a shared cache must be readable
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -217,7 +226,7 @@ def read_npz(path: Path) -> dict[str, bytes]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in IDX_ARRAYS.values() if key in f.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # damaged zip or member
         raise SourceFailed(f"{path}: not a readable .npz file ({err})") from err
     return _check_arrays(arrays, str(path))
 
@@ -234,7 +243,7 @@ def read_idx_folder(folder: Path) -> dict[str, bytes]:
         if found.suffix == ".gz":
             try:
                 raw = gzip.decompress(raw)
-            except (OSError, EOFError) as err:
+            except (OSError, EOFError, zlib.error) as err:
                 raise SourceFailed(f"{found}: broken gzip file ({err})") from err
         _check_idx(name, raw, str(found))
         out[name] = raw

@@ -25,8 +25,9 @@ def _as_image(image) -> tuple[np.ndarray, float]:
     image = np.asarray(image)
     if image.shape == (SIDE * SIDE,):
         image = image.reshape(SIDE, SIDE)
-    if image.ndim != 2:
-        raise ValueError(f"expected one image of shape (28, 28) or (784,), got shape {image.shape}")
+    if image.ndim != 2 or max(image.shape) > 2 * SIDE:
+        hint = " (a batch of flat images? pass one row, or reshape it to (28, 28))" if image.ndim == 2 else ""
+        raise ValueError(f"expected one image of shape (28, 28) or (784,), got shape {image.shape}{hint}")
     white = 1.0 if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0 else 255.0
     return image, white
 

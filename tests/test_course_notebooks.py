@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 from mnistlib import course
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("mnist_data")  # load_mnist() offline, from a verified copy
 IDS = [
     "01-loading-data",
     "02-reshaping",

@@ -1,0 +1,86 @@
+"""The benchmark: its arithmetic, its settings, and a --quick smoke run so it cannot rot."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnistlib import bench
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("mnist_data")  # load_mnist() offline, from a verified copy
+
+
+def test_dense_epoch_flops_counts_network_1_by_hand():
+    # network 1: 784*784 + 784*512 + 512*10 = 1,021,952 multiply-adds per image forward.
+    macs = 784 * 784 + 784 * 512 + 512 * 10
+    assert bench.dense_epoch_flops([784, 784, 512, 10], 54_000, 6_000) == 3 * 2 * macs * 54_000 + 2 * macs * 6_000
+    assert bench.dense_epoch_flops([784, 10], 1) == 3 * 2 * 7840
+
+
+def test_gemm_rate_is_a_plausible_positive_number():
+    rate = bench.gemm_gflops(n=256, seconds=0.2)
+    assert 0.1 < rate < 100_000
+
+
+def _cells(assignment: str) -> str:
+    notebook = json.loads((REPO / "solutions" / f"{assignment}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+
+
+def test_bench_trains_notebook_08_and_09_models_with_the_notebooks_settings():
+    """The benchmark reports the notebooks' numbers only if it uses the notebooks' settings."""
+    code = _cells("08-gradient-descent-by-hand")
+    call = re.search(r"train_sgd\(\s*x_train[^)]*\)", code, flags=re.S)
+    assert call, "notebook 08 no longer calls train_sgd(x_train, ...)"
+    for key, value in bench.SGD_SETTINGS.items():
+        assert re.search(rf"\b{key}\s*=\s*{re.escape(str(value))}\b", code), f"notebook 08: {key}={value}?"
+    code = _cells("09-going-further")
+    assert re.search(rf"\bepochs\s*=\s*{bench.CONVNET_EPOCHS}\b", code), "notebook 09 convnet epochs changed"
+    assert re.search(rf"\bbatch_size\s*=\s*{bench.CONVNET_BATCH}\b", code), "notebook 09 batch size changed"
+
+
+def test_render_makes_the_tables():
+    results = {
+        "quick": False,
+        "machine": {
+            "cpu": "X",
+            "cores": 2,
+            "memory_gb": 24,
+            "python": "3.11",
+            "tensorflow": "2.21",
+            "keras": "3",
+            "numpy": "2",
+            "date": "2026-11-29",
+        },
+        "accuracy": [
+            {"model": "network 1", "seed": 0, "accuracy": 0.981, "loss": 0.08, "train_s": 100},
+            {"model": "network 1", "seed": 1, "accuracy": 0.983, "loss": 0.07, "train_s": 100},
+        ],
+        "grading": {"one learner, nine notebooks": 30.0},
+    }
+    text = bench.render(results)
+    assert "| network 1 | 0.9820 ± 0.0014 |" in text
+    assert "0.9822 / 0.0842" in text
+    assert "| one learner, nine notebooks | 30.0 |" in text
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_end_to_end(tmp_path):
+    out = tmp_path / "bench.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistlib", "bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = out.read_text()
+    for heading in ("Accuracy against the tutorial", "Training speed", "Each notebook", "Grading", "Data"):
+        assert heading in text
+    assert "Quick run" in text

@@ -1,0 +1,59 @@
+"""setup_notebook(): the first cell of every notebook leaves a clean, quiet Keras behind.
+
+TensorFlow's C++ core writes start-up notices (CUDA, cpu_feature_guard/oneDNN, absl) straight to
+file descriptor 2, which Jupyter shows as red text. Each check runs in a fresh interpreter,
+because those notices appear only on the first import in a process. (Without setup_notebook,
+a plain `import keras` in this environment prints them: "Could not find cuda drivers",
+"cpu_feature_guard", "absl::InitializeLog"; that control is not repeated here, it costs a
+second TensorFlow start-up.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+NOISE = ("cuda", "onednn", "absl", "cpu_feature_guard", "tensorflow binary is optimized")
+
+NOTEBOOK_CELLS = textwrap.dedent(
+    """
+    import mnistlib
+    mnistlib.setup_notebook()
+
+    import keras
+    import matplotlib
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
+    model = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+    )
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=2, batch_size=32, validation_split=0.25, verbose=0)
+    predicted = model.predict(x[:5], verbose=0).argmax(axis=1)
+    print("dpi", matplotlib.rcParams["figure.dpi"], "figsize", list(matplotlib.rcParams["figure.figsize"]))
+    print("trained", sorted(history.history), predicted.shape)
+    """
+)
+
+
+def run_python(code: str, **env_changes) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as in a fresh Jupyter kernel
+    env.update(env_changes)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_setup_notebook_then_training_writes_nothing_to_stderr():
+    done = run_python(NOTEBOOK_CELLS)
+    assert done.returncode == 0, done.stderr
+    assert "trained ['accuracy', 'loss', 'val_accuracy', 'val_loss'] (5,)" in done.stdout
+    assert "dpi 100.0 figsize [6.0, 4.0]" in done.stdout
+    noisy = [word for word in NOISE if word in done.stderr.lower()]
+    assert done.stderr == "", f"stderr is not empty (mentions {noisy}):\n{done.stderr}"
