@@ -38,18 +38,45 @@ def assignment_ids(course: Path = COURSE) -> list[str]:
     return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def _nbgrader(args: list[str], cwd: Path) -> None:
+# Runs inside the throw-away course folder: one process for every nbgrader conversion (starting
+# nbgrader once per notebook costs seconds each). Same converters as `nbgrader generate_assignment`
+# and `nbgrader generate_solution`; the solutions are not executed, so they stay output-free.
+_GENERATE = """
+import sys
+from traitlets.config.loader import PyFileConfigLoader
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.converters import GenerateAssignment, GenerateSolution
+from nbgrader.utils import capture_log
+
+config = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
+config.CourseDirectory.root = "."
+config.GenerateSolution.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearOutput",
+]
+for assignment in sys.argv[1:]:
+    for converter in (GenerateAssignment, GenerateSolution):
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = assignment
+        app = converter(coursedir=coursedir, config=config)
+        app.force = True
+        result = capture_log(app)
+        if not result["success"]:
+            sys.exit(f"nbgrader {converter.__name__} {assignment} failed: {result}")
+"""
+
+
+def _nbgrader_generate(assignments: list[str], cwd: Path) -> None:
     env = dict(os.environ)
     env.pop("NBGRADER_EXECUTION", None)
+    # nbgrader runs `alembic` to create its database: find it next to this Python.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", _GENERATE, *assignments], cwd=cwd, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"generating {', '.join(assignments)} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def strip_markers(notebook: dict) -> dict:
@@ -75,20 +102,7 @@ def build(out_release: Path, out_solutions: Path, course: Path = COURSE) -> list
         work.mkdir()
         shutil.copy2(course / "nbgrader_config.py", work / "nbgrader_config.py")
         shutil.copytree(course / "source", work / "source")
-        for assignment in ids:
-            _nbgrader(["generate_assignment", assignment, "--force"], work)
-            _nbgrader(
-                [
-                    "generate_solution",
-                    assignment,
-                    "--force",
-                    "--GenerateSolution.preprocessors="
-                    "['nbgrader.preprocessors.IncludeHeaderFooter',"
-                    "'nbgrader.preprocessors.LockCells',"
-                    "'nbgrader.preprocessors.ClearOutput']",
-                ],
-                work,
-            )
+        _nbgrader_generate(ids, work)
         if out_release.exists():
             shutil.rmtree(out_release)
         shutil.copytree(work / "release", out_release)

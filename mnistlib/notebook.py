@@ -46,11 +46,20 @@ def load_tensorflow_quietly():
 def setup_notebook(*, quiet: bool = True) -> None:
     """Call once at the top of a course notebook.
 
-    Imports Keras with TensorFlow's start-up notices silenced, and sets
-    matplotlib's figure size and resolution so pictures are crisp but small.
+    Imports Keras with TensorFlow's start-up notices silenced, turns on inline
+    plots, and sets matplotlib's figure size and resolution.
     """
     import matplotlib
 
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6, 4)})
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        get_ipython = None
+    shell = get_ipython() if get_ipython else None
+    if shell is not None:
+        # Registers the PNG formatter for Figure objects, so the Figures that mnistlib.plots
+        # returns are drawn when they are the last expression of a cell.
+        shell.run_line_magic("matplotlib", "inline")
     if quiet:
         load_tensorflow_quietly()
