@@ -1,0 +1,47 @@
+"""The pictures of notebook 08 (mnistlib.plots_sgd): right content, Figures returned, bad input refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mnistlib import plots_sgd
+
+
+def test_descent_path_converges_zigzags_and_diverges_as_the_learning_rate_grows():
+    slow = plots_sgd.descent_path_1d(0.05, start=2.0, steps=12)
+    assert slow.shape == (13,) and slow[0] == 2.0
+    assert np.all(np.diff(slow) < 0) and slow[-1] > 0.5  # creeps down, far from 0
+    assert plots_sgd.descent_path_1d(0.5, steps=1)[-1] == 0.0  # exactly to the minimum in one step
+    zigzag = plots_sgd.descent_path_1d(0.9, steps=6)
+    assert np.all(np.sign(zigzag[1:]) != np.sign(zigzag[:-1])) and abs(zigzag[-1]) < abs(zigzag[0])
+    diverging = plots_sgd.descent_path_1d(1.05, steps=12)
+    assert abs(diverging[-1]) > abs(diverging[0])
+
+
+def test_smooth_is_a_running_mean_of_the_same_length():
+    np.testing.assert_allclose(plots_sgd.smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(plots_sgd.smooth([5, 1], 1), [5, 1])
+
+
+def test_each_plot_returns_a_figure_with_the_expected_panels():
+    rng = np.random.default_rng(0)
+    assert len(plots_sgd.plot_batch_matrix(rng.random((8, 784))).axes) == 1
+    fig = plots_sgd.plot_activation(lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert len(plots_sgd.plot_descent_1d([0.1, 0.5, 1.1]).axes) == 3
+    fig = plots_sgd.plot_loss_curves({"a": [3, 2, 1], "b": [3, 3, 3]}, window=2)
+    assert [line.get_label() for line in fig.axes[0].lines] == ["a", "b"]
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [3, 2.5, 1.5])
+    assert (
+        sum(ax.has_data() for ax in plots_sgd.plot_hidden_weights(rng.normal(size=(784, 5)), count=16).axes)
+        == 5
+    )
+
+
+def test_bad_shapes_are_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="rank-2"):
+        plots_sgd.plot_batch_matrix(np.zeros((2, 28, 28)))
+    with pytest.raises(ValueError, match=r"\(784, h\)"):
+        plots_sgd.plot_hidden_weights(np.zeros((10, 784)))
