@@ -4,7 +4,7 @@ c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 c.CourseDirectory.course_id = "mnist-keras-course"
 c.CourseDirectory.root = "."
 
-# The nine assignments, in teaching order.
+# The nine assignments, in teaching order (each is a folder of source/; listed here for readers and tests).
 ASSIGNMENTS = [
     "01-loading-data",
     "02-reshaping",
@@ -16,7 +16,6 @@ ASSIGNMENTS = [
     "08-gradient-descent-by-hand",
     "09-going-further",
 ]
-c.CourseDirectory.db_assignments = [{"name": name} for name in ASSIGNMENTS]
 
 # What the student release shows in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -27,3 +26,37 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # is per cell; a learner's endless loop is interrupted after it.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# --- Grading (owned by mnistlib.grading; see docs/instructor.md) ---------------------------------
+# The same pipeline serves `nbgrader autograde` / `generate_feedback` and `mnistlib grade`:
+# deleted test cells are restored from the source, check modules are re-imported fresh before each
+# test cell (a learner's monkey-patch does not survive), a dead kernel is restarted and grading goes
+# on, and learner feedback shows hidden tests' names and messages but never their code.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "mnistlib.grading_nbgrader.RestoreMissingCells",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "mnistlib.grading_nbgrader.GradingExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GradingExecute.timeout = 120  # seconds per cell; then the cell is interrupted and grading goes on
+c.GradingExecute.startup_timeout = 180  # seconds for a kernel to start (TensorFlow on a busy grading machine)
+c.GradingExecute.interrupt_on_timeout = True
+c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading_kernel, RLIMIT_DATA)
+c.GradingExecute.max_output_kb = 256  # output one cell may print before the rest is dropped
+c.LimitOutput.max_lines = 200  # lines of output kept per cell in autograded notebooks and feedback
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "mnistlib.grading_nbgrader.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,367 @@
+"""``mnistlib grade``: grade learner notebooks with nbgrader, the way the instructor's nbgrader would.
+
+    mnistlib grade 02-reshaping.ipynb               one notebook: a table of points and messages
+    mnistlib grade my-work/                         every notebook in a folder (one learner)
+    mnistlib grade course/submitted --csv grades.csv   a class, laid out as submitted/<student>/<id>/
+    mnistlib grade ... --json                       machine-readable results
+
+Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
+layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
+copied into a throw-away nbgrader course next to the course source, and graded
+by nbgrader's own ``autograde`` (hidden tests included, test cells restored
+from the source). Work is spread over ``--jobs`` worker processes (default:
+every core). The exit status is 0 only when every notebook has full marks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import grading_diagnose as diagnose
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = REPO / "course"
+LEARNER = "learner"
+
+CSV_COLUMNS = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+]
+
+
+class GradingError(Exception):
+    """A command-line problem worth one clear line (no traceback)."""
+
+
+# ----------------------------------------------------------------------------- finding submissions
+
+
+def course_assignments(course: Path) -> dict[str, set[str]]:
+    """``{assignment id: grade_ids of its test cells}`` for every source notebook of ``course``."""
+    found = {}
+    source = course / "source"
+    if not source.is_dir():
+        raise GradingError(f"{course} has no source/ folder: pass the course folder with --course")
+    for folder in sorted(p for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file()):
+        notebook = diagnose.read_notebook(folder / f"{folder.name}.ipynb")
+        found[folder.name] = set(diagnose.test_ids(notebook))
+    return found
+
+
+def identify(path: Path, assignments: dict[str, set[str]]) -> str | None:
+    """The assignment a submitted notebook belongs to, or None."""
+    if path.parent.name in assignments and path.stem == path.parent.name:
+        return path.stem
+    if path.stem in assignments:
+        return path.stem
+    notebook, _ = diagnose.read_submission(path)
+    if notebook is None:
+        return None
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    best = max(assignments, key=lambda a: len(assignments[a] & ids), default=None)
+    return best if best is not None and assignments[best] & ids else None
+
+
+def _class_root(folder: Path, assignments: dict[str, set[str]]) -> Path | None:
+    """``folder`` (or its ``submitted/``) when laid out as ``<student>/<assignment>/``, else None."""
+    for candidate in (folder / "submitted", folder):
+        if candidate.is_dir() and any(
+            (student / a).is_dir() for student in candidate.iterdir() if student.is_dir() for a in assignments
+        ):
+            return candidate
+    return None
+
+
+def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list[dict], list[str], bool]:
+    """Jobs ``{"student", "assignment", "path"}`` for the given files / folders; problems; class mode."""
+    jobs, problems, is_class = [], [], False
+    taken: set[tuple[str, str]] = set()
+
+    def add(student: str, assignment: str, path: Path) -> None:
+        name, n = student, 1
+        while (name, assignment) in taken:
+            n += 1
+            name = f"{student}-{n}"
+        taken.add((name, assignment))
+        jobs.append({"student": name, "assignment": assignment, "path": str(path.resolve())})
+
+    for path in paths:
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+        elif path.is_dir() and (root := _class_root(path, assignments)) is not None:
+            is_class = True
+            for student in sorted(p for p in root.iterdir() if p.is_dir()):
+                for assignment in assignments:
+                    notebook = student / assignment / f"{assignment}.ipynb"
+                    if notebook.is_file():
+                        add(student.name, assignment, notebook)
+        else:
+            files = sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
+            if not files:
+                problems.append(f"{path}: no .ipynb notebooks in this folder")
+            for file in files:
+                assignment = identify(file, assignments)
+                if assignment is None:
+                    problems.append(
+                        f"{file}: cannot tell which assignment this is; name it after one of "
+                        f"{', '.join(f'{a}.ipynb' for a in assignments)}"
+                    )
+                else:
+                    add(LEARNER, assignment, file)
+    return jobs, problems, is_class
+
+
+# ----------------------------------------------------------------------------- running workers
+
+
+def _chunks(jobs: list[dict], n: int) -> list[list[dict]]:
+    ordered = sorted(jobs, key=lambda j: (j["assignment"], j["student"]))
+    return [c for c in (ordered[i::n] for i in range(n)) if c]
+
+
+def run_jobs(
+    jobs: list[dict],
+    *,
+    course: Path,
+    jobs_n: int,
+    timeout: int,
+    memory_mb: int,
+    max_output_kb: int,
+    feedback: Path | None = None,
+) -> list[dict]:
+    """Grade ``jobs`` in up to ``jobs_n`` worker processes; one result per job, in the given order."""
+    config = course / "nbgrader_config.py"
+    if not config.is_file():
+        config = COURSE / "nbgrader_config.py"
+    results: dict[tuple[str, str], dict] = {}
+    with tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-") as tmp:
+        running = []
+        for i, chunk in enumerate(_chunks(jobs, max(1, jobs_n))):
+            batch = {
+                "course": str(course.resolve()),
+                "config": str(config.resolve()),
+                "jobs": chunk,
+                "timeout": timeout,
+                "memory_mb": memory_mb,
+                "max_output_kb": max_output_kb,
+                "feedback": str(feedback.resolve()) if feedback else None,
+            }
+            spec, out = Path(tmp) / f"batch{i}.json", Path(tmp) / f"result{i}.json"
+            spec.write_text(json.dumps(batch))
+            log = (Path(tmp) / f"worker{i}.log").open("w")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mnistlib.grading_worker", str(spec), str(out)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp,
+            )
+            running.append((process, chunk, out, log))
+        for process, chunk, out, log in running:
+            process.wait()
+            log.close()
+            if process.returncode == 0 and out.is_file():
+                for result in json.loads(out.read_text()):
+                    results[result["student"], result["assignment"]] = result
+            else:
+                tail = " | ".join(Path(log.name).read_text().strip().splitlines()[-5:])
+                for job in chunk:
+                    results[job["student"], job["assignment"]] = {
+                        **job,
+                        "score": 0.0,
+                        "max_score": 0.0,
+                        "exercises": [],
+                        "notes": [],
+                        "error": f"the grading worker failed (exit {process.returncode}): {tail}",
+                    }
+    return [results[j["student"], j["assignment"]] for j in jobs]
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_table(result: dict) -> str:
+    """The per-exercise table of one graded notebook, with its notes."""
+    head = f"{Path(result['path']).name}  ({result['assignment']}"
+    head += f", student {result['student']})" if result["student"] != LEARNER else ")"
+    lines = [head]
+    if result.get("error"):
+        lines.append(f"  ERROR: {result['error']}")
+        return "\n".join(lines)
+    width = max([len(e["name"]) for e in result["exercises"]] + [8])
+    lines.append(f"  {'exercise':<{width}}  {'points':>7}  first failure")
+    for e in result["exercises"]:
+        pts = f"{_fmt(e['score'])} / {_fmt(e['max_score'])}"
+        message = (e["message"] or "").strip().splitlines()
+        first = message[0].strip() if message else ""
+        lines.append(f"  {e['name']:<{width}}  {pts:>7}  {first}")
+        lines += [f"  {'':<{width}}  {'':>7}  {m.strip()}" for m in message[1:]]
+    total = f"{_fmt(result['score'])} / {_fmt(result['max_score'])}"
+    lines.append(f"  {'total':<{width}}  {total:>7}")
+    lines += [f"  note: {n}" for n in result["notes"]]
+    return "\n".join(lines)
+
+
+def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
+    """A grades CSV with ``nbgrader export``'s columns: one row per student and assignment."""
+    students = sorted({r["student"] for r in results})
+    handed = {(r["student"], r["assignment"]): r for r in results}
+    maxima = {r["assignment"]: r["max_score"] for r in results if not r.get("error")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for assignment in assignments:
+            for student in students:
+                r = handed.get((student, assignment))
+                score = r["score"] if r else 0.0
+                writer.writerow(
+                    {
+                        "assignment": assignment,
+                        "duedate": "",
+                        "timestamp": "",
+                        "student_id": student,
+                        "last_name": "",
+                        "first_name": "",
+                        "email": "",
+                        "raw_score": score,
+                        "late_submission_penalty": 0.0,
+                        "score": score,
+                        "max_score": maxima.get(assignment, 0.0),
+                    }
+                )
+
+
+def full_marks(result: dict) -> bool:
+    return not result.get("error") and result["max_score"] > 0 and result["score"] >= result["max_score"]
+
+
+def grade(
+    *paths,
+    course: Path | str = COURSE,
+    jobs: int | None = None,
+    timeout: int = 120,
+    memory_mb: int = 2048,
+    quiet: bool = False,
+) -> list[dict]:
+    """Grade notebooks from Python (e.g. a check cell in a notebook); print the tables; return the results.
+
+    ``grade("02-reshaping.ipynb")`` grades the saved file (save the notebook first),
+    exactly as ``mnistlib grade 02-reshaping.ipynb`` does.
+    """
+    course = Path(course)
+    jobs_found, problems, _ = find_jobs([Path(p) for p in paths], course_assignments(course))
+    if problems:
+        raise GradingError("; ".join(problems))
+    results = run_jobs(
+        jobs_found,
+        course=course,
+        jobs_n=jobs or os.cpu_count() or 1,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        max_output_kb=256,
+    )
+    if not quiet:
+        print("\n\n".join(format_table(r) for r in results))
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mnistlib grade",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    p.add_argument("paths", nargs="+", type=Path, help="notebooks, folders of notebooks, or a class folder")
+    p.add_argument(
+        "--course", type=Path, default=COURSE, help="the nbgrader course root (default: the repo's course/)"
+    )
+    p.add_argument(
+        "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
+    )
+    p.add_argument(
+        "--timeout", type=int, default=120, help="seconds a cell may run before it is stopped (default 120)"
+    )
+    p.add_argument(
+        "--memory-mb", type=int, default=2048, help="memory per notebook kernel in MB (default 2048)"
+    )
+    p.add_argument(
+        "--max-output-kb", type=int, default=256, help="output a cell may print, in KB (default 256)"
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--csv", type=Path, help="write a grades CSV (default for a class folder: grades.csv)")
+    p.add_argument("--feedback", type=Path, help="also write nbgrader's HTML feedback to this folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        assignments = course_assignments(args.course)
+        jobs, problems, is_class = find_jobs(args.paths, assignments)
+    except GradingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not jobs:
+        print("error: nothing to grade", file=sys.stderr)
+        return 2
+    results = run_jobs(
+        jobs,
+        course=args.course,
+        jobs_n=args.jobs,
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        max_output_kb=args.max_output_kb,
+        feedback=args.feedback,
+    )
+    seconds = time.perf_counter() - started
+    csv_path = args.csv or (Path("grades.csv") if is_class else None)
+    if csv_path:
+        write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
+    score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "results": results,
+                    "score": score,
+                    "max_score": max_score,
+                    "seconds": round(seconds, 1),
+                    "problems": problems,
+                },
+                indent=1,
+            )
+        )
+    else:
+        for result in results:
+            print(format_table(result))
+            print()
+        print(
+            f"TOTAL {_fmt(score)} / {_fmt(max_score)} over {len(results)} notebook(s) in {seconds:.1f} s"
+            + (f"; grades written to {csv_path}" if csv_path else "")
+        )
+    return 0 if not problems and all(full_marks(r) for r in results) else 1

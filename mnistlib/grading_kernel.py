@@ -1,0 +1,112 @@
+"""The kernel that runs a learner's notebook while it is graded: ipykernel with limits.
+
+    python -m mnistlib.grading_kernel --memory-mb 2048 --max-output-kb 256 -f CONNECTION_FILE
+
+The course's nbgrader executor (:class:`mnistlib.grading_nbgrader.GradingExecute`)
+starts Python kernels with this command instead of a bare ipykernel (it swaps
+the ``argv`` of the ``python3`` kernelspec), so ``nbgrader autograde`` and
+``mnistlib grade`` both run learners' code under these limits. Before the
+kernel starts it
+
+* caps the process's data segment (``RLIMIT_DATA``, in MB): an allocation past
+  the cap raises ``MemoryError`` in the learner's cell and the kernel lives on,
+  so the rest of the notebook is still graded. (``RLIMIT_AS`` is not used: the
+  TensorFlow runtime reserves far more virtual address space than it touches.)
+* caps what one cell may print (``--max-output-kb`` of stdout + stderr): past the
+  cap the cell's further output is dropped and one notice says so, so a print
+  loop cannot fill the grader's memory or the feedback.
+
+The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+
+OUTPUT_CUT_NOTICE = (
+    "[mnistlib grader: this cell printed more than {kb} KB; the rest of its output was dropped]"
+)
+
+
+def limited_kernel_argv(python: str, memory_mb: int, max_output_kb: int) -> list[str]:
+    """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits."""
+    return [
+        python,
+        "-m",
+        "mnistlib.grading_kernel",
+        "--memory-mb",
+        str(int(memory_mb)),
+        "--max-output-kb",
+        str(int(max_output_kb)),
+        "-f",
+        "{connection_file}",
+    ]
+
+
+def limit_memory(memory_mb: int) -> None:
+    """Cap the data segment (heap and anonymous mappings) of this process at ``memory_mb`` MB."""
+    if memory_mb <= 0:
+        return
+    limit = int(memory_mb) * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+class _OutputBudget:
+    """Counts the characters a cell writes to stdout + stderr; drops them past the budget."""
+
+    def __init__(self, max_chars: int, kb: int):
+        self.max_chars = max_chars
+        self.kb = kb
+        self.used = 0
+        self.cut = False
+
+    def reset(self, *_args) -> None:
+        self.used = 0
+        self.cut = False
+
+    def wrap(self, stream):
+        original_write = stream.write
+
+        def write(text):
+            if self.cut:
+                return len(text)
+            self.used += len(text)
+            if self.used > self.max_chars:
+                self.cut = True
+                keep = max(0, len(text) - (self.used - self.max_chars))
+                original_write(text[:keep])
+                original_write("\n" + OUTPUT_CUT_NOTICE.format(kb=self.kb) + "\n")
+                return len(text)
+            return original_write(text)
+
+        stream.write = write
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mnistlib.grading_kernel", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--memory-mb", type=int, default=2048, help="data segment cap in MB (0: none)")
+    parser.add_argument("--max-output-kb", type=int, default=256, help="output cap per cell in KB (0: none)")
+    args, kernel_argv = parser.parse_known_args(argv)
+    limit_memory(args.memory_mb)
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(kernel_argv)
+    if args.max_output_kb > 0:
+        budget = _OutputBudget(args.max_output_kb * 1024, args.max_output_kb)
+        budget.wrap(sys.stdout)
+        budget.wrap(sys.stderr)
+        app.shell.events.register("pre_run_cell", budget.reset)
+    app.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""nbgrader preprocessors that make autograding safe for the course and feedback fit for learners.
+
+They are plugged into nbgrader by ``course/nbgrader_config.py``, so an instructor's
+``nbgrader autograde`` / ``generate_feedback`` and ``mnistlib grade`` run the very
+same pipeline:
+
+* :class:`RestoreMissingCells` (sanitizing, before nbgrader's ``OverwriteCells``):
+  a test cell the learner deleted is put back from the gradebook's copy of the
+  source, after the cell that precedes it in the source, so a deleted test
+  still runs (and usually fails) instead of silently scoring nothing.
+  nbgrader's own ``OverwriteCells.add_missing_cells`` crashes when the answer
+  cell before it was deleted too; this one does not.
+* :class:`GradingExecute` (nbgrader's ``Execute``, plus two guards): before each
+  test cell it drops the learner-visible check modules (``mnistlib.checks*``)
+  from ``sys.modules`` so the test's own ``from mnistlib.checks... import``
+  loads them fresh from disk (a learner's monkey-patch of a check does not
+  survive), it starts the kernel through :mod:`mnistlib.grading_kernel` (memory
+  and output caps), and if the kernel dies (a crash, or the memory guard) it records
+  the reason in that cell, restarts the kernel and goes on with the next cells.
+* :class:`HideHiddenTests` (feedback): in test cells, the code between
+  ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a
+  one-line note, and error tracebacks are cut to their last line
+  (``CheckFailed: expected ... got ... hint ...``), so learners see each test's
+  name and message but never the hidden tests' code.
+"""
+
+from __future__ import annotations
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer, Unicode
+
+from .grading_kernel import limited_kernel_argv
+
+RESTORED_NOTE = "# (restored by the grader: this test cell was missing from the submission)\n"
+
+HIDDEN_NOTE = "# ... hidden tests: not shown (their messages appear in the output below) ..."
+
+#: Code run silently in the learner's kernel before every test cell.
+RESET_CHECKS = (
+    "import sys as _mnistlib_sys\n"
+    "for _mnistlib_name in [n for n in _mnistlib_sys.modules "
+    "if n == 'mnistlib.checks' or n.startswith('mnistlib.checks.')]:\n"
+    "    del _mnistlib_sys.modules[_mnistlib_name]\n"
+    "del _mnistlib_sys\n"
+)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+class RestoreMissingCells(NbGraderPreprocessor):
+    """Put deleted test (grade) cells back into a submission, from the gradebook's source cells."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        notebook_id = resources["nbgrader"]["notebook"]
+        assignment_id = resources["nbgrader"]["assignment"]
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            try:
+                source_nb = gb.find_notebook(notebook_id, assignment_id)
+            except MissingEntry:
+                return nb, resources
+            order = [cell.name for cell in source_nb.source_cells]
+            source_by_id = {cell.name: cell for cell in source_nb.source_cells}
+            graded = {cell.name: cell for cell in source_nb.grade_cells}
+            for name in order:
+                present = [_grade_id(cell) for cell in nb.cells]
+                if name not in graded or name in present:
+                    continue
+                source = source_by_id[name]
+                cell = from_dict(
+                    {
+                        "cell_type": source.cell_type,
+                        "id": f"restored-{name}"[:64],
+                        "metadata": {
+                            "deletable": False,
+                            "editable": False,
+                            "nbgrader": {
+                                "grade": True,
+                                "grade_id": name,
+                                "locked": True,
+                                "points": graded[name].max_score,
+                                "schema_version": 3,
+                                "solution": False,
+                                "task": False,
+                            },
+                        },
+                        "source": RESTORED_NOTE + source.source,
+                    }
+                )
+                if source.cell_type == "code":
+                    cell["outputs"] = []
+                    cell["execution_count"] = None
+                nb.cells.insert(self._position(nb, order, name), cell)
+                self.log.warning("Test cell %s was missing: restored it from the source", name)
+        return nb, resources
+
+    @staticmethod
+    def _position(nb: NotebookNode, order: list[str], name: str) -> int:
+        """Index right after the nearest source cell before ``name`` that the submission still has."""
+        where = {gid: i for i, cell in enumerate(nb.cells) if (gid := _grade_id(cell))}
+        for earlier in reversed(order[: order.index(name)]):
+            if earlier in where:
+                return where[earlier] + 1
+        for later in order[order.index(name) + 1 :]:
+            if later in where:
+                return where[later]
+        return len(nb.cells)
+
+    def preprocess_cell(self, cell, resources, cell_index):  # pragma: no cover - preprocess does the work
+        return cell, resources
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute with fresh check modules before each test cell and survival of a dead kernel."""
+
+    kernel_died_message = Unicode(
+        "The kernel stopped while running this cell (it crashed, or used more memory than the grader "
+        "allows). The grader restarted it; cells after this one ran in a fresh kernel.",
+        help="Error text recorded in a cell during which the kernel died.",
+    ).tag(config=True)
+
+    limit_kernel = Bool(
+        True, help="Start Python kernels through mnistlib.grading_kernel, with the limits below."
+    ).tag(config=True)
+    memory_mb = Integer(2048, help="Memory (data segment) a kernel may use, in MB; 0 for no limit.").tag(
+        config=True
+    )
+    max_output_kb = Integer(256, help="Output one cell may print, in KB; 0 for no limit.").tag(config=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        spec = km.kernel_spec
+        if self.limit_kernel and spec is not None and spec.language.lower() == "python":
+            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb)
+        return km
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            self._run_silently(RESET_CHECKS, index)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self.log.warning("Kernel died in cell %s; restarting it", index)
+            cell.setdefault("outputs", []).append(
+                from_dict(
+                    {
+                        "output_type": "error",
+                        "ename": "KernelDied",
+                        "evalue": self.kernel_died_message,
+                        "traceback": [f"KernelDied: {self.kernel_died_message}"],
+                    }
+                )
+            )
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            return cell, self.resources
+
+    def _run_silently(self, code: str, index: int) -> None:
+        helper = from_dict(
+            {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "id": "reset"}
+        )
+        try:
+            self.execute_cell(helper, index, store_history=False)
+        except DeadKernelError:
+            pass  # the test cell itself will meet the dead kernel and record it
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Replace hidden test code in test cells by a note; cut test-cell tracebacks to their message."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS", help="marks the start of hidden tests").tag(
+        config=True
+    )
+    end_test_delimeter = Unicode("END HIDDEN TESTS", help="marks the end of hidden tests").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if not utils.is_grade(cell) or cell.cell_type != "code":
+            return cell, resources
+        cell.source = hide_hidden_region(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources
+
+
+def hide_hidden_region(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> str:
+    """``source`` with each hidden-test region (markers included) replaced by :data:`HIDDEN_NOTE`."""
+    kept, hiding = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            hiding = True
+            kept.append(HIDDEN_NOTE)
+        elif end in line and hiding:
+            hiding = False
+        elif not hiding:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+__all__ = ["GradingExecute", "HideHiddenTests", "RestoreMissingCells", "hide_hidden_region"]

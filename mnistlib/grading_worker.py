@@ -1,0 +1,233 @@
+"""One grading worker: a throw-away nbgrader course that autogrades a batch of submissions.
+
+    python -m mnistlib.grading_worker BATCH.json RESULT.json
+
+``BATCH.json`` holds the course folder, the limits and a list of jobs
+(student, assignment, submitted file). The worker
+
+1. makes a fresh course folder (``nbgrader_config.py`` of the course plus the
+   grading overrides, and ``source/<id>`` of each assignment it needs);
+2. runs nbgrader's ``generate_assignment`` for each assignment (this fills the
+   gradebook with the source cells, their checksums and points);
+3. puts each submission under ``submitted/<student>/<id>/<id>.ipynb`` (an
+   unreadable file becomes an empty notebook, so it scores zero; the reason is
+   kept for the report);
+4. runs nbgrader's ``autograde`` per assignment, and ``generate_feedback`` when
+   feedback is asked for, through :class:`nbgrader.apps.NbGraderAPI` (the code
+   behind the ``nbgrader`` command, run in-process to save start-up time);
+5. reads the scores from the gradebook and the messages from the autograded
+   notebooks, and writes one result per job to ``RESULT.json``.
+
+The course config's executor starts each kernel through :mod:`mnistlib.grading_kernel`
+(memory and output limits, set here from the command line); each kernel runs in
+the submission's own folder under ``autograded/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import grading_diagnose as diagnose
+
+#: Per-run settings appended to the copied ``nbgrader_config.py``.
+OVERRIDES = """
+# --- added by mnistlib.grading_worker for this throw-away course ---
+c.CourseDirectory.root = {root!r}
+c.GradingExecute.timeout = {timeout}
+c.GradingExecute.memory_mb = {memory_mb}
+c.GradingExecute.max_output_kb = {max_output_kb}
+c.Autograde.create_student = True
+c.Exchange.root = {exchange!r}
+"""
+
+
+def prepare_course(workdir: Path, course: Path, config: Path, assignments: list[str], limits: dict) -> Path:
+    """Create ``workdir/course`` with the config (plus overrides) and the sources of ``assignments``."""
+    root = workdir / "course"
+    (root / "source").mkdir(parents=True)
+    text = config.read_text() + OVERRIDES.format(root=str(root), exchange=str(workdir / "x"), **limits)
+    (root / "nbgrader_config.py").write_text(text)
+    for assignment in assignments:
+        shutil.copytree(course / "source" / assignment, root / "source" / assignment)
+    return root
+
+
+def _fast_alembic_head() -> None:
+    """Give nbgrader the gradebook schema version without its ``alembic heads`` subprocess.
+
+    nbgrader stamps every new gradebook with the alembic head revision, which it
+    asks a fresh ``alembic`` process for (several seconds on a busy machine). The
+    same answer comes from alembic's Python API in well under a second.
+    """
+    import nbgrader
+    import nbgrader.api
+
+    original = nbgrader.api.get_alembic_version
+
+    def head() -> str:
+        try:
+            from alembic.config import Config
+            from alembic.script import ScriptDirectory
+
+            config = Config()
+            config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+            return ScriptDirectory.from_config(config).get_current_head()
+        except Exception:  # fall back to nbgrader's own way
+            return original()
+
+    nbgrader.api.get_alembic_version = head
+
+
+def _api(root: Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def _place(job: dict, root: Path) -> list[dict]:
+    """Copy the job's submission into ``submitted/``; return notes about an unreadable file."""
+    assignment, student = job["assignment"], job["student"]
+    target = root / "submitted" / student / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    notebook, problem = diagnose.read_submission(Path(job["path"]))
+    if notebook is None:
+        source = diagnose.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+        target.write_text(json.dumps(diagnose.empty_like(source)))
+        return [problem]
+    shutil.copyfile(job["path"], target)
+    return []
+
+
+def grade_batch(batch: dict) -> list[dict]:
+    """Grade every job of ``batch`` (see the module docstring); return one result dict per job."""
+    jobs = batch["jobs"]
+    course = Path(batch["course"])
+    config = Path(batch["config"])
+    feedback_dir = Path(batch["feedback"]) if batch.get("feedback") else None
+    assignments = sorted({job["assignment"] for job in jobs})
+    with tempfile.TemporaryDirectory(prefix="mnistlib-grade-") as tmp:
+        workdir = Path(tmp)
+        limits = {k: int(batch[k]) for k in ("timeout", "memory_mb", "max_output_kb")}
+        root = prepare_course(workdir, course, config, assignments, limits)
+        os.environ.pop("NBGRADER_EXECUTION", None)  # nbgrader sets it while it executes (quick mode)
+        os.environ.pop("MNISTLIB_QUICK", None)  # so quick mode is on while graded, whatever the caller set
+        # nbgrader's gradebook runs the `alembic` command: find it next to this Python.
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        os.chdir(root)
+        _fast_alembic_head()
+        api = _api(root)
+        results: dict[tuple[str, str], dict] = {}
+        for assignment in assignments:
+            made = api.generate_assignment(assignment, force=True, create=True)
+            todo = [job for job in jobs if job["assignment"] == assignment]
+            if not made["success"]:
+                for job in todo:
+                    results[job["student"], assignment] = _failed(
+                        job, "could not prepare the assignment", made
+                    )
+                continue
+            placed = {job["student"]: _place(job, root) for job in todo}
+            for job in todo:
+                started = time.perf_counter()
+                graded = api.autograde(assignment, job["student"], force=True, create=True)
+                if feedback_dir is not None and graded["success"]:
+                    _feedback(api, root, job, feedback_dir)
+                result = _collect(root, job, graded, placed[job["student"]], batch)
+                result["seconds"] = round(time.perf_counter() - started, 2)
+                results[job["student"], assignment] = result
+        os.chdir(workdir.parent)
+        return [results[job["student"], job["assignment"]] for job in jobs]
+
+
+def _feedback(api, root: Path, job: dict, feedback_dir: Path) -> None:
+    assignment, student = job["assignment"], job["student"]
+    made = api.generate_feedback(assignment, student, force=True)
+    html = root / "feedback" / student / assignment / f"{assignment}.html"
+    if made["success"] and html.is_file():
+        out = feedback_dir / student / f"{assignment}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(html, out)
+
+
+def _failed(job: dict, what: str, outcome: dict) -> dict:
+    log = (outcome.get("log") or "").splitlines()
+    # nbgrader logs the real cause (e.g. a kernel that did not start) before its generic final error
+    causes = [line.strip() for line in log if "Error" in line and "Please see" not in line][-3:]
+    detail = causes or (outcome.get("error") or "").strip().splitlines()[-3:]
+    return {
+        **{k: job[k] for k in ("student", "assignment", "path")},
+        "score": 0.0,
+        "max_score": 0.0,
+        "exercises": [],
+        "notes": [],
+        "error": f"{what}: " + " | ".join(detail),
+    }
+
+
+def _collect(root: Path, job: dict, graded: dict, notes: list[dict], batch: dict) -> dict:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    assignment, student = job["assignment"], job["student"]
+    if not graded["success"]:
+        return _failed(job, "nbgrader could not autograde this notebook", graded)
+    source = diagnose.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
+    graded_nb_path = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+    executed = diagnose.read_notebook(graded_nb_path) if graded_nb_path.is_file() else None
+    submitted, _ = diagnose.read_submission(Path(job["path"]))
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        try:
+            record = gb.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            return _failed(job, "no grades were recorded", graded)
+        scores = {g.name: (float(g.score or 0.0), float(g.max_score)) for g in record.grades}
+    exercises = []
+    messages = diagnose.test_messages(executed, source) if executed is not None else {}
+    for grade_id in diagnose.test_ids(source):
+        score, max_score = scores.get(grade_id, (0.0, diagnose.points(source)[grade_id]))
+        message = messages.get(grade_id) if score < max_score else None
+        if score < max_score and not message:
+            message = "this test did not pass"
+        exercises.append(
+            {
+                "name": diagnose.exercise_name(grade_id),
+                "grade_id": grade_id,
+                "score": score,
+                "max_score": max_score,
+                "message": message,
+            }
+        )
+    if submitted is not None:
+        notes += diagnose.compare_with_source(submitted, source)
+        notes += diagnose.scan_tampering(submitted, source)
+    if executed is not None:
+        notes += diagnose.execution_notes(executed, timeout=batch["timeout"], memory_mb=batch["memory_mb"])
+    return {
+        **{k: job[k] for k in ("student", "assignment", "path")},
+        "score": sum(e["score"] for e in exercises),
+        "max_score": sum(e["max_score"] for e in exercises),
+        "exercises": exercises,
+        "notes": [n["message"] for n in notes],
+        "error": None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    batch = json.loads(Path(argv[0]).read_text())
+    results = grade_batch(batch)
+    Path(argv[1]).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

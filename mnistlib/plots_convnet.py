@@ -1,0 +1,94 @@
+"""Pictures for notebook 09 (convolutional networks). Every function returns a matplotlib Figure.
+
+Feature maps and filters can be negative, so they are drawn with a diverging
+colour map centred on 0: red for positive, blue for negative, white for 0.
+Digits are drawn as in :mod:`mnistlib.plots`: black background, white ink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .plots import _draw
+
+
+def _draw_signed(ax, values, title: str | None = None, *, annotate: bool = False) -> None:
+    values = np.asarray(values, dtype=float)
+    limit = float(np.abs(values).max()) or 1.0
+    ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    if annotate:
+        for (row, col), value in np.ndenumerate(values):
+            color = "white" if abs(value) > 0.6 * limit else "black"
+            ax.text(col, row, f"{value + 0.0:.3g}", ha="center", va="center", fontsize=9, color=color)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
+def plot_shift(image, shifted, *, pixels: int = 2) -> Figure:
+    """A digit, the same digit shifted, and their two flattened 784-vectors one above the other.
+
+    ``image``, ``shifted``: (28, 28). The lower panel shows pixel value against position 0-783 (only the
+    stretch that holds ink), so the reader sees the same strokes landing at other positions.
+    """
+    image, shifted = np.asarray(image, dtype=float), np.asarray(shifted, dtype=float)
+    fig = Figure(figsize=(10, 4.6))
+    grid = fig.add_gridspec(2, 3, height_ratios=[1.3, 1])
+    _draw(fig.add_subplot(grid[0, 0]), image, "the digit")
+    _draw(fig.add_subplot(grid[0, 1]), shifted, f"shifted {pixels} pixels right")
+    _draw_signed(fig.add_subplot(grid[0, 2]), shifted - image, "shifted - original")
+    ax = fig.add_subplot(grid[1, :])
+    flat_a, flat_b = image.ravel(), shifted.ravel()
+    ink = np.flatnonzero((flat_a > 0) | (flat_b > 0))
+    start, stop = max(int(ink.min()) - 5, 0), min(int(ink.max()) + 6, flat_a.size)
+    positions = np.arange(start, stop)
+    ax.plot(positions, flat_a[start:stop], color="black", linewidth=1, label="the digit")
+    ax.plot(positions, flat_b[start:stop], color="tab:orange", linewidth=1, alpha=0.8, label="shifted")
+    ax.set_xlabel("position in the flattened vector")
+    ax.set_ylabel("pixel value")
+    ax.set_xlim(start, stop - 1)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_convolution(image, kernel, feature_map, *, kernel_title: str = "the 3 x 3 filter") -> Figure:
+    """Input digit, filter (with its numbers) and the resulting feature map, side by side."""
+    fig = Figure(figsize=(9.5, 3.4))
+    axes = [fig.add_subplot(1, 3, i + 1) for i in range(3)]
+    _draw(axes[0], image, f"input {np.shape(image)[0]} x {np.shape(image)[1]}")
+    _draw_signed(axes[1], kernel, kernel_title, annotate=True)
+    shape = np.shape(feature_map)
+    _draw_signed(axes[2], feature_map, f"feature map {shape[0]} x {shape[1]}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_maps(
+    maps, titles: Sequence[str] | None = None, *, ncols: int = 8, annotate: bool = False, cell: float = 1.3
+) -> Figure:
+    """A grid of signed 2-D arrays (feature maps or filters), each centred on 0 and scaled on its own.
+
+    ``maps``: an (n, h, w) array or a list of 2-D arrays of any sizes. With ``annotate``, maps of at most
+    25 values (filters) show their numbers.
+    """
+    maps = [np.asarray(m, dtype=float) for m in maps]
+    n = len(maps)
+    if n == 0:
+        raise ValueError("no maps to plot")
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(cell * ncols, cell * 1.1 * nrows))
+    for i in range(nrows * ncols):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        if i < n:
+            title = None if titles is None else titles[i]
+            _draw_signed(ax, maps[i], title, annotate=annotate and maps[i].size <= 25)
+        else:
+            ax.set_axis_off()
+    fig.tight_layout()
+    return fig

