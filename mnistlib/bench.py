@@ -189,7 +189,7 @@ def bench_accuracy(seeds: list[int], quick: bool) -> list[dict]:
         model.fit(
             xc,
             y,
-            epochs=1 if quick else CONVNET_EPOCHS,
+            epochs=2 if quick else CONVNET_EPOCHS,
             batch_size=CONVNET_BATCH,
             validation_split=0.1,
             verbose=0,
@@ -210,10 +210,10 @@ def bench_accuracy(seeds: list[int], quick: bool) -> list[dict]:
 
 
 # The settings notebooks 08 and 09 use (kept equal to the notebooks by tests/test_bench.py).
-SGD_SETTINGS = {"hidden": 256, "epochs": 8, "batch_size": 128, "learning_rate": 0.1}
-SGD_SETTINGS_QUICK = {"hidden": 64, "epochs": 1, "batch_size": 128, "learning_rate": 0.1}
-CONVNET_EPOCHS = 4
-CONVNET_BATCH = 128
+SGD_SETTINGS = {"hidden": 128, "epochs": 10, "batch_size": 64, "learning_rate": 0.1}
+SGD_SETTINGS_QUICK = {"hidden": 64, "epochs": 1, "batch_size": 64, "learning_rate": 0.1}
+CONVNET_EPOCHS = 5
+CONVNET_BATCH = 32
 
 
 # -------------------------------------------------------------------- speed
