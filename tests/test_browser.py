@@ -256,8 +256,9 @@ def run_all_cells(page, lab: Lab, name: str) -> None:
 def save_and_read(page, lab: Lab, name: str) -> dict:
     path = lab.root / f"{name}.ipynb"
     before = path.stat().st_mtime_ns
-    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
-    page.keyboard.press("Control+s")
+    # Save through the File menu: a click into a long, scrolled notebook may land on nothing visible.
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Save Notebook").first.click()
     deadline = time.monotonic() + 60
     while path.stat().st_mtime_ns == before:
         assert time.monotonic() < deadline, "the notebook was not saved within 60 s"
