@@ -20,11 +20,9 @@ deprecated ``input_shape=`` instead of ``keras.Input`` and wrong activations.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from . import CheckFailed, call, describe, fail, passed
+from . import CheckFailed, build_sequential, call, describe, fail, passed
 
 __all__ = ["check_build_dropout_network", "check_dropout"]
 
@@ -260,17 +258,7 @@ def layers_text(layers) -> str:
 
 
 def _build(fn):
-    import keras
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = call(fn, name="build_dropout_network")
-    if not isinstance(model, keras.Sequential):
-        fail("a keras.Sequential model", describe(model), "return keras.Sequential([...]) from the function")
-    used_input_shape = any("input_shape" in str(w.message) for w in caught) or any(
-        getattr(layer, "_input_shape_arg", None) is not None for layer in model.layers
-    )
-    return model, used_input_shape
+    return build_sequential(fn, "build_dropout_network")
 
 
 def check_build_dropout_network(fn) -> None:

@@ -24,11 +24,9 @@ array that inherits the image's uint8 dtype.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from . import CheckFailed, call, describe, expect_close, fail, passed
+from . import CheckFailed, build_sequential, call, describe, expect_close, fail, passed
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
 
@@ -234,29 +232,17 @@ def _layer_hint(index: int, got: tuple, expected: tuple, all_got: list) -> str:
     return "compare this layer with the notebook's convnet"
 
 
-def _build(fn):
-    import keras
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = call(fn, name="build_convnet")
-        except CheckFailed:
-            raise
-        except Exception as error:
-            hint = (
-                "keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, (3, 3), "
-                "activation='relu'), ...]); check each layer's arguments"
-            )
-            if "1, 28, 28)" in str(error):
-                hint = "channels go LAST in Keras: keras.Input((28, 28, 1)), not (1, 28, 28)"
-            fail("build_convnet() to return a model", f"{type(error).__name__}: {error}", hint)
-    if not isinstance(model, keras.Sequential):
-        fail("a keras.Sequential model", describe(model), "return keras.Sequential([...]) from the function")
-    used_input_shape = any("input_shape" in str(w.message) for w in caught) or any(
-        getattr(layer, "_input_shape_arg", None) is not None for layer in model.layers
+def _build_error_hint(error: Exception) -> str:
+    if "1, 28, 28)" in str(error):
+        return "channels go LAST in Keras: keras.Input((28, 28, 1)), not (1, 28, 28)"
+    return (
+        "keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, (3, 3), "
+        "activation='relu'), ...]); check each layer's arguments"
     )
-    return model, used_input_shape
+
+
+def _build(fn):
+    return build_sequential(fn, "build_convnet", _build_error_hint)
 
 
 def check_build_convnet(fn) -> None:
