@@ -25,7 +25,7 @@ data: setup
 # Learners work on copies of the student release in $(WORK)/: existing copies are never overwritten.
 lab: data
 	$(PY) -m mnistlib course copy-release $(WORK)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) 01-loading-data/01-loading-data.ipynb
+	MALLOC_ARENA_MAX=2 $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) 01-loading-data/01-loading-data.ipynb
 
 generate: setup
 	$(PY) -m mnistlib course build

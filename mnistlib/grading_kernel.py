@@ -16,14 +16,21 @@ kernel starts it
   cap the cell's further output is dropped and one notice says so, so a print
   loop cannot fill the grader's memory or the feedback.
 
+* limits glibc's malloc to two memory pools (``MALLOC_ARENA_MAX=2``, as on
+  Binder; see :func:`mnistlib.notebook.limit_malloc_arenas`), re-starting itself
+  once with that variable set, because it only fully works from process start.
+
 The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
+
+from .notebook import MALLOC_ARENAS
 
 OUTPUT_CUT_NOTICE = (
     "[mnistlib grader: this cell printed more than {kb} KB; the rest of its output was dropped]"
@@ -94,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-mb", type=int, default=2048, help="data segment cap in MB (0: none)")
     parser.add_argument("--max-output-kb", type=int, default=256, help="output cap per cell in KB (0: none)")
     args, kernel_argv = parser.parse_known_args(argv)
+    if "MALLOC_ARENA_MAX" not in os.environ and argv is None:
+        os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
+        os.execv(sys.executable, [sys.executable, "-m", "mnistlib.grading_kernel", *sys.argv[1:]])
     limit_memory(args.memory_mb)
 
     from ipykernel.kernelapp import IPKernelApp

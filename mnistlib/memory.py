@@ -20,6 +20,10 @@ from pathlib import Path
 
 MB = 2**20
 
+#: What ``binder/start`` exports before Jupyter starts, so kernels measured here run as on Binder.
+#: (``MALLOC_ARENA_MAX=2``: see :func:`mnistlib.notebook.limit_malloc_arenas`.)
+BINDER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+
 
 class RSSSampler:
     """Samples the RSS of a process and its children (recursively) in a background thread.
@@ -130,7 +134,7 @@ def run_notebook_measured(
     """Execute the notebook at ``path``; return its wall time and peak kernel memory.
 
     ``quick`` sets ``MNISTLIB_QUICK`` to 1 or 0 for the kernel (0 means full data, even
-    under nbgrader). The kernel runs in ``workdir`` (default: the notebook's folder); the
+    under nbgrader); the kernel also gets :data:`BINDER_ENVIRONMENT`, as on Binder. The kernel runs in ``workdir`` (default: the notebook's folder); the
     notebook file itself is not changed. ``timeout`` is seconds per cell.
 
     Returns ``{"seconds": wall time in s (kernel start to last cell), "peak_mb": peak RSS of
@@ -166,7 +170,12 @@ def run_notebook_measured(
     client.on_cell_executed = read_high_water
     started = time.perf_counter()
     try:
-        with _environment({"MNISTLIB_QUICK": "1" if quick else "0", "TF_CPP_MIN_LOG_LEVEL": None}):
+        changes = {
+            "MNISTLIB_QUICK": "1" if quick else "0",
+            "TF_CPP_MIN_LOG_LEVEL": None,
+            **BINDER_ENVIRONMENT,
+        }
+        with _environment(changes):
             client.execute()
     finally:
         if sampler is not None:

@@ -15,6 +15,7 @@ when a pin changed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -102,6 +103,22 @@ def test_postbuild_is_executable_and_stops_at_the_first_failure():
     assert lines[0].startswith("#!") and "bash" in lines[0]
     first_command = next(line for line in lines[1:] if line and not line.startswith("#"))
     assert re.fullmatch(r"set -[a-z]*e[a-z]*( -o)?( pipefail)?", first_command), first_command
+
+
+def test_start_sets_what_the_memory_measurements_assume_then_runs_jupyter():
+    """binder/start exports the environment that mnistlib.memory measures notebooks under."""
+    from mnistlib.memory import BINDER_ENVIRONMENT
+
+    start = BINDER / "start"
+    assert os.access(start, os.X_OK), "binder/start must be executable"
+    names = sorted(BINDER_ENVIRONMENT)
+    probe = f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {names!r}}}))"
+    env = {k: v for k, v in os.environ.items() if k not in BINDER_ENVIRONMENT}
+    done = subprocess.run(
+        [str(start), sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == BINDER_ENVIRONMENT
 
 
 # ------------------------------------------------------------------------------ slow

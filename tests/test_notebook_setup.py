@@ -57,3 +57,50 @@ def test_setup_notebook_then_training_writes_nothing_to_stderr():
     assert "dpi 100.0 figsize [6.0, 4.0]" in done.stdout
     noisy = [word for word in NOISE if word in done.stderr.lower()]
     assert done.stderr == "", f"stderr is not empty (mentions {noisy}):\n{done.stderr}"
+
+
+ARENA_PROBE = textwrap.dedent(
+    """
+    import ctypes, sys, threading
+    from mnistlib.notebook import limit_malloc_arenas
+    if sys.argv[1] == "limit":
+        print("limited", limit_malloc_arenas(), flush=True)
+    barrier = threading.Barrier(8)
+    def work():  # eight threads allocating at once: by default glibc gives each its own arena
+        barrier.wait()
+        data = [bytearray(1000) for _ in range(1000)]
+        barrier.wait()
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ctypes.CDLL("libc.so.6").malloc_stats()  # one "Arena N:" block per arena, on stderr
+    """
+)
+
+
+def _arenas(mode: str, **env) -> tuple[int, str]:
+    run = subprocess.run(
+        [sys.executable, "-c", ARENA_PROBE, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in {**os.environ, **env}.items() if v is not None},
+        check=True,
+    )
+    return run.stderr.count("Arena "), run.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc arenas are glibc's (Linux)")
+def test_limit_malloc_arenas_keeps_busy_threads_to_two_memory_pools():
+    unlimited, _ = _arenas("none", MALLOC_ARENA_MAX=None)
+    limited, said = _arenas("limit", MALLOC_ARENA_MAX=None)
+    assert unlimited > 2, "the probe should make glibc open an arena per thread"
+    assert "limited True" in said and limited == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc arenas are glibc's (Linux)")
+def test_limit_malloc_arenas_leaves_an_explicit_malloc_arena_max_alone():
+    arenas, said = _arenas("limit", MALLOC_ARENA_MAX="3")
+    assert "limited False" in said and arenas == 3
