@@ -131,9 +131,29 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
 # ----------------------------------------------------------------------------- running workers
 
 
-def _chunks(jobs: list[dict], n: int) -> list[list[dict]]:
-    ordered = sorted(jobs, key=lambda j: (j["assignment"], j["student"]))
-    return [c for c in (ordered[i::n] for i in range(n)) if c]
+def grading_cost(course: Path, assignment: str) -> int:
+    """Rough relative time to grade one submission of ``assignment`` (quick mode), from its source.
+
+    Every notebook pays for a kernel and its imports (1); each Keras training run (``.fit(``) in
+    its code costs about as much again. Only the order matters: the slowest jobs start first.
+    """
+    notebook = diagnose.read_notebook(course / "source" / assignment / f"{assignment}.ipynb")
+    if notebook is None:
+        return 1
+    code = "\n".join("".join(c.get("source", "")) for c in notebook["cells"] if c["cell_type"] == "code")
+    return 1 + code.count(".fit(")
+
+
+def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
+    """The order in which the workers take ``jobs``: the most expensive assignments first.
+
+    Every free worker takes the next job on the list, so starting with the slow ones leaves the
+    quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
+    behind each other on one worker). Jobs of one assignment stay together, so that a worker
+    mostly prepares each assignment once.
+    """
+    costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
+    return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
 
 
 def run_jobs(
@@ -150,30 +170,36 @@ def run_jobs(
     config = course / "nbgrader_config.py"
     if not config.is_file():
         config = COURSE / "nbgrader_config.py"
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a))
     results: dict[tuple[str, str], dict] = {}
     with tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-") as tmp:
+        claims = Path(tmp) / "claims"
+        claims.mkdir()
         running = []
-        for i, chunk in enumerate(_chunks(jobs, max(1, jobs_n))):
+        for worker in range(max(1, min(jobs_n, len(ordered)))):
             batch = {
                 "course": str(course.resolve()),
                 "config": str(config.resolve()),
-                "jobs": chunk,
+                "jobs": ordered,
+                "claims": str(claims),
+                "worker": worker,
                 "timeout": timeout,
                 "memory_mb": memory_mb,
                 "max_output_kb": max_output_kb,
                 "feedback": str(feedback.resolve()) if feedback else None,
             }
-            spec, out = Path(tmp) / f"batch{i}.json", Path(tmp) / f"result{i}.json"
+            spec, out = Path(tmp) / f"batch{worker}.json", Path(tmp) / f"result{worker}.json"
             spec.write_text(json.dumps(batch))
-            log = (Path(tmp) / f"worker{i}.log").open("w")
+            log = (Path(tmp) / f"worker{worker}.log").open("w")
             process = subprocess.Popen(
                 [sys.executable, "-m", "mnistlib.grading_worker", str(spec), str(out)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=tmp,
             )
-            running.append((process, chunk, out, log))
-        for process, chunk, out, log in running:
+            running.append((worker, process, out, log))
+        failures = {}
+        for worker, process, out, log in running:
             process.wait()
             log.close()
             if process.returncode == 0 and out.is_file():
@@ -181,15 +207,24 @@ def run_jobs(
                     results[result["student"], result["assignment"]] = result
             else:
                 tail = " | ".join(Path(log.name).read_text().strip().splitlines()[-5:])
-                for job in chunk:
-                    results[job["student"], job["assignment"]] = {
-                        **job,
-                        "score": 0.0,
-                        "max_score": 0.0,
-                        "exercises": [],
-                        "notes": [],
-                        "error": f"the grading worker failed (exit {process.returncode}): {tail}",
-                    }
+                failures[str(worker)] = f"the grading worker failed (exit {process.returncode}): {tail}"
+        for index, job in enumerate(ordered):
+            if (job["student"], job["assignment"]) in results:
+                continue
+            owner = claims / str(index)
+            taken_by = owner.read_text() if owner.is_file() else None  # the worker that had it, if any
+            if taken_by in failures:
+                error = failures[taken_by]
+            else:  # never taken: the workers stopped early
+                error = next(iter(failures.values()), "no grading worker got to this notebook")
+            results[job["student"], job["assignment"]] = {
+                **job,
+                "score": 0.0,
+                "max_score": 0.0,
+                "exercises": [],
+                "notes": [],
+                "error": error,
+            }
     return [results[j["student"], j["assignment"]] for j in jobs]
 
 

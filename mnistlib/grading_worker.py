@@ -3,20 +3,23 @@
     python -m mnistlib.grading_worker BATCH.json RESULT.json
 
 ``BATCH.json`` holds the course folder, the limits and a list of jobs
-(student, assignment, submitted file). The worker
+(student, assignment, submitted file), and optionally a ``claims`` folder shared
+with other workers (each job is then graded by the first worker to claim it, see
+:func:`claim`). The worker
 
 1. makes a fresh course folder (``nbgrader_config.py`` of the course plus the
    grading overrides, and ``source/<id>`` of each assignment it needs);
-2. runs nbgrader's ``generate_assignment`` for each assignment (this fills the
-   gradebook with the source cells, their checksums and points);
+2. runs nbgrader's ``generate_assignment`` for each assignment, the first time it
+   grades one of its submissions (this fills the gradebook with the source cells,
+   their checksums and points);
 3. puts each submission under ``submitted/<student>/<id>/<id>.ipynb`` (an
    unreadable file becomes an empty notebook, so it scores zero; the reason is
    kept for the report);
-4. runs nbgrader's ``autograde`` per assignment, and ``generate_feedback`` when
+4. runs nbgrader's ``autograde`` per submission, and ``generate_feedback`` when
    feedback is asked for, through :class:`nbgrader.apps.NbGraderAPI` (the code
    behind the ``nbgrader`` command, run in-process to save start-up time);
 5. reads the scores from the gradebook and the messages from the autograded
-   notebooks, and writes one result per job to ``RESULT.json``.
+   notebooks, and writes one result per job it graded to ``RESULT.json``.
 
 The course config's executor starts each kernel through :mod:`mnistlib.grading_kernel`
 (memory and output limits, set here from the command line); each kernel runs in
@@ -108,12 +111,36 @@ def _place(job: dict, root: Path) -> list[dict]:
     return []
 
 
+def claim(claims: Path | None, index: int, worker: int) -> bool:
+    """Take job ``index`` for this worker; False if another worker took it first.
+
+    Workers share one job list and a ``claims`` folder: creating ``claims/<index>`` exclusively
+    is atomic, so each job is graded exactly once, by whichever worker is free first. The file
+    holds the worker's number, so that the parent can tell whose jobs a crashed worker had.
+    """
+    if claims is None:
+        return True
+    try:
+        fd = os.open(claims / str(index), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(str(worker))
+    return True
+
+
 def grade_batch(batch: dict) -> list[dict]:
-    """Grade every job of ``batch`` (see the module docstring); return one result dict per job."""
+    """Grade the jobs of ``batch`` this worker claims (see the module docstring); one result each.
+
+    Without ``claims`` in the batch, every job is this worker's. With it, the jobs are shared
+    with other workers, taken in list order (put the slowest first) as each worker becomes free.
+    """
     jobs = batch["jobs"]
     course = Path(batch["course"])
     config = Path(batch["config"])
     feedback_dir = Path(batch["feedback"]) if batch.get("feedback") else None
+    claims = Path(batch["claims"]) if batch.get("claims") else None
+    worker = int(batch.get("worker", 0))
     assignments = sorted({job["assignment"] for job in jobs})
     with tempfile.TemporaryDirectory(prefix="mnistlib-grade-") as tmp:
         workdir = Path(tmp)
@@ -126,27 +153,27 @@ def grade_batch(batch: dict) -> list[dict]:
         os.chdir(root)
         _fast_alembic_head()
         api = _api(root)
-        results: dict[tuple[str, str], dict] = {}
-        for assignment in assignments:
-            made = api.generate_assignment(assignment, force=True, create=True)
-            todo = [job for job in jobs if job["assignment"] == assignment]
-            if not made["success"]:
-                for job in todo:
-                    results[job["student"], assignment] = _failed(
-                        job, "could not prepare the assignment", made
-                    )
+        prepared: dict[str, dict] = {}  # assignment -> nbgrader's generate_assignment outcome
+        results = []
+        for index, job in enumerate(jobs):
+            if not claim(claims, index, worker):
                 continue
-            placed = {job["student"]: _place(job, root) for job in todo}
-            for job in todo:
-                started = time.perf_counter()
-                graded = api.autograde(assignment, job["student"], force=True, create=True)
-                if feedback_dir is not None and graded["success"]:
-                    _feedback(api, root, job, feedback_dir)
-                result = _collect(root, job, graded, placed[job["student"]], batch)
-                result["seconds"] = round(time.perf_counter() - started, 2)
-                results[job["student"], assignment] = result
+            assignment = job["assignment"]
+            if assignment not in prepared:
+                prepared[assignment] = api.generate_assignment(assignment, force=True, create=True)
+            if not prepared[assignment]["success"]:
+                results.append(_failed(job, "could not prepare the assignment", prepared[assignment]))
+                continue
+            started = time.perf_counter()
+            notes = _place(job, root)
+            graded = api.autograde(assignment, job["student"], force=True, create=True)
+            if feedback_dir is not None and graded["success"]:
+                _feedback(api, root, job, feedback_dir)
+            result = _collect(root, job, graded, notes, batch)
+            result["seconds"] = round(time.perf_counter() - started, 2)
+            results.append(result)
         os.chdir(workdir.parent)
-        return [results[job["student"], job["assignment"]] for job in jobs]
+        return results
 
 
 def _feedback(api, root: Path, job: dict, feedback_dir: Path) -> None:

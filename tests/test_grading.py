@@ -135,12 +135,27 @@ def test_a_class_folder_gives_one_job_per_student():
     assert {j["assignment"] for j in jobs} == {"toy"}
 
 
-def test_jobs_are_spread_over_workers_without_loss():
-    jobs = [{"student": f"s{i}", "assignment": "a" if i % 3 else "b", "path": "x"} for i in range(7)]
-    chunks = grading._chunks(jobs, 3)
-    assert len(chunks) == 3 and sorted(j["student"] for c in chunks for j in c) == sorted(
-        j["student"] for j in jobs
-    )
+def test_the_slowest_assignments_are_taken_first_and_kept_together():
+    assignments = grading.course_assignments(grading.COURSE)
+    cost = {a: grading.grading_cost(grading.COURSE, a) for a in assignments}
+    assert cost["01-loading-data"] == cost["08-gradient-descent-by-hand"] == 1  # no Keras training
+    assert cost["06-diagnosing-overfitting"] > 1 and cost["09-going-further"] > 1
+    jobs = [{"student": s, "assignment": a, "path": "x"} for a in sorted(assignments) for s in ("bo", "ada")]
+    ordered = grading.order_jobs(jobs, cost.get)
+    assert sorted(map(str, ordered)) == sorted(map(str, jobs))  # nothing lost, nothing doubled
+    costs = [cost[j["assignment"]] for j in ordered]
+    assert costs == sorted(costs, reverse=True)
+    names = [j["assignment"] for j in ordered]
+    assert all(names.count(a) == 2 and names[names.index(a) + 1] == a for a in assignments)
+
+
+def test_each_job_is_claimed_by_exactly_one_worker(tmp_path):
+    from mnistlib.grading_worker import claim
+
+    assert claim(tmp_path, 3, worker=0) is True
+    assert claim(tmp_path, 3, worker=1) is False
+    assert (tmp_path / "3").read_text() == "0"
+    assert claim(None, 3, worker=1) is True  # no shared folder: every job is this worker's
 
 
 RESULT = {
