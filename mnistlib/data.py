@@ -456,7 +456,7 @@ def load_mnist(path: os.PathLike | str | None = None, *, quick: bool | None = No
     ``path``: a ``mnist.npz`` or a folder of IDX files to use instead of the cache.
     ``quick``: force quick mode on or off; by default it follows ``MNISTLIB_QUICK``
     and is on while nbgrader executes a notebook (see :mod:`mnistlib.quick`).
-    In quick mode a fixed, class-balanced subset of 6,000 / 1,000 images is returned.
+    In quick mode a fixed, class-balanced subset of 3,000 / 1,000 images is returned.
     """
     from .quick import announce, is_quick, quick_subset
 

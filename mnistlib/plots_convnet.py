@@ -92,3 +92,27 @@ def plot_maps(
             ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+def plot_learning_rate(rates, *, steps_per_epoch: int) -> Figure:
+    """The learning rate of every gradient step of a training run, with the epochs marked.
+
+    ``rates``: 1-D sequence, the learning rate at step 0, 1, 2, ... (e.g. a Keras schedule called on
+    each step). ``steps_per_epoch``: gradient steps in one epoch; a dashed line marks each epoch's end.
+    """
+    rates = np.asarray(rates, dtype=float)
+    if rates.ndim != 1 or rates.size == 0:
+        raise ValueError(f"rates must be a non-empty 1-D sequence, got shape {rates.shape}")
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}")
+    fig = Figure(figsize=(6.5, 3))
+    ax = fig.add_subplot()
+    ax.plot(np.arange(rates.size), rates, color="tab:blue")
+    for end in range(steps_per_epoch, rates.size, steps_per_epoch):
+        ax.axvline(end, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel(f"gradient step ({steps_per_epoch} per epoch, dashed lines between epochs)")
+    ax.set_ylabel("learning rate")
+    ax.set_title("the learning rate during training")
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig

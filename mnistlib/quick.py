@@ -9,7 +9,7 @@ notebook in seconds without changing a line of it. It is on when
 
 ``MNISTLIB_QUICK=0`` turns it off even under nbgrader.
 
-The subset keeps the first 600 images of each digit from the training set and
+The subset keeps the first 300 images of each digit from the training set and
 the first 100 of each digit from the test set, in their original order. Because
 every image among the first few hundred is kept, the 200th training digit and
 the first ten test digits are the same as in the full data.
@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-TRAIN_PER_CLASS = 600
+TRAIN_PER_CLASS = 300
 TEST_PER_CLASS = 100
 
 _TRUE = {"1", "true", "yes", "on"}

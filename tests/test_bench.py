@@ -48,6 +48,12 @@ def test_bench_trains_notebook_08_and_09_models_with_the_notebooks_settings():
         "09 epochs?"
     )
     assert re.search(rf"\bBATCH_SIZE = {bench.CONVNET_BATCH}\b", code), "notebook 09 batch size changed"
+    assert re.search(rf"\bPEAK_LEARNING_RATE = {bench.CONVNET_PEAK_LEARNING_RATE}\b", code), (
+        "09 learning rate?"
+    )
+    assert "CosineDecay(PEAK_LEARNING_RATE, decay_steps=EPOCHS * steps_per_epoch)" in code
+    assert "math.ceil(0.9 * len(train_x) / BATCH_SIZE)" in code
+    assert "optimizer=keras.optimizers.Adam(learning_rate=schedule)" in code
 
 
 def test_render_makes_the_tables():

@@ -486,15 +486,15 @@ def test_npm_package_for_real(isolated_env):
 def test_quick_subset(mnist_cache, mnist_arrays, monkeypatch):
     monkeypatch.setattr(quick, "_announced", False)
     arrays = mnistlib.load_mnist(quick=True)
-    assert_is_mnist(arrays, n_train=6000, n_test=1000)
+    assert_is_mnist(arrays, n_train=3000, n_test=1000)
     (x_train, y_train), (x_test, y_test) = arrays
-    assert np.bincount(y_train).tolist() == [600] * 10
+    assert np.bincount(y_train).tolist() == [300] * 10
     assert np.bincount(y_test).tolist() == [100] * 10
 
     (full_x_train, full_y_train), (full_x_test, full_y_test) = mnist_arrays
-    # Order preserved: the subset is the first 600 (100) of each digit, in their original order.
+    # Order preserved: the subset is the first 300 (100) of each digit, in their original order.
     for subset_x, subset_y, full_x, full_y, per_class in [
-        (x_train, y_train, full_x_train, full_y_train, 600),
+        (x_train, y_train, full_x_train, full_y_train, 300),
         (x_test, y_test, full_x_test, full_y_test, 100),
     ]:
         kept = np.sort(np.concatenate([np.flatnonzero(full_y == d)[:per_class] for d in range(10)]))
@@ -549,4 +549,4 @@ def test_quick_notice_printed_once_per_process(mnist_cache, monkeypatch, capsys)
     mnistlib.load_mnist()
     out = capsys.readouterr().out
     assert out.count("QUICK MODE") == 1
-    assert "6,000 training and 1,000 test images" in out and "MNISTLIB_QUICK=0" in out
+    assert "3,000 training and 1,000 test images" in out and "MNISTLIB_QUICK=0" in out

@@ -44,3 +44,23 @@ def test_plot_maps_takes_maps_of_different_sizes_and_annotates_only_small_ones()
     assert [ax.get_title() for ax in fig.axes[:3]] == ["filter", "map", "pooled"]
     with pytest.raises(ValueError):
         plots_convnet.plot_maps([])
+
+
+def test_plot_learning_rate_draws_every_step_and_marks_the_epochs():
+    rates = np.linspace(0.002, 0.0, 30)
+    fig = plots_convnet.plot_learning_rate(rates, steps_per_epoch=10)
+    (ax,) = fig.axes
+    (line,) = ax.get_lines()[:1]
+    np.testing.assert_allclose(line.get_ydata(), rates)
+    epoch_marks = [tuple(mark.get_xdata()) for mark in ax.get_lines()[1:]]
+    assert epoch_marks == [(10, 10), (20, 20)]
+    assert ax.get_ylim()[0] == 0 and "10 per epoch" in ax.get_xlabel()
+
+
+@pytest.mark.parametrize(
+    ("rates", "steps", "message"),
+    [([], 10, "non-empty"), ([[0.1]], 10, "1-D"), ([0.1, 0.2], 0, "at least 1")],
+)
+def test_plot_learning_rate_rejects_bad_input(rates, steps, message):
+    with pytest.raises(ValueError, match=message):
+        plots_convnet.plot_learning_rate(rates, steps_per_epoch=steps)

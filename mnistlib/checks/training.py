@@ -121,7 +121,7 @@ def check_batches_per_epoch(fn) -> None:
     _expect_batches(fn, 60_000, 1000, 0.1)  # the tutorial's run: 54,000 training images, 54 steps
     _expect_batches(fn, 60_000, 1000, None)  # no validation split: the default is 0.0
     _expect_batches(fn, 60_000, 128, 0.0)  # 468.75: 469 steps, the last one with 96 images
-    _expect_batches(fn, 6_000, 1000, 0.1)  # quick mode: 5,400 training images, 6 steps
+    _expect_batches(fn, 3_000, 1000, 0.1)  # quick mode: 2,700 training images, 3 steps
     _expect_batches(fn, 999, 100, 0.1)  # 899.1 -> 899 training samples, 9 steps
     _expect_batches(fn, 15, 1, 0.1)  # 13.5 -> 13 training samples (Keras rounds the training part down)
     passed("batches_per_epoch counts the steps as Keras does (54 for the tutorial's run).")
