@@ -81,6 +81,31 @@ def test_render_makes_the_tables():
     assert "| one learner, nine notebooks | 30.0 |" in text
 
 
+
+def test_report_from_an_earlier_run_measures_nothing_and_adds_the_notes(tmp_path):
+    results = {
+        "quick": False,
+        "machine": {
+            "cpu": "X",
+            "cores": 2,
+            "memory_gb": 24,
+            "python": "3.11",
+            "tensorflow": "2.21",
+            "keras": "3",
+            "numpy": "2",
+            "date": "2026-11-29",
+        },
+        "grading": {"one learner, nine notebooks": 30.0},
+    }
+    raw, notes, out = tmp_path / "run.json", tmp_path / "notes.md", tmp_path / "bench.md"
+    raw.write_text(json.dumps(results))
+    notes.write_text("Grading took **30 s**.\n")
+    assert bench.main(["--report-from", str(raw), "--notes", str(notes), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| one learner, nine notebooks | 30.0 |" in text
+    assert text.rstrip().endswith("## Notes\n\nGrading took **30 s**.")
+
+
 @pytest.mark.slow
 def test_quick_benchmark_runs_end_to_end(tmp_path):
     out = tmp_path / "bench.md"
