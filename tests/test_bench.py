@@ -81,7 +81,6 @@ def test_render_makes_the_tables():
     assert "| one learner, nine notebooks | 30.0 |" in text
 
 
-
 def test_report_from_an_earlier_run_measures_nothing_and_adds_the_notes(tmp_path):
     results = {
         "quick": False,
