@@ -56,19 +56,22 @@ def test_bench_trains_notebook_08_and_09_models_with_the_notebooks_settings():
     assert "optimizer=keras.optimizers.Adam(learning_rate=schedule)" in code
 
 
+MACHINE = {
+    "cpu": "X",
+    "cores": 2,
+    "memory_gb": 24,
+    "python": "3.11",
+    "tensorflow": "2.21",
+    "keras": "3",
+    "numpy": "2",
+    "date": "2026-11-29",
+}
+
+
 def test_render_makes_the_tables():
     results = {
         "quick": False,
-        "machine": {
-            "cpu": "X",
-            "cores": 2,
-            "memory_gb": 24,
-            "python": "3.11",
-            "tensorflow": "2.21",
-            "keras": "3",
-            "numpy": "2",
-            "date": "2026-11-29",
-        },
+        "machine": MACHINE,
         "accuracy": [
             {"model": "network 1", "seed": 0, "accuracy": 0.981, "loss": 0.08, "train_s": 100},
             {"model": "network 1", "seed": 1, "accuracy": 0.983, "loss": 0.07, "train_s": 100},
@@ -84,16 +87,7 @@ def test_render_makes_the_tables():
 def test_report_from_an_earlier_run_measures_nothing_and_adds_the_notes(tmp_path):
     results = {
         "quick": False,
-        "machine": {
-            "cpu": "X",
-            "cores": 2,
-            "memory_gb": 24,
-            "python": "3.11",
-            "tensorflow": "2.21",
-            "keras": "3",
-            "numpy": "2",
-            "date": "2026-11-29",
-        },
+        "machine": MACHINE,
         "grading": {"one learner, nine notebooks": 30.0},
     }
     raw, notes, out = tmp_path / "run.json", tmp_path / "notes.md", tmp_path / "bench.md"
