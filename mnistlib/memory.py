@@ -18,11 +18,13 @@ import threading
 import time
 from pathlib import Path
 
+from .notebook import MALLOC_ARENAS
+
 MB = 2**20
 
 #: What ``binder/start`` exports before Jupyter starts, so kernels measured here run as on Binder.
 #: (``MALLOC_ARENA_MAX=2``: see :func:`mnistlib.notebook.limit_malloc_arenas`.)
-BINDER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+BINDER_ENVIRONMENT = {"MALLOC_ARENA_MAX": str(MALLOC_ARENAS)}
 
 
 class RSSSampler:
@@ -134,8 +136,9 @@ def run_notebook_measured(
     """Execute the notebook at ``path``; return its wall time and peak kernel memory.
 
     ``quick`` sets ``MNISTLIB_QUICK`` to 1 or 0 for the kernel (0 means full data, even
-    under nbgrader); the kernel also gets :data:`BINDER_ENVIRONMENT`, as on Binder. The kernel runs in ``workdir`` (default: the notebook's folder); the
-    notebook file itself is not changed. ``timeout`` is seconds per cell.
+    under nbgrader); the kernel also gets :data:`BINDER_ENVIRONMENT`, as on Binder. The
+    kernel runs in ``workdir`` (default: the notebook's folder); the notebook file itself
+    is not changed. ``timeout`` is seconds per cell.
 
     Returns ``{"seconds": wall time in s (kernel start to last cell), "peak_mb": peak RSS of
     the kernel and its children in MiB (the larger of the sampled sum and the kernel's own
