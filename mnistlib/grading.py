@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from . import grading_diagnose as diagnose
+from .grading_forkserver import FORKSERVER_ENV, ForkServer
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
@@ -172,7 +173,9 @@ def run_jobs(
         config = COURSE / "nbgrader_config.py"
     ordered = order_jobs(jobs, lambda a: grading_cost(course, a))
     results: dict[tuple[str, str], dict] = {}
-    with tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-") as tmp:
+    forkserver = ForkServer(wait=True)  # one warm TensorFlow process forks every worker's kernels
+    env = {**os.environ, FORKSERVER_ENV: forkserver.socket}
+    with forkserver, tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-") as tmp:
         claims = Path(tmp) / "claims"
         claims.mkdir()
         running = []
@@ -196,6 +199,7 @@ def run_jobs(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=tmp,
+                env=env,
             )
             running.append((worker, process, out, log))
         failures = {}

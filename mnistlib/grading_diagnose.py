@@ -17,12 +17,18 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 from pathlib import Path
 
-import nbformat
-
 from .grading_kernel import OUTPUT_CUT_NOTICE
-from .grading_nbgrader import RESTORED_NOTE, hide_hidden_region
+
+# nbformat's jsonschema builds some forty parsers for IRI formats when the optional
+# rfc3987_syntax package is installed (JupyterLab pulls it in): 2-4 s of CPU in every
+# grading process on a 2-core machine. Notebook validation never checks IRIs, so the
+# grader's processes go without it (jsonschema skips formats whose package is missing).
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CUT_MARK = OUTPUT_CUT_NOTICE.split("{")[0]
@@ -118,6 +124,8 @@ def _cell_label(nb, index: int) -> str:
 
 
 def _normalized(text: str) -> list[str]:
+    from .grading_nbgrader import RESTORED_NOTE  # imported here: nbgrader takes a second to import
+
     return [line.rstrip() for line in text.replace(RESTORED_NOTE, "").splitlines() if line.strip()]
 
 
@@ -168,6 +176,8 @@ def _unedited_forms(source: str) -> list[list[str]]:
 
 
 def _without_hidden(source: str) -> str:
+    from .grading_nbgrader import hide_hidden_region
+
     return "\n".join(
         line for line in hide_hidden_region(source).splitlines() if "hidden tests: not shown" not in line
     )

@@ -20,6 +20,11 @@ kernel starts it
   Binder; see :func:`mnistlib.notebook.limit_malloc_arenas`), re-starting itself
   once with that variable set, because it only fully works from process start.
 
+With ``--forkserver SOCKET`` this process does not run the kernel itself: it
+asks the fork server on SOCKET (:mod:`mnistlib.grading_forkserver`, which has
+TensorFlow imported already) to fork one, with the same limits, and stands in
+for it until it exits. If no server answers, it starts the kernel as above.
+
 The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
 """
 
@@ -37,19 +42,18 @@ OUTPUT_CUT_NOTICE = (
 )
 
 
-def limited_kernel_argv(python: str, memory_mb: int, max_output_kb: int) -> list[str]:
-    """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits."""
-    return [
-        python,
-        "-m",
-        "mnistlib.grading_kernel",
-        "--memory-mb",
-        str(int(memory_mb)),
-        "--max-output-kb",
-        str(int(max_output_kb)),
-        "-f",
-        "{connection_file}",
-    ]
+def limited_kernel_argv(
+    python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None
+) -> list[str]:
+    """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits.
+
+    With ``forkserver`` (a socket path), the kernel is forked from that warm fork server.
+    """
+    argv = [python, "-m", "mnistlib.grading_kernel", "--memory-mb", str(int(memory_mb))]
+    argv += ["--max-output-kb", str(int(max_output_kb))]
+    if forkserver:
+        argv += ["--forkserver", str(forkserver)]
+    return argv + ["-f", "{connection_file}"]
 
 
 def limit_memory(memory_mb: int) -> None:
@@ -94,28 +98,45 @@ class _OutputBudget:
         stream.write = write
 
 
+def run_kernel(kernel_argv: list[str], memory_mb: int, max_output_kb: int) -> None:
+    """Run an ipykernel in this process, under the memory and output limits, until it shuts down."""
+    limit_memory(memory_mb)
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(kernel_argv)
+    if max_output_kb > 0:
+        budget = _OutputBudget(max_output_kb * 1024, max_output_kb)
+        budget.wrap(sys.stdout)
+        budget.wrap(sys.stderr)
+        app.shell.events.register("pre_run_cell", budget.reset)
+    app.start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mnistlib.grading_kernel", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--memory-mb", type=int, default=2048, help="data segment cap in MB (0: none)")
     parser.add_argument("--max-output-kb", type=int, default=256, help="output cap per cell in KB (0: none)")
+    parser.add_argument(
+        "--forkserver",
+        metavar="SOCKET",
+        help="have the fork server listening on SOCKET fork the kernel (see mnistlib.grading_forkserver)",
+    )
     args, kernel_argv = parser.parse_known_args(argv)
+    if args.forkserver:
+        from .grading_forkserver import launch
+
+        status = launch(args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb)
+        if status is not None:
+            sys.exit(status)
+        # no fork server answered: start an ordinary kernel here
     if "MALLOC_ARENA_MAX" not in os.environ and argv is None:
         os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
         os.execv(sys.executable, [sys.executable, "-m", "mnistlib.grading_kernel", *sys.argv[1:]])
-    limit_memory(args.memory_mb)
-
-    from ipykernel.kernelapp import IPKernelApp
-
-    app = IPKernelApp.instance()
-    app.initialize(kernel_argv)
-    if args.max_output_kb > 0:
-        budget = _OutputBudget(args.max_output_kb * 1024, args.max_output_kb)
-        budget.wrap(sys.stdout)
-        budget.wrap(sys.stderr)
-        app.shell.events.register("pre_run_cell", budget.reset)
-    app.start()
+    run_kernel(kernel_argv, args.memory_mb, args.max_output_kb)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ same pipeline:
   from ``sys.modules`` so the test's own ``from mnistlib.checks... import``
   loads them fresh from disk (a learner's monkey-patch of a check does not
   survive), it starts the kernel through :mod:`mnistlib.grading_kernel` (memory
-  and output caps), and if the kernel dies (a crash, or the memory guard) it records
+  and output caps; forked from a warm :mod:`mnistlib.grading_forkserver`, so
+  TensorFlow is not imported again for every notebook), and if the kernel dies (a crash, or the memory guard) it records
   the reason in that cell, restarts the kernel and goes on with the next cells.
 * :class:`HideHiddenTests` (feedback): in test cells, the code between
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a
@@ -25,6 +26,8 @@ same pipeline:
 """
 
 from __future__ import annotations
+
+import sys
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
@@ -132,12 +135,22 @@ class GradingExecute(Execute):
         config=True
     )
     max_output_kb = Integer(256, help="Output one cell may print, in KB; 0 for no limit.").tag(config=True)
+    warm_kernels = Bool(
+        True,
+        help="Fork Python kernels from a process that has TensorFlow imported already "
+        "(mnistlib.grading_forkserver): each kernel starts in a fraction of a second instead of seconds.",
+    ).tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
-            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb)
+            forkserver = None
+            if self.warm_kernels and sys.platform.startswith("linux"):
+                from .grading_forkserver import shared_server
+
+                forkserver = shared_server()
+            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
         return km
 
     def preprocess_cell(self, cell, resources, index):

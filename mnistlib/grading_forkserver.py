@@ -1,0 +1,381 @@
+"""Warm grading kernels: fork each one from a process that has already imported TensorFlow.
+
+    python -m mnistlib.grading_forkserver SOCKET PARENT_PID
+
+Importing TensorFlow takes 4-7 s of CPU on the course's 2-core machine, and
+every notebook graded needs a fresh kernel that pays it again: most of the
+time spent grading the early notebooks. The fork server pays it once. It
+imports TensorFlow, Keras, NumPy, matplotlib, ipykernel and mnistlib (without
+running anything that starts threads), listens on a Unix socket, and for each
+kernel asked for it forks a child that becomes that kernel: a separate
+process with its own memory, working directory, environment and limits,
+starting in about a tenth of a second.
+
+How a kernel is asked for: nbgrader (through jupyter_client) starts the
+kernelspec's command, ``python -m mnistlib.grading_kernel --forkserver SOCKET
+...`` (see :mod:`mnistlib.grading_kernel`). That small *launcher* process
+sends the server its command-line arguments, working directory, environment,
+limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
+
+* signals jupyter_client sends it (interrupt, terminate) are passed on to the kernel;
+* it exits when the kernel exits, with the kernel's exit status;
+* when the launcher dies (even by ``SIGKILL``), the kernel notices within
+  milliseconds and exits too, so killing a kernel the usual way still works.
+
+When no server answers on the socket, the launcher starts an ordinary kernel
+itself: the fork server only ever saves time, it is never needed.
+
+The server exits when the process that started it (``PARENT_PID``) exits.
+:func:`shared_server` starts one per grading process, on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+#: Environment variable naming the socket of a running fork server, for the grading processes to share.
+FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
+
+#: Modules imported once by the server, so that kernels forked from it start with them loaded.
+#: None of them starts a thread when imported (TensorFlow starts its thread pools at the first op).
+PRELOAD = (
+    "numpy",
+    "tensorflow",
+    "keras",
+    "matplotlib",
+    "ipykernel.kernelapp",
+    "mnistlib",
+    "mnistlib.plots",
+)
+
+_HEADER = struct.Struct("!I")  # length of the JSON request that follows
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+def preload(modules=PRELOAD) -> list[str]:
+    """Import ``modules`` with TensorFlow's start-up notices silenced; return the ones that failed."""
+    from .notebook import silenced_stderr
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    failed = []
+    with silenced_stderr():
+        for name in modules:
+            try:
+                __import__(name)
+            except Exception:  # a missing optional module only means a slower kernel start
+                failed.append(name)
+    return failed
+
+
+def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    """Read one request: a length header with the launcher's three standard streams, then JSON."""
+    header, fds, _flags, _addr = socket.recv_fds(conn, _HEADER.size, 3)
+    if len(header) != _HEADER.size or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ConnectionError("incomplete request")
+    (length,) = _HEADER.unpack(header)
+    body = b""
+    while len(body) < length:
+        chunk = conn.recv(length - len(body))
+        if not chunk:
+            raise ConnectionError("request cut short")
+        body += chunk
+    return json.loads(body), fds
+
+
+def _send(conn: socket.socket, message: dict) -> None:
+    try:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass  # the launcher is gone; its kernel exits by itself
+
+
+def serve(path: str, parent_pid: int) -> None:
+    """Listen on the Unix socket ``path`` and fork a kernel per request until ``parent_pid`` exits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # launchers may connect while the imports below run; they wait in the backlog
+    preload()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, ("accept", None))
+    try:
+        parent = os.pidfd_open(parent_pid)
+    except ProcessLookupError:
+        return
+    selector.register(parent, selectors.EVENT_READ, ("parent", None))
+    # For each kernel: its pid, the launcher's connection and one pidfd each for the kernel and the
+    # launcher, so the server sees either of them exit.
+    kernels: dict[int, dict] = {}
+    while True:
+        for key, _ in selector.select():
+            what, kernel = key.data
+            if what == "parent":
+                listener.close()
+                os.unlink(path)
+                return
+            if what == "accept":
+                conn, _ = listener.accept()
+                try:
+                    request, fds = _receive_request(conn)
+                except (OSError, ValueError):
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:  # the new kernel: let go of everything that belongs to the server
+                    server_fds = [listener.fileno(), parent, selector.fileno(), conn.fileno()]
+                    for other in kernels.values():
+                        server_fds += [other["kernel_fd"], other["launcher_fd"], other["conn"].fileno()]
+                    _child(request, fds, close=server_fds)  # never returns
+                for fd in fds:
+                    os.close(fd)
+                kernel = {"pid": pid, "conn": conn, "kernel_fd": os.pidfd_open(pid), "launcher_fd": None}
+                kernels[pid] = kernel
+                selector.register(kernel["kernel_fd"], selectors.EVENT_READ, ("kernel", kernel))
+                try:
+                    kernel["launcher_fd"] = os.pidfd_open(int(request["pid"]))
+                    selector.register(kernel["launcher_fd"], selectors.EVENT_READ, ("launcher", kernel))
+                except (ProcessLookupError, ValueError, KeyError):
+                    os.kill(pid, signal.SIGKILL)  # nobody is waiting for this kernel any more
+                _send(conn, {"pid": pid})
+            elif what == "launcher":  # the launcher was killed: so is its kernel, even if it is stuck
+                selector.unregister(kernel["launcher_fd"])
+                os.close(kernel["launcher_fd"])
+                kernel["launcher_fd"] = None
+                os.kill(kernel["pid"], signal.SIGKILL)
+            else:  # the kernel exited: tell its launcher, which then exits with the same status
+                selector.unregister(kernel["kernel_fd"])
+                os.close(kernel["kernel_fd"])
+                if kernel["launcher_fd"] is not None:
+                    selector.unregister(kernel["launcher_fd"])
+                    os.close(kernel["launcher_fd"])
+                _, status = os.waitpid(kernel["pid"], 0)
+                _send(kernel["conn"], {"exit": os.waitstatus_to_exitcode(status)})
+                kernel["conn"].close()
+                del kernels[kernel["pid"]]
+
+
+def _exit_with_launcher(launcher_pid: int) -> None:
+    """Exit this process (a forked kernel) as soon as its launcher process is gone."""
+    try:
+        pidfd = os.pidfd_open(launcher_pid)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def watch() -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(pidfd, selectors.EVENT_READ)
+        selector.select()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mnistlib-launcher-watch", daemon=True).start()
+
+
+def _child(request: dict, fds: list[int], close: list[int]) -> None:
+    """In the forked child: become the kernel the launcher asked for, then exit."""
+    code = 1
+    try:
+        for fd in close:
+            os.close(fd)
+        os.setsid()  # out of the server's session: signals for the server are not for kernels
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        _exit_with_launcher(int(request["pid"]))
+        import numpy as np
+
+        np.random.seed()  # fresh entropy, as in a newly started process (Python's random reseeds itself)
+        if "matplotlib" in sys.modules:  # imported before this kernel's environment was known
+            import matplotlib
+
+            matplotlib.rcParams["backend"] = os.environ.get(
+                "MPLBACKEND", "module://matplotlib_inline.backend_inline"
+            )
+        from .grading_kernel import run_kernel
+
+        argv = list(request["argv"])
+        # ipykernel read JPY_PARENT_PID when the server imported it; give it this kernel's value
+        argv.append(f"--IPKernelApp.parent_handle={int(os.environ.get('JPY_PARENT_PID') or 0)}")
+        sys.argv = [sys.executable, "-m", "mnistlib.grading_kernel", *argv]
+        run_kernel(argv, int(request["memory_mb"]), int(request["max_output_kb"]))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+# ----------------------------------------------------------------------------- the launcher side
+
+
+def launch(path: str, argv: list[str], memory_mb: int, max_output_kb: int) -> int | None:
+    """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
+
+    Returns None, having started nothing, when no server answers (the caller then starts the
+    kernel itself).
+    """
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        return None
+    request = json.dumps(
+        {
+            "argv": list(argv),
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "pid": os.getpid(),
+            "memory_mb": int(memory_mb),
+            "max_output_kb": int(max_output_kb),
+        }
+    ).encode()
+    stream = conn.makefile("rb")
+    try:
+        socket.send_fds(conn, [_HEADER.pack(len(request))], [0, 1, 2])
+        conn.sendall(request)
+        reply = json.loads(stream.readline() or b"{}")
+    except (OSError, ValueError):
+        conn.close()
+        return None
+    if "pid" not in reply:
+        conn.close()
+        return None
+    kernel = int(reply["pid"])
+
+    def forward(signum, _frame):
+        try:
+            os.kill(kernel, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (
+        signal.SIGINT,
+        signal.SIGTERM,
+        signal.SIGHUP,
+        signal.SIGQUIT,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+    ):
+        signal.signal(signum, forward)
+    try:
+        ended = json.loads(stream.readline() or b"{}")
+    except (OSError, ValueError):
+        ended = {}
+    return int(ended.get("exit", 1))
+
+
+# ----------------------------------------------------------------------------- starting one
+
+
+class ForkServer:
+    """A running fork server (a child process of this one) and its socket."""
+
+    def __init__(self, directory: str | Path | None = None, *, wait: bool = False, timeout: float = 120.0):
+        self._tmp = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mnistlib-forkserver-")
+            directory = self._tmp.name
+        self.socket = str(Path(directory) / "kernels.sock")
+        env = dict(os.environ)
+        env.setdefault("MALLOC_ARENA_MAX", str(_malloc_arenas()))
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mnistlib.grading_forkserver", self.socket, str(os.getpid())],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_listening(timeout)
+
+    def wait_listening(self, timeout: float = 120.0) -> None:
+        """Wait until the socket exists (launchers may connect from then on)."""
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.socket):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the grading fork server did not start")
+            time.sleep(0.01)
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the server (kernels it forked live on until their launchers stop them)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _malloc_arenas() -> int:
+    from .notebook import MALLOC_ARENAS
+
+    return MALLOC_ARENAS
+
+
+_shared: ForkServer | None = None
+
+
+def shared_server() -> str:
+    """The socket of this process's fork server: the one named by ``$MNISTLIB_FORKSERVER``, or one
+    started now (and stopped when this process exits)."""
+    global _shared
+    if os.environ.get(FORKSERVER_ENV):
+        return os.environ[FORKSERVER_ENV]
+    if _shared is None or _shared.process.poll() is not None:
+        _shared = ForkServer(wait=True)
+        atexit.register(_shared.close)
+    return _shared.socket
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m mnistlib.grading_forkserver SOCKET PARENT_PID", file=sys.stderr)
+        return 2
+    serve(argv[0], int(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
