@@ -104,6 +104,30 @@ def test_solutions_read_as_plain_worked_notebooks(assignment):
     assert "raise NotImplementedError()" not in text
 
 
+@pytest.mark.parametrize("assignment", ["05-training", "06-diagnosing-overfitting", "07-dropout"])
+def test_training_notebooks_train_the_tutorials_20_epochs_and_5_in_quick_mode(assignment):
+    notebook = nbformat.read(source_path(assignment), as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert re.search(r"^EPOCHS = 5 if mnistlib\.is_quick\(\) else 20\b", code, re.MULTILINE)
+    epochs = re.findall(r"\bepochs=([A-Za-z0-9_]+)", code)
+    # 1: notebook 05 counts the steps of a single epoch
+    assert epochs and set(epochs) <= {"EPOCHS", "EPOCHS_NETWORK_1", "1"}, epochs
+    assert "epochs=20" not in code
+
+
+def test_importing_mnistlib_is_light_and_its_names_load_on_first_use():
+    probe = (
+        "import sys, mnistlib\n"
+        "assert 'numpy' not in sys.modules, 'import mnistlib pulled in NumPy'\n"
+        "from mnistlib import load_mnist, is_quick, setup_notebook, MNISTDataError\n"
+        "assert callable(load_mnist) and 'load_mnist' in dir(mnistlib)\n"
+        "try:\n    mnistlib.no_such_name\nexcept AttributeError as error:\n    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "no attribute 'no_such_name'" in done.stdout
+
+
 def _execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
