@@ -1,6 +1,6 @@
 """Warm grading kernels: fork each one from a process that has already imported TensorFlow.
 
-    python -m mnistlib.grading_forkserver SOCKET PARENT_PID
+    python -m mnistlib.grading_forkserver SOCKET PARENT_PID [IDLE_EXIT_S]
 
 Importing TensorFlow takes 4-7 s of CPU on the course's 2-core machine, and
 every notebook graded needs a fresh kernel that pays it again: most of the
@@ -25,8 +25,10 @@ limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
 When no server answers on the socket, the launcher starts an ordinary kernel
 itself: the fork server only ever saves time, it is never needed.
 
-The server exits when the process that started it (``PARENT_PID``) exits.
-:func:`shared_server` starts one per grading process, on first use.
+The server exits when the process that started it (``PARENT_PID``) exits, or
+after ``IDLE_EXIT_S`` seconds (default 120) with no kernel running.
+:func:`shared_server` starts one per grading process, on first use, and a new
+one if the last has exited.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ PRELOAD = (
 )
 
 _HEADER = struct.Struct("!I")  # length of the JSON request that follows
+
+#: A server with no kernel running for this long exits, so that a long-lived process that grades now
+#: and then (a Jupyter server running nbgrader's formgrader) does not hold TensorFlow's memory for good.
+IDLE_EXIT_S = 120.0
 
 
 # ----------------------------------------------------------------------------- the server
@@ -106,8 +112,9 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass  # the launcher is gone; its kernel exits by itself
 
 
-def serve(path: str, parent_pid: int) -> None:
-    """Listen on the Unix socket ``path`` and fork a kernel per request until ``parent_pid`` exits."""
+def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
+    """Listen on the Unix socket ``path`` and fork a kernel per request until ``parent_pid`` exits,
+    or until no kernel has run for ``idle_exit`` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -124,7 +131,12 @@ def serve(path: str, parent_pid: int) -> None:
     # launcher, so the server sees either of them exit.
     kernels: dict[int, dict] = {}
     while True:
-        for key, _ in selector.select():
+        events = selector.select(timeout=None if kernels else idle_exit)
+        if not events and not kernels:  # idle: give the memory back (a new server starts on demand)
+            listener.close()
+            os.unlink(path)
+            return
+        for key, _ in events:
             what, kernel = key.data
             if what == "parent":
                 listener.close()
@@ -301,7 +313,14 @@ def launch(path: str, argv: list[str], memory_mb: int, max_output_kb: int) -> in
 class ForkServer:
     """A running fork server (a child process of this one) and its socket."""
 
-    def __init__(self, directory: str | Path | None = None, *, wait: bool = False, timeout: float = 120.0):
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        *,
+        wait: bool = False,
+        timeout: float = 120.0,
+        idle_exit: float = IDLE_EXIT_S,
+    ):
         self._tmp = None
         if directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mnistlib-forkserver-")
@@ -311,7 +330,14 @@ class ForkServer:
         env.setdefault("MALLOC_ARENA_MAX", str(_malloc_arenas()))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mnistlib.grading_forkserver", self.socket, str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "mnistlib.grading_forkserver",
+                self.socket,
+                str(os.getpid()),
+                str(idle_exit),
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -372,10 +398,10 @@ def shared_server() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m mnistlib.grading_forkserver SOCKET PARENT_PID", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: python -m mnistlib.grading_forkserver SOCKET PARENT_PID [IDLE_EXIT_S]", file=sys.stderr)
         return 2
-    serve(argv[0], int(argv[1]))
+    serve(argv[0], int(argv[1]), float(argv[2]) if len(argv) == 3 else IDLE_EXIT_S)
     return 0
 
 

@@ -191,3 +191,15 @@ def test_the_server_stops_when_the_process_that_started_it_exits(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert gone(int(done.stdout), within=60)
+
+
+def test_an_idle_server_exits_and_a_new_one_is_started_on_demand(tmp_path):
+    with ForkServer(tmp_path, wait=True, idle_exit=1.0) as idle:
+        idle.process.wait(timeout=120)  # its imports, then one idle second
+        assert not Path(idle.socket).exists(), "an idle server removes its socket"
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, idle.socket), tmp_path)
+    try:
+        _, out = run(kc, "import sys; print('tensorflow' in sys.modules)")
+        assert out.strip() == "False", "with the server gone, the kernel starts the ordinary way"
+    finally:
+        stop(km, kc)
