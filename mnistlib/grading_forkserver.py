@@ -138,6 +138,8 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
             return
         for key, _ in events:
             what, kernel = key.data
+            if kernel is not None and (kernel["pid"] not in kernels or key.fd not in kernel["fds"]):
+                continue  # this kernel's other event, in the same batch, already dealt with it
             if what == "parent":
                 listener.close()
                 os.unlink(path)
@@ -153,15 +155,18 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
                 if pid == 0:  # the new kernel: let go of everything that belongs to the server
                     server_fds = [listener.fileno(), parent, selector.fileno(), conn.fileno()]
                     for other in kernels.values():
-                        server_fds += [other["kernel_fd"], other["launcher_fd"], other["conn"].fileno()]
+                        server_fds += [other["kernel_fd"], other["conn"].fileno()]
+                        server_fds += [other["launcher_fd"]] if other["launcher_fd"] is not None else []
                     _child(request, fds, close=server_fds)  # never returns
                 for fd in fds:
                     os.close(fd)
                 kernel = {"pid": pid, "conn": conn, "kernel_fd": os.pidfd_open(pid), "launcher_fd": None}
+                kernel["fds"] = {kernel["kernel_fd"]}  # the pidfds still registered for this kernel
                 kernels[pid] = kernel
                 selector.register(kernel["kernel_fd"], selectors.EVENT_READ, ("kernel", kernel))
                 try:
                     kernel["launcher_fd"] = os.pidfd_open(int(request["pid"]))
+                    kernel["fds"].add(kernel["launcher_fd"])
                     selector.register(kernel["launcher_fd"], selectors.EVENT_READ, ("launcher", kernel))
                 except (ProcessLookupError, ValueError, KeyError):
                     os.kill(pid, signal.SIGKILL)  # nobody is waiting for this kernel any more
@@ -169,14 +174,15 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
             elif what == "launcher":  # the launcher was killed: so is its kernel, even if it is stuck
                 selector.unregister(kernel["launcher_fd"])
                 os.close(kernel["launcher_fd"])
+                kernel["fds"].discard(kernel["launcher_fd"])
                 kernel["launcher_fd"] = None
-                os.kill(kernel["pid"], signal.SIGKILL)
+                os.kill(kernel["pid"], signal.SIGKILL)  # not reaped yet, so the pid is still this kernel's
             else:  # the kernel exited: tell its launcher, which then exits with the same status
-                selector.unregister(kernel["kernel_fd"])
-                os.close(kernel["kernel_fd"])
-                if kernel["launcher_fd"] is not None:
-                    selector.unregister(kernel["launcher_fd"])
-                    os.close(kernel["launcher_fd"])
+                for fd in kernel["fds"]:
+                    selector.unregister(fd)
+                    os.close(fd)
+                kernel["fds"].clear()
+                kernel["launcher_fd"] = None
                 _, status = os.waitpid(kernel["pid"], 0)
                 _send(kernel["conn"], {"exit": os.waitstatus_to_exitcode(status)})
                 kernel["conn"].close()
