@@ -505,6 +505,22 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def measure(sections, quick: bool, seeds: int | None) -> dict:
+    """Run the benchmark ``sections``; the results ``render`` turns into the report."""
+    results: dict = {"quick": quick, "machine": machine_info()}
+    if "data" in sections:
+        results["data"] = bench_data()
+    if "speed" in sections:
+        results["speed"] = bench_speed(quick)
+    if "accuracy" in sections:
+        results["accuracy"] = bench_accuracy(list(range(seeds or (1 if quick else 3))), quick)
+    if "notebooks" in sections:
+        results["notebooks"] = bench_notebooks(quick_only=quick)
+    if "grading" in sections:
+        results["grading"] = bench_grading(quick)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnistlib bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run on quick-mode data")
@@ -525,39 +541,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report_from:
         results = json.loads(args.report_from.read_text())
-        if args.notes:
-            results["notes"] = args.notes.read_text().strip()
-        out = args.out or REPO / "docs" / "benchmarks.md"
-        if results.get("quick") and args.out is None:
-            out = Path(tempfile.gettempdir()) / "benchmarks-quick.md"
-        out.write_text(render(results) + "\n")
-        print(f"written to {out}", file=sys.stderr)
-        return 0
-    out = args.out or (
-        REPO / "docs" / "benchmarks.md"
-        if not args.quick
-        else Path(tempfile.gettempdir()) / "benchmarks-quick.md"
-    )
-    seeds = list(range(args.seeds or (1 if args.quick else 3)))
-    results: dict = {"quick": args.quick, "machine": machine_info()}
-    sections = args.only or SECTIONS
-    if "data" in sections:
-        results["data"] = bench_data()
-    if "speed" in sections:
-        results["speed"] = bench_speed(args.quick)
-    if "accuracy" in sections:
-        results["accuracy"] = bench_accuracy(seeds, args.quick)
-    if "notebooks" in sections:
-        results["notebooks"] = bench_notebooks(quick_only=args.quick)
-    if "grading" in sections:
-        results["grading"] = bench_grading(args.quick)
+    else:
+        results = measure(args.only or SECTIONS, args.quick, args.seeds)
     if args.notes:
         results["notes"] = args.notes.read_text().strip()
+    default = REPO / "docs" / "benchmarks.md"
+    out = args.out or (
+        Path(tempfile.gettempdir()) / "benchmarks-quick.md" if results.get("quick") else default
+    )
     report = render(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    print(report)
+    if not args.report_from:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2, default=str))
+        print(report)
     print(f"\nwritten to {out}", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ every core). The exit status is 0 only when every notebook has full marks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from . import grading_diagnose as diagnose
-from .grading_forkserver import FORKSERVER_ENV, ForkServer
+from . import grading_forkserver
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
@@ -173,9 +174,13 @@ def run_jobs(
         config = COURSE / "nbgrader_config.py"
     ordered = order_jobs(jobs, lambda a: grading_cost(course, a))
     results: dict[tuple[str, str], dict] = {}
-    forkserver = ForkServer(wait=True)  # one warm TensorFlow process forks every worker's kernels
-    env = {**os.environ, FORKSERVER_ENV: forkserver.socket}
-    with forkserver, tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-") as tmp:
+    env = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if grading_forkserver.SUPPORTED:  # one warm TensorFlow process forks every worker's kernels
+            env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
+                grading_forkserver.ForkServer(wait=True)
+            ).socket
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="mnistlib-grade-run-"))
         claims = Path(tmp) / "claims"
         claims.mkdir()
         running = []

@@ -9,7 +9,8 @@ nbgrader decides the points; this module explains them. It reads
   the time or memory limit, printed too much, or raised an error).
 
 Hidden tests' code never appears in what this module returns: only test names
-and the messages their failures raise. Notes are dicts ``{"kind", "message"}``.
+and the messages their failures raise (:func:`hide_hidden_region` is also what
+the feedback preprocessor uses to cut them out). Notes are dicts ``{"kind", "message"}``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from .grading_kernel import OUTPUT_CUT_NOTICE
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
+
+RESTORED_NOTE = "# (restored by the grader: this test cell was missing from the submission)\n"
+
+HIDDEN_NOTE = "# ... hidden tests: not shown (their messages appear in the output below) ..."
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CUT_MARK = OUTPUT_CUT_NOTICE.split("{")[0]
@@ -124,8 +129,6 @@ def _cell_label(nb, index: int) -> str:
 
 
 def _normalized(text: str) -> list[str]:
-    from .grading_nbgrader import RESTORED_NOTE  # imported here: nbgrader takes a second to import
-
     return [line.rstrip() for line in text.replace(RESTORED_NOTE, "").splitlines() if line.strip()]
 
 
@@ -176,11 +179,7 @@ def _unedited_forms(source: str) -> list[list[str]]:
 
 
 def _without_hidden(source: str) -> str:
-    from .grading_nbgrader import hide_hidden_region
-
-    return "\n".join(
-        line for line in hide_hidden_region(source).splitlines() if "hidden tests: not shown" not in line
-    )
+    return "\n".join(line for line in hide_hidden_region(source).splitlines() if line != HIDDEN_NOTE)
 
 
 def _parse(source: str):
@@ -445,3 +444,17 @@ def execution_notes(executed, *, timeout: int, memory_mb: int) -> list[dict]:
                 else:
                     notes.append(note("error", f"{where} raised {detail}"))
     return notes
+
+
+def hide_hidden_region(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> str:
+    """``source`` with each hidden-test region (markers included) replaced by :data:`HIDDEN_NOTE`."""
+    kept, hiding = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            hiding = True
+            kept.append(HIDDEN_NOTE)
+        elif end in line and hiding:
+            hiding = False
+        elif not hiding:
+            kept.append(line)
+    return "\n".join(kept)

@@ -47,6 +47,11 @@ import threading
 import time
 from pathlib import Path
 
+from .notebook import MALLOC_ARENAS, silenced_stderr
+
+#: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
+SUPPORTED = sys.platform.startswith("linux")
+
 #: Environment variable naming the socket of a running fork server, for the grading processes to share.
 FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
 
@@ -75,8 +80,6 @@ IDLE_EXIT_S = 120.0
 
 def preload(modules=PRELOAD) -> list[str]:
     """Import ``modules`` with TensorFlow's start-up notices silenced; return the ones that failed."""
-    from .notebook import silenced_stderr
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     failed = []
     with silenced_stderr():
@@ -333,7 +336,7 @@ class ForkServer:
             directory = self._tmp.name
         self.socket = str(Path(directory) / "kernels.sock")
         env = dict(os.environ)
-        env.setdefault("MALLOC_ARENA_MAX", str(_malloc_arenas()))
+        env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.process = subprocess.Popen(
             [
@@ -379,12 +382,6 @@ class ForkServer:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-
-def _malloc_arenas() -> int:
-    from .notebook import MALLOC_ARENAS
-
-    return MALLOC_ARENAS
 
 
 _shared: ForkServer | None = None

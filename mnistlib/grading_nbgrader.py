@@ -27,8 +27,6 @@ same pipeline:
 
 from __future__ import annotations
 
-import sys
-
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -37,11 +35,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from . import grading_forkserver
+from .grading_diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .grading_kernel import limited_kernel_argv
-
-RESTORED_NOTE = "# (restored by the grader: this test cell was missing from the submission)\n"
-
-HIDDEN_NOTE = "# ... hidden tests: not shown (their messages appear in the output below) ..."
 
 #: Code run silently in the learner's kernel before every test cell.
 RESET_CHECKS = (
@@ -146,10 +142,8 @@ class GradingExecute(Execute):
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
             forkserver = None
-            if self.warm_kernels and sys.platform.startswith("linux"):
-                from .grading_forkserver import shared_server
-
-                forkserver = shared_server()
+            if self.warm_kernels and grading_forkserver.SUPPORTED:
+                forkserver = grading_forkserver.shared_server()
             spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
         return km
 
@@ -202,18 +196,4 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
-def hide_hidden_region(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> str:
-    """``source`` with each hidden-test region (markers included) replaced by :data:`HIDDEN_NOTE`."""
-    kept, hiding = [], False
-    for line in source.split("\n"):
-        if begin in line:
-            hiding = True
-            kept.append(HIDDEN_NOTE)
-        elif end in line and hiding:
-            hiding = False
-        elif not hiding:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-__all__ = ["GradingExecute", "HideHiddenTests", "RestoreMissingCells", "hide_hidden_region"]
+__all__ = ["HIDDEN_NOTE", "GradingExecute", "HideHiddenTests", "RestoreMissingCells", "hide_hidden_region"]
