@@ -34,6 +34,7 @@ one if the last has exited.
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import selectors
@@ -55,17 +56,41 @@ SUPPORTED = sys.platform.startswith("linux")
 #: Environment variable naming the socket of a running fork server, for the grading processes to share.
 FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
 
-#: Modules imported once by the server, so that kernels forked from it start with them loaded.
-#: None of them starts a thread when imported (TensorFlow starts its thread pools at the first op).
+#: Modules imported once by the server, so that kernels forked from it start with them loaded: the
+#: libraries, the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy, about
+#: 0.2 s), and every mnistlib module a course notebook imports. None of them starts a thread when
+#: imported (TensorFlow starts its thread pools at the first op).
 PRELOAD = (
     "numpy",
     "tensorflow",
     "keras",
     "matplotlib",
+    "matplotlib.backends.backend_agg",
+    "matplotlib_inline.backend_inline",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "ipywidgets",
+    "sqlite3",
     "mnistlib",
+    "mnistlib.data",
     "mnistlib.plots",
+    "mnistlib.plots_convnet",
+    "mnistlib.plots_dropout",
+    "mnistlib.plots_network",
+    "mnistlib.plots_preprocessing",
+    "mnistlib.plots_sgd",
+    "mnistlib.plots_training",
+    "mnistlib.widgets",
+    "mnistlib.checks.dropout",
+    "mnistlib.checks.going_further",
+    "mnistlib.checks.gradient_descent",
+    "mnistlib.checks.loading_data",
+    "mnistlib.checks.network",
+    "mnistlib.checks.one_hot_labels",
+    "mnistlib.checks.overfitting",
+    "mnistlib.checks.reshaping",
+    "mnistlib.checks.training",
 )
 
 _HEADER = struct.Struct("!I")  # length of the JSON request that follows
@@ -79,7 +104,12 @@ IDLE_EXIT_S = 120.0
 
 
 def preload(modules=PRELOAD) -> list[str]:
-    """Import ``modules`` with TensorFlow's start-up notices silenced; return the ones that failed."""
+    """Import ``modules`` with TensorFlow's start-up notices silenced; return the ones that failed.
+
+    Then freeze everything imported so far out of the garbage collector's reach (:func:`gc.freeze`):
+    a kernel's collections would otherwise walk TensorFlow's millions of objects again and again,
+    and touching them makes the kernel copy the server's memory pages it shares.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     failed = []
     with silenced_stderr():
@@ -88,6 +118,8 @@ def preload(modules=PRELOAD) -> list[str]:
                 __import__(name)
             except Exception:  # a missing optional module only means a slower kernel start
                 failed.append(name)
+    gc.collect()
+    gc.freeze()
     return failed
 
 
