@@ -50,14 +50,90 @@ def plot_digit(image, title: str | None = None, *, size: float = 3.0) -> Figure:
     return fig
 
 
-def _grid(n: int, ncols: int, cell: float = 1.1) -> tuple[Figure, list]:
+#: Inches per canvas pixel in a grid of digits: 28 pixels plus the gap make a 1.1-inch column.
+DIGIT_INCH = 1.1 / 34
+
+
+def tile(panels, ncols: int, *, gap: int = 6, band: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Lay equal-size panels out in rows of ``ncols`` on one canvas, to draw them as one image.
+
+    ``panels``: (n, h, w) values. Each panel gets a cell of ``band + h + gap`` by ``w + gap`` pixels,
+    ``band`` rows above it (room for a title) and half the ``gap`` on each side. Returns ``(canvas,
+    origins)``: the canvas, a float array with NaN wherever no panel is, and the (row, column) of each
+    panel's top-left pixel, an (n, 2) int array.
+
+    One image of many digits draws several times faster than one plot (Axes) per digit.
+    """
+    panels = np.asarray(panels, dtype=np.float32)
+    if panels.ndim != 3 or len(panels) == 0:
+        raise ValueError(f"expected a non-empty (n, h, w) array of panels, got shape {panels.shape}")
+    n, h, w = panels.shape
     ncols = max(1, min(ncols, n))
-    nrows = max(1, -(-n // ncols))
-    fig = Figure(figsize=(cell * ncols, cell * 1.15 * nrows))
-    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(nrows * ncols)]
-    for ax in axes[n:]:
-        ax.set_axis_off()
-    return fig, axes
+    nrows = -(-n // ncols)
+    cell_h, cell_w = band + h + gap, w + gap
+    canvas = np.full((nrows * cell_h, ncols * cell_w), np.nan, dtype=np.float32)
+    index = np.arange(n)
+    origins = np.stack([index // ncols * cell_h + band + gap // 2, index % ncols * cell_w + gap // 2], axis=1)
+    for panel, (row, col) in zip(panels, origins, strict=True):
+        canvas[row : row + h, col : col + w] = panel
+    return canvas, origins
+
+
+def _tiled_figure(
+    canvas: np.ndarray,
+    *,
+    cmap,
+    vmin: float,
+    vmax: float,
+    inch_per_px: float,
+    heading: str | None = None,
+) -> tuple[Figure, object]:
+    """A Figure the exact shape of ``canvas``, drawn as one image (NaN shows the white background).
+
+    With ``heading``, a strip above the canvas holds it. Returns the figure and its one Axes, whose
+    data coordinates are canvas pixels (for titles: ``ax.text(column, row, ...)``).
+    """
+    import matplotlib
+
+    height, width = canvas.shape
+    top = 0.35 if heading else 0.0  # inches for the heading
+    fig = Figure(figsize=(width * inch_per_px, height * inch_per_px + top))
+    ax = fig.add_axes((0, 0, 1, 1 - top / fig.get_figheight()))
+    colors = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=colors, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if heading:
+        fig.text(0.5, 1 - 0.5 * top / fig.get_figheight(), heading, ha="center", va="center")
+    return fig, ax
+
+
+def _title_panels(ax, origins, width: int, titles, colors=None, fontsize: float = 9) -> None:
+    """Write ``titles[i]`` centred just above panel ``i`` (``origins`` from :func:`tile`)."""
+    for i, ((row, col), title) in enumerate(zip(origins, titles, strict=True)):
+        color = "black" if colors is None else colors[i]
+        ax.text(
+            col + (width - 1) / 2, row - 1.5, title, ha="center", va="bottom", fontsize=fontsize, color=color
+        )
+
+
+def _frame_panels(ax, origins, height: int, width: int) -> None:
+    """A thin grey frame around each panel, for panels whose edges may be white (values near 0)."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    frames = [Rectangle((col - 0.5, row - 0.5), width, height) for row, col in origins]
+    ax.add_collection(PatchCollection(frames, facecolor="none", edgecolor="0.6", linewidth=0.6))
+
+
+def _digit_stack(images, n: int) -> tuple[np.ndarray, float]:
+    """The first ``n`` images as an (n, 28, 28) array, and the value drawn white for all of them."""
+    images = np.asarray(images)[:n]
+    if images.ndim == 2 and images.shape[1] == SIDE * SIDE:
+        images = images.reshape(n, SIDE, SIDE)
+    if images.ndim != 3 or max(images.shape[1:]) > 2 * SIDE:
+        raise ValueError(f"expected images of shape (n, 28, 28) or (n, 784), got shape {images.shape}")
+    white = 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
+    return images, white
 
 
 def plot_digits(
@@ -67,25 +143,30 @@ def plot_digits(
     predicted: Sequence | None = None,
     ncols: int = 10,
     max_images: int = 50,
+    heading: str | None = None,
 ) -> Figure:
     """A grid of digits titled by label; with ``predicted``, wrong predictions in red.
 
-    ``images``: (n, 28, 28) or (n, 784). At most ``max_images`` are drawn.
+    ``images``: (n, 28, 28) or (n, 784). At most ``max_images`` are drawn, ``ncols`` to a row, as
+    one image (see :func:`tile`); ``heading`` goes above the grid.
     """
-    images = np.asarray(images)
     n = min(len(images), max_images)
     if n == 0:
         raise ValueError("no images to plot")
-    fig, axes = _grid(n, ncols)
-    for i in range(n):
-        title, color = None, "black"
-        if labels is not None and predicted is not None:
-            title = f"{labels[i]} \u2192 {predicted[i]}"
-            color = "black" if labels[i] == predicted[i] else "red"
-        elif labels is not None:
-            title = str(labels[i])
-        _draw(axes[i], images[i], title, color)
-    fig.tight_layout()
+    stack, white = _digit_stack(images, n)
+    canvas, origins = tile(stack, ncols, band=10 if labels is not None else 0)
+    fig, ax = _tiled_figure(canvas, cmap="gray", vmin=0, vmax=white, inch_per_px=DIGIT_INCH, heading=heading)
+    if labels is not None and predicted is not None:
+        titles = [f"{labels[i]} \u2192 {predicted[i]}" for i in range(n)]
+        _title_panels(
+            ax,
+            origins,
+            stack.shape[2],
+            titles,
+            ["black" if labels[i] == predicted[i] else "red" for i in range(n)],
+        )
+    elif labels is not None:
+        _title_panels(ax, origins, stack.shape[2], [str(labels[i]) for i in range(n)])
     return fig
 
 
@@ -158,9 +239,10 @@ def plot_misclassified(images, y_true, y_pred, *, max_images: int = 20, ncols: i
         fig = Figure(figsize=(4, 1))
         fig.text(0.5, 0.5, "no misclassified digits", ha="center", va="center")
         return fig
-    fig = plot_digits(np.asarray(images)[wrong], y_true[wrong], predicted=y_pred[wrong], ncols=ncols)
-    fig.suptitle(f"{np.count_nonzero(y_true != y_pred)} misclassified; first {wrong.size} shown")
-    return fig
+    heading = f"{np.count_nonzero(y_true != y_pred)} misclassified; first {wrong.size} shown"
+    return plot_digits(
+        np.asarray(images)[wrong], y_true[wrong], predicted=y_pred[wrong], ncols=ncols, heading=heading
+    )
 
 
 def plot_label_counts(counts, *, title: str = "how many of each digit") -> Figure:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import _draw
+from .plots import _draw, _frame_panels, _tiled_figure, _title_panels, tile
 
 
 def _draw_signed(ax, values, title: str | None = None, *, annotate: bool = False) -> None:
@@ -73,24 +73,38 @@ def plot_maps(
 ) -> Figure:
     """A grid of signed 2-D arrays (feature maps or filters), each centred on 0 and scaled on its own.
 
-    ``maps``: an (n, h, w) array or a list of 2-D arrays of any sizes. With ``annotate``, maps of at most
-    25 values (filters) show their numbers.
+    ``maps``: an (n, h, w) array or a list of 2-D arrays of any sizes; smaller ones are enlarged by a
+    whole number of times (each value a square block) to about the largest one's size. With
+    ``annotate``, maps of at most 25 values (filters) show their numbers. ``cell``: inches per map.
     """
     maps = [np.asarray(m, dtype=float) for m in maps]
-    n = len(maps)
-    if n == 0:
+    if not maps:
         raise ValueError("no maps to plot")
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(cell * ncols, cell * 1.1 * nrows))
-    for i in range(nrows * ncols):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        if i < n:
-            title = None if titles is None else titles[i]
-            _draw_signed(ax, maps[i], title, annotate=annotate and maps[i].size <= 25)
-        else:
-            ax.set_axis_off()
-    fig.tight_layout()
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"{len(titles)} titles for {len(maps)} maps: give one title per map")
+    side = max(max(m.shape) for m in maps)
+    panels = np.full((len(maps), side, side), np.nan)
+    placed = []  # per map: (top, left, scale) inside its panel
+    for i, m in enumerate(maps):
+        scale = max(1, side // max(m.shape))
+        limit = float(np.abs(m).max()) or 1.0
+        big = np.kron(m / limit, np.ones((scale, scale)))
+        top, left = (side - big.shape[0]) // 2, (side - big.shape[1]) // 2
+        panels[i, top : top + big.shape[0], left : left + big.shape[1]] = big
+        placed.append((top, left, scale))
+    gap = max(2, round(side * 0.2))
+    canvas, origins = tile(panels, ncols, gap=gap, band=round(side * 0.35) if titles is not None else 0)
+    fig, ax = _tiled_figure(canvas, cmap="RdBu_r", vmin=-1, vmax=1, inch_per_px=cell / (side + gap))
+    _frame_panels(ax, origins, side, side)
+    if titles is not None:
+        _title_panels(ax, origins, side, titles)
+    for m, (row, col), (top, left, scale) in zip(maps, origins, placed, strict=True):
+        if annotate and m.size <= 25:
+            limit = float(np.abs(m).max()) or 1.0
+            for (r, c), value in np.ndenumerate(m):
+                color = "white" if abs(value) > 0.6 * limit else "black"
+                y, x = row + top + (r + 0.5) * scale - 0.5, col + left + (c + 0.5) * scale - 0.5
+                ax.text(x, y, f"{value + 0.0:.3g}", ha="center", va="center", fontsize=9, color=color)
     return fig
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .plots import DIGIT_INCH, _frame_panels, _tiled_figure, _title_panels, tile
+
 
 def plot_batch_matrix(batch, *, title: str | None = None) -> Figure:
     """A batch of flattened images, ``(n, 784)``, drawn as the matrix it is: one row per image."""
@@ -117,15 +119,11 @@ def plot_hidden_weights(W1, *, count: int = 16, ncols: int = 8) -> Figure:
     if W1.ndim != 2 or W1.shape[0] != 784:
         raise ValueError(f"expected W1 of shape (784, h), got {W1.shape}")
     count = min(count, W1.shape[1])
-    nrows = -(-count // ncols)
-    fig = Figure(figsize=(1.1 * ncols, 1.2 * nrows))
-    for i in range(count):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        column = W1[:, i].reshape(28, 28)
-        limit = np.abs(column).max() or 1.0
-        ax.imshow(column, cmap="RdBu", vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"unit {i}", fontsize=8)
-    fig.tight_layout()
+    columns = W1[:, :count].T.reshape(count, 28, 28)
+    limits = np.abs(columns).max(axis=(1, 2), keepdims=True)
+    panels = columns / np.where(limits > 0, limits, 1.0)
+    canvas, origins = tile(panels, ncols, gap=6, band=9)
+    fig, ax = _tiled_figure(canvas, cmap="RdBu", vmin=-1, vmax=1, inch_per_px=DIGIT_INCH)
+    _frame_panels(ax, origins, 28, 28)
+    _title_panels(ax, origins, 28, [f"unit {i}" for i in range(count)], fontsize=8)
     return fig

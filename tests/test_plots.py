@@ -30,10 +30,6 @@ def renders(fig: Figure) -> Figure:
     return fig
 
 
-def image_axes(fig: Figure) -> list:
-    return [ax for ax in fig.axes if ax.images]
-
-
 # --------------------------------------------------------------------- one digit
 
 
@@ -75,35 +71,74 @@ def test_plot_digit_rejects_other_shapes(shape):
 # ------------------------------------------------------------------ grids of digits
 
 
+def canvas_of(fig: Figure) -> np.ndarray:
+    """The one image a tiled figure draws, with NaN where the background shows."""
+    (ax,) = fig.axes
+    (image,) = ax.images
+    return np.ma.filled(np.ma.asarray(image.get_array(), dtype=float), np.nan)
+
+
+def panel(fig: Figure, origin, size: int = 28) -> np.ndarray:
+    row, col = origin
+    return canvas_of(fig)[row : row + size, col : col + size]
+
+
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_tile_places_each_panel_once_with_background_between():
+    panels = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    canvas, origins = plots.tile(panels, ncols=2, gap=2, band=1)
+    assert canvas.shape == (3 * (1 + 2 + 2), 2 * (3 + 2)), "3 rows of 2 cells, each band + panel + gap"
+    for p, (row, col) in zip(panels, origins, strict=True):
+        np.testing.assert_array_equal(canvas[row : row + 2, col : col + 3], p)
+    assert np.count_nonzero(~np.isnan(canvas)) == panels.size, "nothing but the panels is drawn"
+    np.testing.assert_array_equal(origins[:3], [[2, 1], [2, 6], [7, 1]])
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.tile(np.zeros((0, 2, 2)), ncols=3)
+
+
 def test_plot_digits_titles_are_the_labels():
     labels = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4, 3, 5]
     fig = renders(plots.plot_digits(DIGITS, labels, ncols=5))
-    axes = image_axes(fig)
-    assert len(axes) == 12
-    assert [ax.get_title() for ax in axes] == [str(x) for x in labels]
-    for ax, digit in zip(axes, DIGITS, strict=True):
-        np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), digit)
-    assert len(fig.axes) == 15, "3 rows of 5, the 3 spare cells blank"
-    assert all(not ax.axison for ax in fig.axes[12:])
+    _, origins = plots.tile(DIGITS, 5, band=10)
+    assert len(origins) == 12
+    for origin, digit in zip(origins, DIGITS, strict=True):
+        np.testing.assert_array_equal(panel(fig, origin), digit)
+    assert canvas_of(fig).shape[1] == 5 * (28 + 6), "5 to a row"
+    assert texts(fig) == [str(x) for x in labels]
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (0, 255) and image.get_cmap().name.startswith("gray")
+    assert not fig.axes[0].axison
 
 
 def test_plot_digits_marks_wrong_predictions_red():
     labels = np.array([1, 2, 3, 4])
     predicted = np.array([1, 7, 3, 9])
-    axes = image_axes(renders(plots.plot_digits(DIGITS[:4], labels, predicted=predicted)))
-    assert [ax.get_title() for ax in axes] == ["1 \u2192 1", "2 \u2192 7", "3 \u2192 3", "4 \u2192 9"]
-    colors = [matplotlib.colors.to_hex(ax.title.get_color()) for ax in axes]
+    fig = renders(plots.plot_digits(DIGITS[:4], labels, predicted=predicted))
+    assert texts(fig) == ["1 \u2192 1", "2 \u2192 7", "3 \u2192 3", "4 \u2192 9"]
+    colors = [matplotlib.colors.to_hex(t.get_color()) for t in fig.axes[0].texts]
     red, black = matplotlib.colors.to_hex("red"), matplotlib.colors.to_hex("black")
     assert colors == [black, red, black, red]
 
 
 def test_plot_digits_flat_rows_no_labels_and_the_cap():
-    fig = plots.plot_digits(RNG.integers(0, 256, (60, 784), dtype=np.uint8))
-    axes = image_axes(fig)
-    assert len(axes) == 50, "max_images=50 by default"
-    assert all(ax.get_title() == "" for ax in axes)
-    assert axes[0].images[0].get_array().shape == (28, 28)
-    assert len(image_axes(plots.plot_digits(DIGITS, max_images=3))) == 3
+    rows = RNG.integers(0, 256, (60, 784), dtype=np.uint8)
+    fig = renders(plots.plot_digits(rows))
+    canvas = canvas_of(fig)
+    assert np.count_nonzero(~np.isnan(canvas)) == 50 * 784, "max_images=50 by default"
+    assert texts(fig) == []
+    _, origins = plots.tile(rows[:50].reshape(50, 28, 28), 10)
+    np.testing.assert_array_equal(panel(fig, origins[49]), rows[49].reshape(28, 28))
+    assert np.count_nonzero(~np.isnan(canvas_of(plots.plot_digits(DIGITS, max_images=3)))) == 3 * 784
+
+
+def test_plot_digits_scales_floats_to_one_and_refuses_other_shapes():
+    fig = plots.plot_digits(DIGITS[:2] / 255.0)
+    assert fig.axes[0].images[0].get_clim() == (0, 1.0)
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\) or \(n, 784\)"):
+        plots.plot_digits(np.zeros((3, 100)))
 
 
 def test_plot_digits_empty_raises():
@@ -196,28 +231,33 @@ def test_plot_confusion_matrix_default_names_and_rejects_non_square():
 # ---------------------------------------------------------------- misclassified
 
 
+def heading(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.texts]
+
+
 def test_plot_misclassified_shows_only_the_wrong_ones():
     y_true = np.array([1, 2, 3, 4, 5, 6])
     y_pred = np.array([1, 0, 3, 9, 5, 6])
     fig = renders(plots.plot_misclassified(DIGITS[:6], y_true, y_pred))
-    axes = image_axes(fig)
-    assert [ax.get_title() for ax in axes] == ["2 \u2192 0", "4 \u2192 9"]
-    np.testing.assert_array_equal(np.asarray(axes[0].images[0].get_array()), DIGITS[1])
-    np.testing.assert_array_equal(np.asarray(axes[1].images[0].get_array()), DIGITS[3])
-    assert fig.get_suptitle() == "2 misclassified; first 2 shown"
+    assert texts(fig) == ["2 \u2192 0", "4 \u2192 9"]
+    _, origins = plots.tile(DIGITS[:2], 10, band=10)
+    np.testing.assert_array_equal(panel(fig, origins[0]), DIGITS[1])
+    np.testing.assert_array_equal(panel(fig, origins[1]), DIGITS[3])
+    assert np.count_nonzero(~np.isnan(canvas_of(fig))) == 2 * 784
+    assert heading(fig) == ["2 misclassified; first 2 shown"]
 
 
 def test_plot_misclassified_cap_and_count():
     y_true = np.zeros(12, dtype=int)
     y_pred = np.ones(12, dtype=int)
     fig = plots.plot_misclassified(DIGITS, y_true, y_pred, max_images=5)
-    assert len(image_axes(fig)) == 5
-    assert fig.get_suptitle() == "12 misclassified; first 5 shown"
+    assert len(texts(fig)) == 5
+    assert heading(fig) == ["12 misclassified; first 5 shown"]
 
 
 def test_plot_misclassified_none_wrong_and_shape_mismatch():
     fig = renders(plots.plot_misclassified(DIGITS[:3], [1, 2, 3], [1, 2, 3]))
-    assert image_axes(fig) == []
+    assert not any(ax.images for ax in fig.axes)
     assert [t.get_text() for t in fig.texts] == ["no misclassified digits"]
     with pytest.raises(ValueError, match="differ in shape"):
         plots.plot_misclassified(DIGITS[:3], [1, 2, 3], [1, 2])

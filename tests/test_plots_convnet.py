@@ -1,5 +1,7 @@
 """The pictures of notebook 09 draw what they say, from digits, filters and feature maps."""
 
+import io
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -37,13 +39,27 @@ def test_plot_convolution_centres_signed_maps_on_zero_and_prints_the_filter():
 
 
 def test_plot_maps_takes_maps_of_different_sizes_and_annotates_only_small_ones():
-    maps = [np.eye(3), np.ones((26, 26)), -np.ones((13, 13))]
+    maps = [np.eye(3), np.full((26, 26), 0.5), -np.ones((13, 13))]
     fig = plots_convnet.plot_maps(maps, ["filter", "map", "pooled"], ncols=2, annotate=True)
-    assert len(fig.axes) == 4 and not fig.axes[3].axison
-    assert len(fig.axes[0].texts) == 9 and not fig.axes[1].texts
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["filter", "map", "pooled"]
-    with pytest.raises(ValueError):
+    fig.savefig(io.BytesIO(), format="png")
+    (ax,) = fig.axes
+    (image,) = ax.images
+    canvas = np.ma.filled(np.ma.asarray(image.get_array(), dtype=float), np.nan)
+    assert image.get_clim() == (-1, 1), "each map scaled on its own to [-1, 1], 0 white"
+    shown = canvas[~np.isnan(canvas)]
+    # the 3 x 3 filter enlarged 8 times (24 x 24), the 13 x 13 map twice (26 x 26), the big map as it is
+    assert shown.size == 24 * 24 + 26 * 26 + 26 * 26
+    assert np.count_nonzero(shown == 1.0) == 3 * 8 * 8 + 26 * 26, (
+        "the filter's diagonal and the 0.5 map at its max"
+    )
+    assert np.count_nonzero(shown == -1.0) == 26 * 26
+    assert sorted(t.get_text() for t in ax.texts) == sorted(
+        ["filter", "map", "pooled"] + ["1"] * 3 + ["0"] * 6
+    )
+    with pytest.raises(ValueError, match="no maps"):
         plots_convnet.plot_maps([])
+    with pytest.raises(ValueError, match="one title per map"):
+        plots_convnet.plot_maps(maps, ["only one"])
 
 
 def test_plot_learning_rate_draws_every_step_and_marks_the_epochs():

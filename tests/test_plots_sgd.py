@@ -34,10 +34,13 @@ def test_each_plot_returns_a_figure_with_the_expected_panels():
     fig = plots_sgd.plot_loss_curves({"a": [3, 2, 1], "b": [3, 3, 3]}, window=2)
     assert [line.get_label() for line in fig.axes[0].lines] == ["a", "b"]
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [3, 2.5, 1.5])
-    assert (
-        sum(ax.has_data() for ax in plots_sgd.plot_hidden_weights(rng.normal(size=(784, 5)), count=16).axes)
-        == 5
-    )
+    W1 = rng.normal(size=(784, 5))
+    fig = plots_sgd.plot_hidden_weights(W1, count=16)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == [f"unit {i}" for i in range(5)], "only the 5 units there are"
+    canvas = np.ma.filled(np.ma.asarray(ax.images[0].get_array(), dtype=float), np.nan)
+    first = canvas[12 : 12 + 28, 3 : 3 + 28]  # below the title band and half the gap
+    np.testing.assert_allclose(first, W1[:, 0].reshape(28, 28) / np.abs(W1[:, 0]).max(), rtol=1e-6)
 
 
 def test_bad_shapes_are_refused_with_a_clear_message():
