@@ -86,7 +86,8 @@ def load_tensorflow_quietly():
 def setup_notebook(*, keras: bool = True) -> None:
     """Call once at the top of a course notebook.
 
-    Turns on inline plots and sets matplotlib's figure size and resolution. With
+    Turns on inline plots, shown at their own size (not cropped), and sets matplotlib's figure
+    size and resolution. With
     ``keras=True`` it also imports Keras now, with TensorFlow's start-up notices
     silenced; notebooks that never use Keras (01, 08) pass ``keras=False`` and
     start a few seconds sooner.
@@ -103,5 +104,9 @@ def setup_notebook(*, keras: bool = True) -> None:
         # Registers the PNG formatter for Figure objects, so the Figures that mnistlib.plots
         # returns are drawn when they are the last expression of a cell.
         shell.run_line_magic("matplotlib", "inline")
+        # Show each figure at its own size. Every mnistlib figure lays itself out to fit its canvas,
+        # so IPython's default of cropping to the drawn content (bbox_inches="tight") only costs a
+        # second full drawing pass: a third to a half of the time it takes to show a figure.
+        shell.run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bbox_inches': None}")
     if keras:
         load_tensorflow_quietly()

@@ -16,7 +16,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 def plot_relu(z_min: float = -3.0, z_max: float = 3.0) -> Figure:
     """The relu activation, ``max(z, 0)``, drawn for z from ``z_min`` to ``z_max``."""
     z = np.linspace(z_min, z_max, 301)
-    fig = Figure(figsize=(4, 2.8))
+    fig = Figure(figsize=(5.2, 2.8))
     ax = fig.add_subplot()
     ax.axhline(0, color="gray", linewidth=0.8)
     ax.axvline(0, color="gray", linewidth=0.8)

@@ -104,3 +104,24 @@ def test_limit_malloc_arenas_keeps_busy_threads_to_two_memory_pools():
 def test_limit_malloc_arenas_leaves_an_explicit_malloc_arena_max_alone():
     arenas, said = _arenas("limit", MALLOC_ARENA_MAX="3")
     assert "limited False" in said and arenas == 3
+
+
+def test_figures_are_shown_at_their_own_size_in_a_kernel():
+    """In a real kernel, a mnistlib figure comes out as a PNG of exactly figsize x dpi pixels: drawn once,
+    not cropped to its content by a second drawing pass (IPython's default, bbox_inches="tight")."""
+    import base64
+    import struct
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import mnistlib\nmnistlib.setup_notebook(keras=False)"),
+        nbformat.v4.new_code_cell("from mnistlib import plots\nplots.plot_label_counts(list(range(10)))"),
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    (output,) = notebook.cells[1].outputs
+    png = base64.b64decode(output["data"]["image/png"])
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
+    assert (width, height) == (500, 280), "plot_label_counts is 5 x 2.8 inches at 100 dpi"
