@@ -20,6 +20,7 @@ import contextlib
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,17 +134,66 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
 # ----------------------------------------------------------------------------- running workers
 
 
-def grading_cost(course: Path, assignment: str) -> int:
-    """Rough relative time to grade one submission of ``assignment`` (quick mode), from its source.
+#: File in mnistlib's cache folder with how long each assignment last took to grade here (seconds).
+TIMINGS_FILE = "grading-seconds.json"
 
-    Every notebook pays for a kernel and its imports (1); each Keras training run (``.fit(``) in
-    its code costs about as much again. Only the order matters: the slowest jobs start first.
+
+def _timings_path() -> Path:
+    from .data import cache_dir
+
+    return cache_dir() / TIMINGS_FILE
+
+
+def remembered_seconds(path: Path | None = None) -> dict[str, float]:
+    """How long each assignment took to grade the last time, on this machine: ``{assignment: seconds}``.
+
+    Empty when nothing was remembered yet, or the file is unreadable (it is only a hint for the order).
     """
+    try:
+        values = json.loads((path or _timings_path()).read_text())
+        return {str(k): float(v) for k, v in values.items() if isinstance(v, int | float) and v >= 0}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def remember_seconds(results: list[dict], path: Path | None = None) -> None:
+    """Keep each graded assignment's median seconds per submission, for the next run's order.
+
+    Writes a new file and renames it over the old one, so a reader never sees half of it; a cache
+    folder that cannot be written only means the next run estimates the order from the code.
+    """
+    taken: dict[str, list[float]] = {}
+    for result in results:
+        if not result.get("error") and isinstance(result.get("seconds"), int | float):
+            taken.setdefault(result["assignment"], []).append(float(result["seconds"]))
+    if not taken:
+        return
+    path = path or _timings_path()
+    values = remembered_seconds(path)
+    values.update({a: round(statistics.median(seconds), 2) for a, seconds in taken.items()})
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(values, indent=1, sort_keys=True))
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | None = None) -> float:
+    """Expected seconds to grade one submission of ``assignment`` (quick mode); only the order matters.
+
+    The time it took the last time on this machine (``remembered``, see :func:`remembered_seconds`),
+    else an estimate from its source: 2 s for the kernel and the notebook, 4 s for each Keras
+    training run (``.fit(``) in its code.
+    """
+    if remembered and assignment in remembered:
+        return remembered[assignment]
     notebook = diagnose.read_notebook(course / "source" / assignment / f"{assignment}.ipynb")
     if notebook is None:
-        return 1
+        return 2.0
     code = "\n".join("".join(c.get("source", "")) for c in notebook["cells"] if c["cell_type"] == "code")
-    return 1 + code.count(".fit(")
+    return 2.0 + 4.0 * code.count(".fit(")
 
 
 def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
@@ -156,6 +206,23 @@ def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
     """
     costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
     return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
+
+
+#: TensorFlow's thread-pool sizes, read when a kernel's TensorFlow runtime starts (its first op).
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def worker_env(environ, workers: int, cores: int) -> dict[str, str]:
+    """The environment of the grading workers, and so of the kernels they start.
+
+    Each kernel's TensorFlow gets its share of the cores (``cores // workers``, at least 1) unless
+    the caller set the thread counts: by default every kernel would start a thread per core, and
+    two kernels training at once on two cores then took turns (about 5% slower in all).
+    """
+    env = dict(environ)
+    for variable in TF_THREAD_VARIABLES:
+        env.setdefault(variable, str(max(1, cores // max(1, workers))))
+    return env
 
 
 def run_jobs(
@@ -172,9 +239,11 @@ def run_jobs(
     config = course / "nbgrader_config.py"
     if not config.is_file():
         config = COURSE / "nbgrader_config.py"
-    ordered = order_jobs(jobs, lambda a: grading_cost(course, a))
+    remembered = remembered_seconds()
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered))
     results: dict[tuple[str, str], dict] = {}
-    env = dict(os.environ)
+    workers = max(1, min(jobs_n, len(ordered)))
+    env = worker_env(os.environ, workers, os.cpu_count() or 1)
     with contextlib.ExitStack() as stack:
         if grading_forkserver.SUPPORTED:  # one warm TensorFlow process forks every worker's kernels
             env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
@@ -184,7 +253,7 @@ def run_jobs(
         claims = Path(tmp) / "claims"
         claims.mkdir()
         running = []
-        for worker in range(max(1, min(jobs_n, len(ordered)))):
+        for worker in range(workers):
             batch = {
                 "course": str(course.resolve()),
                 "config": str(config.resolve()),
@@ -234,6 +303,7 @@ def run_jobs(
                 "notes": [],
                 "error": error,
             }
+    remember_seconds(list(results.values()))
     return [results[j["student"], j["assignment"]] for j in jobs]
 
 

@@ -138,8 +138,8 @@ def test_a_class_folder_gives_one_job_per_student():
 def test_the_slowest_assignments_are_taken_first_and_kept_together():
     assignments = grading.course_assignments(grading.COURSE)
     cost = {a: grading.grading_cost(grading.COURSE, a) for a in assignments}
-    assert cost["01-loading-data"] == cost["08-gradient-descent-by-hand"] == 1  # no Keras training
-    assert cost["06-diagnosing-overfitting"] > 1 and cost["09-going-further"] > 1
+    assert cost["01-loading-data"] == cost["08-gradient-descent-by-hand"] == 2  # estimated: no Keras training
+    assert cost["06-diagnosing-overfitting"] > 2 and cost["09-going-further"] > 2
     jobs = [{"student": s, "assignment": a, "path": "x"} for a in sorted(assignments) for s in ("bo", "ada")]
     ordered = grading.order_jobs(jobs, cost.get)
     assert sorted(map(str, ordered)) == sorted(map(str, jobs))  # nothing lost, nothing doubled
@@ -147,6 +147,46 @@ def test_the_slowest_assignments_are_taken_first_and_kept_together():
     assert costs == sorted(costs, reverse=True)
     names = [j["assignment"] for j in ordered]
     assert all(names.count(a) == 2 and names[names.index(a) + 1] == a for a in assignments)
+
+
+def test_the_order_follows_how_long_each_assignment_took_last_time(tmp_path):
+    timings = tmp_path / "cache" / grading.TIMINGS_FILE
+    assert grading.remembered_seconds(timings) == {}, "nothing remembered yet"
+    results = [
+        {"student": "ada", "assignment": "08-gradient-descent-by-hand", "seconds": 30.0, "error": None},
+        {"student": "bo", "assignment": "08-gradient-descent-by-hand", "seconds": 20.0, "error": None},
+        {"student": "cy", "assignment": "08-gradient-descent-by-hand", "seconds": 99.0, "error": None},
+        {"student": "ada", "assignment": "01-loading-data", "error": "the grading worker failed"},
+    ]
+    grading.remember_seconds(results, timings)
+    remembered = grading.remembered_seconds(timings)
+    assert remembered == {"08-gradient-descent-by-hand": 30.0}, "the median; a failed job teaches nothing"
+    assert [p.name for p in timings.parent.iterdir()] == [grading.TIMINGS_FILE], "no partial file left"
+    cost = {
+        a: grading.grading_cost(grading.COURSE, a, remembered)
+        for a in grading.course_assignments(grading.COURSE)
+    }
+    assert cost["08-gradient-descent-by-hand"] == 30.0
+    assert max(cost, key=cost.get) == "08-gradient-descent-by-hand", "remembered time beats the estimate"
+    grading.remember_seconds([{"assignment": "01-loading-data", "seconds": 2.5, "error": None}], timings)
+    assert grading.remembered_seconds(timings) == {
+        "08-gradient-descent-by-hand": 30.0,
+        "01-loading-data": 2.5,
+    }
+    timings.write_text("{not json")
+    assert grading.remembered_seconds(timings) == {}, "a damaged file is only a lost hint"
+
+
+def test_each_kernel_gets_its_share_of_the_cores_unless_told_otherwise():
+    env = grading.worker_env({"PATH": "/bin"}, workers=2, cores=2)
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "1"
+    assert env["PATH"] == "/bin"
+    assert grading.worker_env({}, workers=2, cores=8)["TF_NUM_INTRAOP_THREADS"] == "4"
+    assert grading.worker_env({}, workers=3, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1", "never 0"
+    assert (
+        grading.worker_env({"TF_NUM_INTRAOP_THREADS": "6"}, workers=2, cores=2)["TF_NUM_INTRAOP_THREADS"]
+        == "6"
+    )
 
 
 def test_each_job_is_claimed_by_exactly_one_worker(tmp_path):
