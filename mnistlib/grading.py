@@ -20,6 +20,7 @@ import contextlib
 import csv
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -225,6 +226,24 @@ def worker_env(environ, workers: int, cores: int) -> dict[str, str]:
     return env
 
 
+def stop_workers(processes: list[subprocess.Popen], grace: float = 10.0) -> None:
+    """Ask the grading workers still running to stop (SIGTERM), and kill those that have not after ``grace`` s.
+
+    A stopped worker stops its kernel and deletes its throw-away course; kernels whose worker is
+    killed outright exit when the fork server does, which exits with this process.
+    """
+    alive = [p for p in processes if p.poll() is None]
+    for process in alive:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in alive:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def run_jobs(
     jobs: list[dict],
     *,
@@ -253,39 +272,43 @@ def run_jobs(
         claims = Path(tmp) / "claims"
         claims.mkdir()
         running = []
-        for worker in range(workers):
-            batch = {
-                "course": str(course.resolve()),
-                "config": str(config.resolve()),
-                "jobs": ordered,
-                "claims": str(claims),
-                "worker": worker,
-                "timeout": timeout,
-                "memory_mb": memory_mb,
-                "max_output_kb": max_output_kb,
-                "feedback": str(feedback.resolve()) if feedback else None,
-            }
-            spec, out = Path(tmp) / f"batch{worker}.json", Path(tmp) / f"result{worker}.json"
-            spec.write_text(json.dumps(batch))
-            log = (Path(tmp) / f"worker{worker}.log").open("w")
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mnistlib.grading_worker", str(spec), str(out)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=tmp,
-                env=env,
-            )
-            running.append((worker, process, out, log))
-        failures = {}
-        for worker, process, out, log in running:
-            process.wait()
-            log.close()
-            if process.returncode == 0 and out.is_file():
-                for result in json.loads(out.read_text()):
-                    results[result["student"], result["assignment"]] = result
-            else:
-                tail = " | ".join(Path(log.name).read_text().strip().splitlines()[-5:])
-                failures[str(worker)] = f"the grading worker failed (exit {process.returncode}): {tail}"
+        try:
+            for worker in range(workers):
+                batch = {
+                    "course": str(course.resolve()),
+                    "config": str(config.resolve()),
+                    "jobs": ordered,
+                    "claims": str(claims),
+                    "worker": worker,
+                    "parent_pid": os.getpid(),
+                    "timeout": timeout,
+                    "memory_mb": memory_mb,
+                    "max_output_kb": max_output_kb,
+                    "feedback": str(feedback.resolve()) if feedback else None,
+                }
+                spec, out = Path(tmp) / f"batch{worker}.json", Path(tmp) / f"result{worker}.json"
+                spec.write_text(json.dumps(batch))
+                log = stack.enter_context((Path(tmp) / f"worker{worker}.log").open("w"))
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "mnistlib.grading_worker", str(spec), str(out)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp,
+                    env=env,
+                )
+                running.append((worker, process, out, log))
+            failures = {}
+            for worker, process, out, log in running:
+                process.wait()
+                log.flush()
+                if process.returncode == 0 and out.is_file():
+                    for result in json.loads(out.read_text()):
+                        results[result["student"], result["assignment"]] = result
+                else:
+                    tail = " | ".join(Path(log.name).read_text().strip().splitlines()[-5:])
+                    failures[str(worker)] = f"the grading worker failed (exit {process.returncode}): {tail}"
+        finally:  # stopped (Ctrl-C, SIGTERM) or failed: no worker goes on grading on its own
+            stop_workers([process for _, process, _, _ in running])
         for index, job in enumerate(ordered):
             if (job["student"], job["assignment"]) in results:
                 continue
@@ -429,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
@@ -443,15 +470,20 @@ def main(argv: list[str] | None = None) -> int:
     if not jobs:
         print("error: nothing to grade", file=sys.stderr)
         return 2
-    results = run_jobs(
-        jobs,
-        course=args.course,
-        jobs_n=args.jobs,
-        timeout=args.timeout,
-        memory_mb=args.memory_mb,
-        max_output_kb=args.max_output_kb,
-        feedback=args.feedback,
-    )
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: workers and kernels too
+    try:
+        results = run_jobs(
+            jobs,
+            course=args.course,
+            jobs_n=args.jobs,
+            timeout=args.timeout,
+            memory_mb=args.memory_mb,
+            max_output_kb=args.max_output_kb,
+            feedback=args.feedback,
+        )
+    except KeyboardInterrupt:
+        print("error: grading stopped before it finished; nothing was written", file=sys.stderr)
+        return 130
     seconds = time.perf_counter() - started
     csv_path = args.csv or (Path("grades.csv") if is_class else None)
     if csv_path:

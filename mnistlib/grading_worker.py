@@ -31,12 +31,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from . import grading_diagnose as diagnose
+
+#: Linux's prctl option: the signal this process gets when its parent dies (``PR_SET_PDEATHSIG``).
+PR_SET_PDEATHSIG = 1
 
 #: Per-run settings appended to the copied ``nbgrader_config.py``.
 OVERRIDES = """
@@ -248,9 +252,33 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], batch: dict
     }
 
 
+def _stop(signum, _frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds: nbclient stops the kernel, the course folder is deleted
+
+
+def stay_with_parent(parent_pid: int | None) -> None:
+    """Stop this worker (SIGTERM) when the ``mnistlib grade`` process that started it dies, even by SIGKILL.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere the parent stops its workers when it is
+    stopped itself, which covers Ctrl-C and SIGTERM.
+    """
+    signal.signal(signal.SIGTERM, _stop)
+    if not sys.platform.startswith("linux") or not parent_pid:
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        _stop(signal.SIGTERM, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     batch = json.loads(Path(argv[0]).read_text())
+    stay_with_parent(batch.get("parent_pid"))
     results = grade_batch(batch)
     Path(argv[1]).write_text(json.dumps(results, indent=1))
     return 0

@@ -12,8 +12,10 @@ import csv
 import html
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,51 @@ def test_feedback_shows_hidden_test_messages_but_not_their_code(graded):
     assert "call(add_one, -5)" not in page and "BEGIN HIDDEN" not in page  # its code
     solution_page = _text(out / "feedback" / "solution" / "toy.html")
     assert "expect_close(call(scale_pixels, big)" not in solution_page
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
+    """A grading run stopped mid-notebook (a scheduler's SIGTERM, or SIGKILL) leaves no process behind:
+    no worker grading on by itself, no kernel still looping."""
+    import psutil
+
+    notebook = FIXTURES / "class" / "submitted" / "infinite-loop" / "toy" / "toy.ipynb"
+    command = [sys.executable, "-m", "mnistlib", "grade", "--course", str(FIXTURES / "course"), str(notebook)]
+    run = subprocess.Popen(
+        [*command, "--timeout", "300", "--csv", str(tmp_path / "grades.csv")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    parent = psutil.Process(run.pid)
+    try:
+        deadline = time.monotonic() + 120
+        while not any("mnistlib.grading_kernel" in " ".join(p.cmdline()) for p in _alive(parent)):
+            assert time.monotonic() < deadline and run.poll() is None, "no kernel started"
+            time.sleep(0.3)
+        time.sleep(3)  # the kernel is in the endless loop now
+        family = _alive(parent)
+        assert any("mnistlib.grading_worker" in " ".join(p.cmdline()) for p in family)
+        run.send_signal(stop)
+        _, stderr = run.communicate(timeout=60)
+        _, left = psutil.wait_procs(family, timeout=30)
+        assert left == [], f"still running after the command stopped: {[p.cmdline()[:3] for p in left]}"
+        if stop == signal.SIGTERM:
+            assert run.returncode == 130
+            assert "grading stopped before it finished; nothing was written" in stderr
+        assert not (tmp_path / "grades.csv").exists()
+    finally:
+        for process in _alive(parent):
+            process.kill()
+        if run.poll() is None:
+            run.kill()
+
+
+def _alive(parent) -> list:
+    import psutil
+
+    try:
+        return [p for p in parent.children(recursive=True) if p.is_running()]
+    except psutil.NoSuchProcess:
+        return []
