@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 SIDE = 28
+
+
+def _white(images: np.ndarray) -> float:
+    """The pixel value drawn white: 1.0 for floats scaled to [0, 1], else 255."""
+    return 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
 
 
 def _as_image(image) -> tuple[np.ndarray, float]:
@@ -28,8 +34,7 @@ def _as_image(image) -> tuple[np.ndarray, float]:
     if image.ndim != 2 or max(image.shape) > 2 * SIDE:
         hint = " (a batch of flat images? pass one row, or reshape it to (28, 28))" if image.ndim == 2 else ""
         raise ValueError(f"expected one image of shape (28, 28) or (784,), got shape {image.shape}{hint}")
-    white = 1.0 if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0 else 255.0
-    return image, white
+    return image, _white(image)
 
 
 def _draw(ax, image, title: str | None = None, color: str = "black") -> None:
@@ -93,8 +98,6 @@ def _tiled_figure(
     With ``heading``, a strip above the canvas holds it. Returns the figure and its one Axes, whose
     data coordinates are canvas pixels (for titles: ``ax.text(column, row, ...)``).
     """
-    import matplotlib
-
     height, width = canvas.shape
     top = 0.35 if heading else 0.0  # inches for the heading
     fig = Figure(figsize=(width * inch_per_px, height * inch_per_px + top))
@@ -132,8 +135,7 @@ def _digit_stack(images, n: int) -> tuple[np.ndarray, float]:
         images = images.reshape(n, SIDE, SIDE)
     if images.ndim != 3 or max(images.shape[1:]) > 2 * SIDE:
         raise ValueError(f"expected images of shape (n, 28, 28) or (n, 784), got shape {images.shape}")
-    white = 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
-    return images, white
+    return images, _white(images)
 
 
 def plot_digits(

@@ -84,23 +84,22 @@ def plot_maps(
         raise ValueError(f"{len(titles)} titles for {len(maps)} maps: give one title per map")
     side = max(max(m.shape) for m in maps)
     panels = np.full((len(maps), side, side), np.nan)
-    placed = []  # per map: (top, left, scale) inside its panel
+    placed = []  # per map: (top, left, scale) inside its panel, and the value drawn darkest
     for i, m in enumerate(maps):
         scale = max(1, side // max(m.shape))
         limit = float(np.abs(m).max()) or 1.0
         big = np.kron(m / limit, np.ones((scale, scale)))
         top, left = (side - big.shape[0]) // 2, (side - big.shape[1]) // 2
         panels[i, top : top + big.shape[0], left : left + big.shape[1]] = big
-        placed.append((top, left, scale))
+        placed.append((top, left, scale, limit))
     gap = max(2, round(side * 0.2))
     canvas, origins = tile(panels, ncols, gap=gap, band=round(side * 0.35) if titles is not None else 0)
     fig, ax = _tiled_figure(canvas, cmap="RdBu_r", vmin=-1, vmax=1, inch_per_px=cell / (side + gap))
     _frame_panels(ax, origins, side, side)
     if titles is not None:
         _title_panels(ax, origins, side, titles)
-    for m, (row, col), (top, left, scale) in zip(maps, origins, placed, strict=True):
+    for m, (row, col), (top, left, scale, limit) in zip(maps, origins, placed, strict=True):
         if annotate and m.size <= 25:
-            limit = float(np.abs(m).max()) or 1.0
             for (r, c), value in np.ndenumerate(m):
                 color = "white" if abs(value) > 0.6 * limit else "black"
                 y, x = row + top + (r + 0.5) * scale - 0.5, col + left + (c + 0.5) * scale - 0.5
