@@ -57,9 +57,9 @@ SUPPORTED = sys.platform.startswith("linux")
 FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
 
 #: Modules imported once by the server, so that kernels forked from it start with them loaded: the
-#: libraries, the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy, about
-#: 0.2 s), and every mnistlib module a course notebook imports. None of them starts a thread when
-#: imported (TensorFlow starts its thread pools at the first op).
+#: libraries and the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy, about
+#: 0.2 s). :func:`preload` adds every mnistlib module a course notebook imports. None of them starts
+#: a thread when imported (TensorFlow starts its thread pools at the first op).
 PRELOAD = (
     "numpy",
     "tensorflow",
@@ -73,25 +73,23 @@ PRELOAD = (
     "ipywidgets",
     "sqlite3",
     "mnistlib",
-    "mnistlib.data",
-    "mnistlib.plots",
-    "mnistlib.plots_convnet",
-    "mnistlib.plots_dropout",
-    "mnistlib.plots_network",
-    "mnistlib.plots_preprocessing",
-    "mnistlib.plots_sgd",
-    "mnistlib.plots_training",
-    "mnistlib.widgets",
-    "mnistlib.checks.dropout",
-    "mnistlib.checks.going_further",
-    "mnistlib.checks.gradient_descent",
-    "mnistlib.checks.loading_data",
-    "mnistlib.checks.network",
-    "mnistlib.checks.one_hot_labels",
-    "mnistlib.checks.overfitting",
-    "mnistlib.checks.reshaping",
-    "mnistlib.checks.training",
 )
+
+#: mnistlib modules outside ``plots*`` and ``checks`` that the notebooks import.
+NOTEBOOK_EXTRAS = ("mnistlib.data", "mnistlib.widgets")
+
+
+def notebook_modules() -> list[str]:
+    """The mnistlib modules course notebooks import: data, widgets, every ``plots*``, ``checks`` and its modules."""
+    import pkgutil
+
+    from . import checks
+
+    here = pkgutil.iter_modules([str(Path(__file__).parent)], "mnistlib.")
+    names = [m.name for m in here if m.name.startswith("mnistlib.plots") or m.name in NOTEBOOK_EXTRAS]
+    names += ["mnistlib.checks", *(m.name for m in pkgutil.iter_modules(checks.__path__, "mnistlib.checks."))]
+    return sorted(names)
+
 
 _HEADER = struct.Struct("!I")  # length of the JSON request that follows
 
@@ -103,8 +101,9 @@ IDLE_EXIT_S = 120.0
 # ----------------------------------------------------------------------------- the server
 
 
-def preload(modules=PRELOAD) -> list[str]:
-    """Import ``modules`` with TensorFlow's start-up notices silenced; return the ones that failed.
+def preload(modules: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """Import ``modules`` (default: :data:`PRELOAD` and :func:`notebook_modules`) with TensorFlow's
+    start-up notices silenced; return the ones that failed.
 
     Then freeze everything imported so far out of the garbage collector's reach (:func:`gc.freeze`):
     a kernel's collections would otherwise walk TensorFlow's millions of objects again and again,
@@ -113,7 +112,7 @@ def preload(modules=PRELOAD) -> list[str]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     failed = []
     with silenced_stderr():
-        for name in modules:
+        for name in modules if modules is not None else [*PRELOAD, *notebook_modules()]:
             try:
                 __import__(name)
             except Exception:  # a missing optional module only means a slower kernel start

@@ -203,3 +203,27 @@ def test_an_idle_server_exits_and_a_new_one_is_started_on_demand(tmp_path):
         assert out.strip() == "False", "with the server gone, the kernel starts the ordinary way"
     finally:
         stop(km, kc)
+
+
+def test_the_server_preloads_every_mnistlib_module_the_course_notebooks_import():
+    """A module a notebook imports but the server lacks would cost every kernel its import again."""
+    import json
+    import re
+
+    from mnistlib.grading_forkserver import PRELOAD, notebook_modules
+
+    preloaded = set(PRELOAD) | set(notebook_modules())
+    course = Path(__file__).resolve().parent.parent / "course" / "source"
+    imported = set()
+    for notebook in course.glob("*/*.ipynb"):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                code = "".join(cell["source"])
+                imported |= set(re.findall(r"^\s*(?:from|import) (mnistlib[\w.]*)", code, re.M))
+                imported |= {
+                    f"mnistlib.{m}" for m in re.findall(r"^\s*from mnistlib import (\w+)", code, re.M)
+                }
+    assert {"mnistlib.checks.training", "mnistlib.plots", "mnistlib.widgets"} <= imported, (
+        "the scan finds imports"
+    )
+    assert imported - preloaded == set()
