@@ -23,9 +23,13 @@ data: setup
 	$(PY) -m mnistlib data fetch
 
 # Learners work on copies of the student release in $(WORK)/: existing copies are never overwritten.
+# JupyterLab is started inside $(WORK), so the notebook path is relative to both the current folder
+# and the server's root whichever of the two a jupyter_server version resolves it against.
+# (--allow-root: in a container one is often root, and JupyterLab refuses root without it.)
 lab: data
 	$(PY) -m mnistlib course copy-release $(WORK)
-	MALLOC_ARENA_MAX=2 $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) 01-loading-data/01-loading-data.ipynb
+	cd $(WORK) && MALLOC_ARENA_MAX=2 $(abspath $(VENV))/bin/jupyter lab --ServerApp.root_dir=. --port=$(PORT) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) 01-loading-data/01-loading-data.ipynb
 
 generate: setup
 	$(PY) -m mnistlib course build

@@ -1,9 +1,10 @@
 """``mnistlib grade``: grade learner notebooks with nbgrader, the way the instructor's nbgrader would.
 
-    mnistlib grade 02-reshaping.ipynb               one notebook: a table of points and messages
-    mnistlib grade my-work/                         every notebook in a folder (one learner)
-    mnistlib grade course/submitted --csv grades.csv   a class, laid out as submitted/<student>/<id>/
-    mnistlib grade ... --json                       machine-readable results
+    mnistlib grade 02-reshaping.ipynb     one notebook: a table of points and messages
+    mnistlib grade my-work/               every notebook in a folder (one learner)
+    mnistlib grade course/submitted       a class, laid out as submitted/<student>/<id>/
+                                          (grades in mnistlib-grades.csv, or --csv FILE)
+    mnistlib grade ... --json             machine-readable results
 
 Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
 layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
@@ -34,6 +35,8 @@ from . import grading_forkserver
 REPO = Path(__file__).resolve().parent.parent
 COURSE = REPO / "course"
 LEARNER = "learner"
+#: The grades file of a class run: not ``grades.csv``, which is ``nbgrader export``'s in the same folder.
+DEFAULT_CSV = "mnistlib-grades.csv"
 
 CSV_COLUMNS = [
     "assignment",
@@ -93,6 +96,19 @@ def _class_root(folder: Path, assignments: dict[str, set[str]]) -> Path | None:
     return None
 
 
+def submission_timestamp(notebook: Path) -> str:
+    """When the notebook was handed in, as ``nbgrader export`` writes it; "" when unknown.
+
+    ``nbgrader collect`` leaves ``timestamp.txt`` (``2026-12-02 05:23:21.162918 UTC``) beside
+    each submitted notebook; export writes the same time without the zone.
+    """
+    try:
+        text = (notebook.parent / "timestamp.txt").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text.removesuffix("UTC").strip()
+
+
 def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list[dict], list[str], bool]:
     """Jobs ``{"student", "assignment", "path"}`` for the given files / folders; problems; class mode."""
     jobs, problems, is_class = [], [], False
@@ -104,7 +120,14 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
             n += 1
             name = f"{student}-{n}"
         taken.add((name, assignment))
-        jobs.append({"student": name, "assignment": assignment, "path": str(path.resolve())})
+        jobs.append(
+            {
+                "student": name,
+                "assignment": assignment,
+                "path": str(path.resolve()),
+                "timestamp": submission_timestamp(path),
+            }
+        )
 
     for path in paths:
         if not path.exists():
@@ -327,7 +350,7 @@ def run_jobs(
                 "error": error,
             }
     remember_seconds(list(results.values()))
-    return [results[j["student"], j["assignment"]] for j in jobs]
+    return [{**results[j["student"], j["assignment"]], "timestamp": j.get("timestamp", "")} for j in jobs]
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -360,13 +383,19 @@ def format_table(result: dict) -> str:
 
 
 def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
-    """A grades CSV with ``nbgrader export``'s columns: one row per student and assignment."""
+    """A grades CSV with ``nbgrader export``'s columns: one row per student and assignment.
+
+    Like ``nbgrader export``: ``\\n`` line ends, and the hand-in time in ``timestamp`` where
+    the submission has nbgrader's ``timestamp.txt``. Written atomically: a reader never
+    sees half a file, and an interrupted run leaves the previous file as it was.
+    """
     students = sorted({r["student"] for r in results})
     handed = {(r["student"], r["assignment"]): r for r in results}
     maxima = {r["assignment"]: r["max_score"] for r in results if not r.get("error")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for assignment in assignments:
             for student in students:
@@ -376,7 +405,7 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
                     {
                         "assignment": assignment,
                         "duedate": "",
-                        "timestamp": "",
+                        "timestamp": r.get("timestamp", "") if r else "",
                         "student_id": student,
                         "last_name": "",
                         "first_name": "",
@@ -387,6 +416,7 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
                         "max_score": maxima.get(assignment, 0.0),
                     }
                 )
+    os.replace(partial, path)
 
 
 def full_marks(result: dict) -> bool:
@@ -447,7 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-output-kb", type=int, default=256, help="output a cell may print, in KB (default 256)"
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--csv", type=Path, help="write a grades CSV (default for a class folder: grades.csv)")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        help=f"write a grades CSV with nbgrader export's columns (default for a class folder: {DEFAULT_CSV})",
+    )
     p.add_argument("--feedback", type=Path, help="also write nbgrader's HTML feedback to this folder")
     return p
 
@@ -485,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: grading stopped before it finished; nothing was written", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started
-    csv_path = args.csv or (Path("grades.csv") if is_class else None)
+    csv_path = args.csv or (Path(DEFAULT_CSV) if is_class else None)
+    replaced = csv_path is not None and csv_path.exists()
     if csv_path:
         write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
     score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
@@ -509,5 +544,6 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"TOTAL {_fmt(score)} / {_fmt(max_score)} over {len(results)} notebook(s) in {seconds:.1f} s"
             + (f"; grades written to {csv_path}" if csv_path else "")
+            + (" (it replaced the file of the same name)" if replaced else "")
         )
     return 0 if not problems and all(full_marks(r) for r in results) else 1

@@ -33,7 +33,7 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from . import grading_forkserver
 from .grading_diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
@@ -185,6 +185,19 @@ class HideHiddenTests(NbGraderPreprocessor):
         config=True
     )
     end_test_delimeter = Unicode("END HIDDEN TESTS", help="marks the end of hidden tests").tag(config=True)
+    # generate_feedback hands every preprocessor nbconvert's display_data_priority; taking it as
+    # configurable (as nbgrader's GetGrades does) keeps traitlets from warning that it is unknown.
+    display_data_priority = List(
+        [
+            "text/html",
+            "application/pdf",
+            "text/latex",
+            "image/svg+xml",
+            "image/png",
+            "image/jpeg",
+            "text/plain",
+        ]
+    ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if not utils.is_grade(cell) or cell.cell_type != "code":

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fresh_clone import fresh_clone  # noqa: F401 - the session fixture: a clone set up by the docs
 
 from mnistlib import data
 

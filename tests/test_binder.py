@@ -36,7 +36,7 @@ BINDER = REPO / "binder"
 PIP_CACHE = Path(os.environ.get("PIP_CACHE_DIR") or Path.home() / ".cache" / "pip")
 WHEELHOUSE = Path(os.environ.get("MNISTLIB_WHEELHOUSE") or PIP_CACHE / "mnist-keras-course-wheels")
 NPM_CACHE = Path.home() / ".npm"
-BUILD_TOOLS = ["setuptools>=68", "wheel"]  # postBuild builds mnistlib from pyproject.toml
+BUILD_TOOLS = ["setuptools>=77", "wheel"]  # postBuild builds mnistlib from pyproject.toml
 
 INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
 LEARNER_PLUGINS = ("@jupyter/nbgrader:validate-assignment", "@jupyter/nbgrader:assignment-list")
@@ -232,3 +232,9 @@ def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isola
     server = server_extension_states(jupyter, env, elsewhere)
     assert server.get("nbgrader.server_extensions.formgrader") == "disabled", server
     assert server.get("nbgrader.server_extensions.validate_assignment") == "enabled", server
+
+
+def test_license_is_an_spdx_expression_so_setuptools_does_not_warn():
+    project = pyproject()
+    assert project["project"]["license"] == "MIT"  # a TOML table here is deprecated by setuptools
+    assert "setuptools>=77" in project["build-system"]["requires"]  # the first to read SPDX strings

@@ -242,6 +242,27 @@ def test_csv_has_nbgrader_export_columns_and_zero_for_missing_work(tmp_path):
     }
 
 
+def test_csv_is_written_like_nbgrader_export_lf_and_hand_in_times(tmp_path):
+    handed = {**RESULT, "timestamp": "2026-12-02 05:23:21.162918"}
+    path = tmp_path / "grades.csv"
+    path.write_text("an older file\n")
+    grading.write_csv([handed], path, ["toy"])
+    raw = path.read_bytes()
+    assert b"\r" not in raw and raw.endswith(b"\n")
+    (row,) = csv.DictReader(path.open())
+    assert row["timestamp"] == "2026-12-02 05:23:21.162918"
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]  # no partial file left behind
+
+
+def test_submission_timestamp_reads_nbgrader_collects_file(tmp_path):
+    notebook = tmp_path / "ada" / "toy" / "toy.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("{}")
+    assert grading.submission_timestamp(notebook) == ""
+    (notebook.parent / "timestamp.txt").write_text("2026-12-02 05:23:21.162918 UTC\n")
+    assert grading.submission_timestamp(notebook) == "2026-12-02 05:23:21.162918"
+
+
 def test_kernel_argv_runs_the_limited_kernel():
     from mnistlib.grading_kernel import limited_kernel_argv
 
