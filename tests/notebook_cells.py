@@ -13,8 +13,9 @@ solution and fails on each wrong version a learner might write::
         run_hidden_tests(NOTEBOOK, "test_get_digit", get_digit=off_by_one)   # hidden part alone
 
 ``run_answer_cell`` executes an answer cell (the solution) and returns its
-namespace, and ``same_function`` tells whether a function in a test file is the
-notebook's solution, compared as code (formatting and comments ignored).
+namespace, ``same_function`` tells whether a function in a test file is the
+notebook's solution, compared as code (formatting and comments ignored), and
+``docstring_sentences`` splits an exercise's docstring (its contract) into sentences.
 
 (Import the functions by name freely: they are marked ``__test__ = False`` so
 pytest does not collect ``test_cell_source`` as a test.)
@@ -108,6 +109,25 @@ def _function_def(source: str, name: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return ast.dump(node, include_attributes=False)
     raise LookupError(f"no function {name!r} in the given source")
+
+
+SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+")
+
+
+def docstring_sentences(notebook_path, grade_id: str) -> list[str]:
+    """The sentences of the docstring of function ``grade_id`` in its answer cell, whitespace collapsed.
+
+    A sentence ends at a full stop followed by white space (not after "e.g." or "i.e."), so a parameter's
+    line such as ``rate: the probability of dropping each entry, 0 <= rate < 1.`` is one sentence.
+    """
+    tree = ast.parse(textwrap.dedent(test_cell_source(notebook_path, grade_id)))
+    functions = [
+        node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == grade_id
+    ]
+    if len(functions) != 1:
+        raise LookupError(f"{notebook_path}: no function {grade_id!r} in its answer cell")
+    text = " ".join((ast.get_docstring(functions[0]) or "").split())
+    return [sentence for sentence in SENTENCE_END.split(text) if sentence]
 
 
 def same_function(fn, notebook_path, grade_id: str | None = None) -> bool:

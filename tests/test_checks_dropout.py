@@ -149,6 +149,12 @@ def _with_input_shape():
     )
 
 
+def _compiled_network():
+    model = build_dropout_network()
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def _without_input():
     return keras.Sequential(build_dropout_network().layers)  # the same layers, but no keras.Input
 
@@ -162,6 +168,7 @@ NETWORK_MISTAKES = {
     "sigmoid output": (_network(activations=("relu", "relu", "relu", "sigmoid")), "activations"),
     "linear hidden layer": (_network(activations=("relu", None, "relu", "softmax")), "activations"),
     "first layer of 784 (network 1's)": (_network(first=784), "not 784"),
+    "compiled already": (_compiled_network, "leave model.compile(...) out"),
 }
 
 

@@ -188,6 +188,12 @@ def _with_input_shape():
     )
 
 
+def _compiled_convnet():
+    model = _convnet()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 CONVNET_MISTAKES = {
     "no Flatten": (lambda: _convnet(flatten=False), "Flatten is missing"),
     "one pooling layer missing": (lambda: _convnet(pools=(True, False)), "MaxPooling2D((2, 2)) after EACH"),
@@ -204,6 +210,7 @@ CONVNET_MISTAKES = {
     "no Input": (lambda: _convnet(input_shape=None), "no input declared"),
     "channels-first input": (lambda: _convnet(input_shape=(1, 28, 28)), "channels go LAST"),
     "returns nothing": (lambda: None, "keras.Sequential"),
+    "compiled already": (_compiled_convnet, "leave model.compile(...) out"),
 }
 
 

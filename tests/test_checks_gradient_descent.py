@@ -131,6 +131,10 @@ def ce_big_clip(probs, y):
     return float(-np.mean(np.sum(y * np.log(np.clip(probs, 0.01, 1.0)), axis=1)))
 
 
+def ce_log2(probs, y):
+    return float(-np.mean(np.sum(y * np.log2(np.clip(probs, 1e-12, 1.0)), axis=1)))
+
+
 def _forward_variant(*, b1=True, b2=True, hidden=None, output=None, z1_after_relu=False, drop=None):
     def forward_wrong(params, x):
         z1 = x @ params["W1"] + (params["b1"] if b1 else 0)
@@ -210,28 +214,42 @@ def _train_variant(
     fixed_lr=None,
     shuffle="each",
     transpose_w1=False,
+    loss_after_step=False,
+    two_permutations=False,
+    numpy_seed=False,
+    shuffle_before_init=False,
+    dtype="x",
 ):
     def train_wrong(x, y_onehot, hidden, epochs, batch_size, learning_rate, seed):
         rng = np.random.default_rng(seed if rng_seeded else None)
+        if numpy_seed:
+            np.random.seed(seed)
         n = x.shape[0]
-        params = init_params(x.shape[1], hidden, y_onehot.shape[1], rng, dtype=x.dtype)
+        first = rng.permutation(n) if shuffle_before_init else None
+        init_dtype = {"x": x.dtype, "float64": np.float64}[dtype]
+        params = init_params(x.shape[1], hidden, y_onehot.shape[1], rng, dtype=init_dtype)
         losses = []
-        once = rng.permutation(n)
+        once = rng.permutation(n) if shuffle == "once" else None
         stop = n - batch_size + 1 if drop_last else n
-        for _ in range(epochs):
+        for epoch in range(epochs):
             if shuffle == "none":
                 order = np.arange(n)
             elif shuffle == "once":
                 order = once
+            elif first is not None and epoch == 0:
+                order = first
             else:
-                order = np.random.permutation(n) if global_shuffle else rng.permutation(n)
+                order = np.random.permutation(n) if global_shuffle or numpy_seed else rng.permutation(n)
+            labels_order = rng.permutation(n) if two_permutations else order
             epoch_losses = []
             for start in range(0, stop, batch_size):
-                batch = order[start : start + batch_size]
-                probs, cache = forward(params, x[batch])
-                epoch_losses.append(cross_entropy(probs, y_onehot[batch]))
-                grads = backward(params, cache, y_onehot[batch])
+                x_b = x[order[start : start + batch_size]]
+                y_b = y_onehot[labels_order[start : start + batch_size]]
+                probs, cache = forward(params, x_b)
+                grads = backward(params, cache, y_b)
                 stepped = sgd_step(params, grads, fixed_lr if fixed_lr is not None else learning_rate)
+                after = stepped if loss_after_step else params
+                epoch_losses.append(cross_entropy(forward(after, x_b)[0], y_b))
                 if keep_update:
                     params = stepped
             losses.extend([float(np.mean(epoch_losses))] if per_epoch else epoch_losses)
@@ -242,60 +260,92 @@ def _train_variant(
     return train_wrong
 
 
-# (exercise, wrong version, words the visible check's hint must contain, whether the hidden tests catch it)
+# Per exercise, the wrong versions learners write: {name: (function, words the visible check's hint must
+# contain)}. tests/contracts.py files each under the docstring sentence it breaks.
+MISTAKES = {
+    "relu": {
+        "returns z": (lambda z: z, "returned z unchanged"),
+        "np.max": (lambda z: np.max(z, 0), "np.maximum(z, 0) is the element-wise one"),
+        "in place": (relu_in_place, "changed its input in place"),
+        "np.minimum": (lambda z: np.minimum(z, 0), "keeps the negative part"),
+        "abs": (np.abs, "that is abs(z)"),
+        "float64": (lambda z: np.maximum(z, 0).astype(np.float64), "keep the input's dtype"),
+    },
+    "relu_grad": {
+        "returns z": (lambda z: z, "returned z itself"),
+        "relu itself": (lambda z: np.maximum(z, 0), "that is relu(z), the value, not its derivative"),
+        "np.sign": (np.sign, "relu_grad is wrong at z < 0"),
+        "1 at z = 0": (relu_grad_bool_ge, "at z = 0 use 0"),
+        "a bool mask": (lambda z: z > 0, "z > 0 gives True/False"),
+        "float64 for float32 z": (lambda z: (z > 0).astype(float), "keep z's dtype"),
+    },
+    "softmax": {
+        "axis 0": (softmax_axis0, "softmax over the wrong axis"),
+        "no keepdims": (softmax_no_keepdims, "keepdims=True"),
+        "unstable": (softmax_unstable, "unstable softmax"),
+        "global max": (softmax_global_max, "each row's OWN max"),
+        "in place": (softmax_in_place, "don't subtract in place"),
+    },
+    "cross_entropy": {
+        "sum": (ce_sum, "forgotten batch average"),
+        "no minus": (ce_no_minus, "missing minus sign"),
+        "no clip": (ce_no_clip, "not clipping"),
+        "mean over all entries": (ce_mean_all, "averaged over all n x k entries"),
+        "one loss per row": (ce_per_row, "one loss per row"),
+        "big clip": (ce_big_clip, "clip with a tiny value"),
+        "log2 (bits)": (ce_log2, "natural logarithm np.log"),
+    },
+    "forward": {
+        "no b1": (_forward_variant(b1=False), "missing bias: the hidden layer"),
+        "no b2": (_forward_variant(b2=False), "missing bias: the output layer"),
+        "softmax hidden": (_forward_variant(hidden=softmax), "softmax on the hidden layer"),
+        "relu output": (_forward_variant(output=relu), "relu on the output"),
+        "no softmax": (_forward_variant(output=lambda z: z), "no softmax on the output"),
+        "W @ x": (forward_wrong_order, "wrong matrix order"),
+        "z1 after relu": (_forward_variant(z1_after_relu=True), "BEFORE relu"),
+        "no z1 in cache": (_forward_variant(drop="z1"), "backward uses them"),
+        "probs only": (forward_probs_only, "return probs, cache"),
+    },
+    "backward": {
+        "no / n": (_backward_variant(divide=False), "forgotten batch average"),
+        "flipped sign": (_backward_variant(sign=-1), "flipped sign"),
+        "no relu_grad mask": (_backward_variant(mask=False), "missing relu_grad mask"),
+        "bias not summed": (_backward_variant(bias="none"), "sum over the batch axis"),
+        "bias keepdims": (_backward_variant(bias="keepdims"), "drop keepdims"),
+        "bias mean": (_backward_variant(bias="mean"), "divided by n twice"),
+        "dW1 transposed": (_backward_variant(transpose_w1=True), "transposed W gradient"),
+    },
+    "sgd_step": {
+        "adds the gradient": (sgd_add, "flipped sign"),
+        "no learning rate": (sgd_no_lr, "ignoring the learning rate"),
+        "in place": (sgd_in_place, "modified in place"),
+        "fixed learning rate": (sgd_fixed_lr, "use the learning_rate argument"),
+    },
+    "train_sgd": {
+        "rng without seed": (_train_variant(rng_seeded=False), "not reproducible"),
+        "np.random.permutation": (_train_variant(global_shuffle=True), "not reproducible"),
+        "np.random.seed(seed) shuffles": (_train_variant(numpy_seed=True), "the shuffles are not the ones"),
+        "shuffle before init": (_train_variant(shuffle_before_init=True), "FIRST, before any shuffle"),
+        "update not kept": (_train_variant(keep_update=False), "losses not decreasing"),
+        "W1 transposed": (_train_variant(transpose_w1=True), "wrong params shapes"),
+        "one loss per epoch": (_train_variant(per_epoch=True), "one loss per epoch"),
+        "loss after the update": (_train_variant(loss_after_step=True), "BEFORE its update"),
+        "last batch dropped": (_train_variant(drop_last=True), "the last, smaller batch is missing"),
+        "fixed learning rate": (_train_variant(fixed_lr=0.2), "learning_rate is ignored"),
+        "no shuffle": (_train_variant(shuffle="none"), "shuffle each epoch"),
+        "one shuffle": (_train_variant(shuffle="once"), "new permutation inside the epoch loop"),
+        "images and labels shuffled apart": (_train_variant(two_permutations=True), "ONE permutation"),
+        "float64 params": (_train_variant(dtype="float64"), "params get x's dtype"),
+    },
+}
+# (exercise, name) of the wrong versions only the visible check catches, not the hidden tests alone
+VISIBLE_ONLY = {("softmax", "in place")}
 WRONG = [
-    ("relu", lambda z: z, "returned z unchanged", True),
-    ("relu", lambda z: np.max(z, 0), "np.maximum(z, 0) is the element-wise one", True),
-    ("relu", relu_in_place, "changed its input in place", True),
-    ("relu", lambda z: np.minimum(z, 0), "keeps the negative part", True),
-    ("relu", np.abs, "that is abs(z)", True),
-    ("relu", lambda z: np.maximum(z, 0).astype(np.float64), "keep the input's dtype", True),
-    ("relu_grad", lambda z: z, "returned z itself", True),
-    ("relu_grad", lambda z: np.maximum(z, 0), "that is relu(z), the value, not its derivative", True),
-    ("relu_grad", np.sign, "relu_grad is wrong at z < 0", True),
-    ("relu_grad", relu_grad_bool_ge, "at z = 0 use 0", True),
-    ("softmax", softmax_axis0, "softmax over the wrong axis", True),
-    ("softmax", softmax_no_keepdims, "keepdims=True", True),
-    ("softmax", softmax_unstable, "unstable softmax", True),
-    ("softmax", softmax_global_max, "each row's OWN max", True),
-    ("softmax", softmax_in_place, "don't subtract in place", False),
-    ("cross_entropy", ce_sum, "forgotten batch average", True),
-    ("cross_entropy", ce_no_minus, "missing minus sign", True),
-    ("cross_entropy", ce_no_clip, "not clipping", True),
-    ("cross_entropy", ce_mean_all, "averaged over all n x k entries", True),
-    ("cross_entropy", ce_per_row, "one loss per row", True),
-    ("cross_entropy", ce_big_clip, "clip with a tiny value", True),
-    ("forward", _forward_variant(b1=False), "missing bias: the hidden layer", True),
-    ("forward", _forward_variant(b2=False), "missing bias: the output layer", True),
-    ("forward", _forward_variant(hidden=softmax), "softmax on the hidden layer", True),
-    ("forward", _forward_variant(output=relu), "relu on the output", True),
-    ("forward", _forward_variant(output=lambda z: z), "no softmax on the output", True),
-    ("forward", forward_wrong_order, "wrong matrix order", True),
-    ("forward", _forward_variant(z1_after_relu=True), "BEFORE relu", True),
-    ("forward", _forward_variant(drop="z1"), "backward uses them", True),
-    ("forward", forward_probs_only, "return probs, cache", True),
-    ("backward", _backward_variant(divide=False), "forgotten batch average", True),
-    ("backward", _backward_variant(sign=-1), "flipped sign", True),
-    ("backward", _backward_variant(mask=False), "missing relu_grad mask", True),
-    ("backward", _backward_variant(bias="none"), "sum over the batch axis", True),
-    ("backward", _backward_variant(bias="keepdims"), "drop keepdims", True),
-    ("backward", _backward_variant(bias="mean"), "divided by n twice", True),
-    ("backward", _backward_variant(transpose_w1=True), "transposed W gradient", True),
-    ("sgd_step", sgd_add, "flipped sign", True),
-    ("sgd_step", sgd_no_lr, "ignoring the learning rate", True),
-    ("sgd_step", sgd_in_place, "modified in place", True),
-    ("sgd_step", sgd_fixed_lr, "use the learning_rate argument", True),
-    ("train_sgd", _train_variant(rng_seeded=False), "not reproducible", True),
-    ("train_sgd", _train_variant(global_shuffle=True), "not reproducible", True),
-    ("train_sgd", _train_variant(keep_update=False), "losses not decreasing", True),
-    ("train_sgd", _train_variant(transpose_w1=True), "wrong params shapes", True),
-    ("train_sgd", _train_variant(per_epoch=True), "one loss per epoch", True),
-    ("train_sgd", _train_variant(drop_last=True), "the last, smaller batch is missing", True),
-    ("train_sgd", _train_variant(fixed_lr=0.2), "learning_rate is ignored", False),
-    ("train_sgd", _train_variant(shuffle="none"), "shuffle each epoch", False),
-    ("train_sgd", _train_variant(shuffle="once"), "new permutation inside the epoch loop", False),
+    (exercise, wrong, hint, (exercise, name) not in VISIBLE_ONLY)
+    for exercise, cases in MISTAKES.items()
+    for name, (wrong, hint) in cases.items()
 ]
-IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(WRONG)]
+IDS = [f"{exercise}-{name}" for exercise, cases in MISTAKES.items() for name in cases]
 
 
 def not_written(*args, **kwargs):

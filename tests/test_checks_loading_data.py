@@ -94,6 +94,13 @@ def _float_loop_counts(labels):
     return counts
 
 
+def _counts_in_labels_dtype(labels):
+    counts = np.zeros(10, dtype=labels.dtype)  # uint8 for MNIST's labels: at most 255
+    np.add.at(counts, labels, 1)
+    return counts
+
+
+LABEL_COUNTS_MISTAKES["counts in the labels' dtype"] = (_counts_in_labels_dtype, "wrapped around")
 LABEL_COUNTS_MISTAKES["counts[labels] += 1"] = (_fancy_counts, "at most once")
 LABEL_COUNTS_MISTAKES["np.zeros(10) loop"] = (_float_loop_counts, "np.zeros(10, dtype=int)")
 

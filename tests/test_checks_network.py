@@ -93,6 +93,12 @@ def _compiled():
 
 _SHARED = build_network()
 
+
+def _seeded():
+    keras.utils.set_random_seed(0)  # every call starts from the same "random" weights
+    return build_network()
+
+
 BUILD_MISTAKES = {
     "no keras.Input": (_sequential(RELU_784, RELU_512, SOFTMAX_10, inputs=None), "keras.Input(shape=(784,))"),
     "input_shape on the first layer": (_old_input_shape, "input_shape"),
@@ -132,6 +138,7 @@ BUILD_MISTAKES = {
     ),
     "compiled already": (_compiled, "leave model.compile(...) out"),
     "one shared model": (lambda: _SHARED, "create the model inside"),
+    "seed fixed inside": (_seeded, "a random seed is fixed inside"),
     "nothing returned": (lambda: None, "keras.Sequential"),
 }
 

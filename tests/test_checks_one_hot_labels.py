@@ -61,6 +61,13 @@ def _only_too_big_rejected(labels, num_classes=10):
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+def _bound_off_by_one(labels, num_classes=10):
+    labels = np.asarray(labels)
+    if np.any((labels < 0) | (labels > num_classes)):  # lets label num_classes through
+        raise ValueError("bad label")
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
 ONE_HOT_MISTAKES = {
     "column d + 1": (_validated(lambda labels, k: _filled(labels, k, shift=1)), "column d + 1"),
     "column d - 1": (_validated(lambda labels, k: _filled(labels, k, shift=-1)), "one column off"),
@@ -82,6 +89,7 @@ ONE_HOT_MISTAKES = {
         "ValueError",
     ),
     "negative labels let through": (_only_too_big_rejected, "negative"),
+    "labels > num_classes rejected, not >=": (_bound_off_by_one, "off by one at the boundary"),
     "a list": (_validated(lambda labels, k: _filled(labels, k).tolist()), "numpy array"),
 }
 

@@ -40,6 +40,21 @@ def confusion_matrix(y_true, y_pred, num_classes=10):
     return matrix
 
 
+def _last_of_ties(history):
+    best = 0
+    for epoch, value in enumerate(history["val_loss"]):
+        if value <= history["val_loss"][best]:  # `<=` moves on to a later epoch that only ties
+            best = epoch
+    return best + 1
+
+
+def _sorts_in_place(history):
+    losses = history["val_loss"]
+    best = int(np.argmin(losses)) + 1
+    losses.sort()
+    return best
+
+
 BEST_EPOCH_MISTAKES = {
     "counting from 0": (lambda h: int(np.argmin(h["val_loss"])), "Epochs count from 1"),
     "training loss": (lambda h: int(np.argmin(h["loss"])) + 1, "TRAINING loss"),
@@ -49,6 +64,8 @@ BEST_EPOCH_MISTAKES = {
     "the loss value": (lambda h: min(h["val_loss"]), "return the epoch NUMBER"),
     "a float": (lambda h: float(np.argmin(h["val_loss"]) + 1), "whole number"),
     "the last epoch": (lambda h: len(h["val_loss"]), "TRAINING loss"),
+    "the last of tied epochs": (_last_of_ties, "EARLIEST"),
+    "sorts val_loss in place": (_sorts_in_place, "do not sort or modify"),
 }
 
 
@@ -75,6 +92,7 @@ CONFUSION_MISTAKES = {
     "num_classes ignored": (_counted(fixed_size=10), "num_classes was ignored"),
     "fancy-index +=": (_counted(buffered=True), "counted once"),
     "a list": (_counted(as_list=True), "numpy array"),
+    "uint8 counts": (_counted(dtype=np.uint8), "wrapped around"),
 }
 
 

@@ -191,6 +191,11 @@ PREDICT_MISTAKES = {
     ),
     "a tensor": (lambda model, x: keras.ops.argmax(model.predict(x, verbose=0), axis=1), "that is a tensor"),
     "argmin": (lambda model, x: np.argmin(model.predict(x, verbose=0), axis=1), "column of its largest"),
+    "classes from 1 (R's which.max)": (lambda model, x: predict_classes(model, x) + 1, "count from 0"),
+    "784 inputs assumed": (
+        lambda model, x: np.argmax(model.predict(x.reshape(-1, 784), verbose=0), axis=1),
+        "use the model and x you are given",
+    ),
     "another model": (
         lambda model, x: np.argmax(_OTHER_MODEL.predict(x, verbose=0), axis=1),
         "use the model",

@@ -317,6 +317,13 @@ def check_build_dropout_network(fn) -> None:
             f"{model.count_params():,}",
             "check the input size (784) and the units",
         )
+    if getattr(model, "compiled", False):
+        fail(
+            "an uncompiled network (build_dropout_network only builds)",
+            f"a network already compiled with {type(model.optimizer).__name__}",
+            "leave model.compile(...) out of the function: the notebook compiles the network in a later cell, "
+            "with the same settings as network 1, so that only the architecture changes",
+        )
     passed(
         "build_dropout_network builds Input(784) -> 3 x (Dense 512 relu + Dropout 0.4/0.3/0.2) -> Dense 10 softmax."
     )

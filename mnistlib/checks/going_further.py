@@ -293,6 +293,12 @@ def check_build_convnet(fn) -> None:
             f"{model.count_params():,}",
             "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters",
         )
+    if getattr(model, "compiled", False):
+        fail(
+            "an uncompiled convnet (build_convnet only builds)",
+            f"a convnet already compiled with {type(model.optimizer).__name__}",
+            "leave model.compile(...) out of the function: the notebook compiles the convnet in a later cell",
+        )
     passed(
         "build_convnet builds Input(28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPool 2x2 -> Conv2D 64 3x3 relu -> "
         f"MaxPool 2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax ({PARAMETERS:,} parameters)."

@@ -198,7 +198,22 @@ def check_relu_grad(relu_grad):
     if got_f[0, 2] == 1.0:
         fail("0 at z = 0", "1", "at z = 0 use 0 (z > 0, strictly), the convention Keras and TensorFlow use")
     expect_close(got_f, expected, what="relu_grad(z)", hint="1 where z > 0, else 0")
-    passed("relu_grad: 1 where z > 0, 0 where z <= 0")
+    if not np.issubdtype(got.dtype, np.floating):
+        fail(
+            "slopes as floats, 1.0 or 0.0, with z's dtype (float64 here)",
+            f"dtype {got.dtype}",
+            "z > 0 gives True/False, a mask, not a slope: the contract is a float array of z's dtype, "
+            "so backward multiplies numbers by numbers. Convert the mask to z's own dtype (z.dtype)",
+        )
+    got32 = np.asarray(call(relu_grad, z.astype(np.float32)))
+    if got32.dtype != np.float32:
+        fail(
+            "float32 in, float32 out",
+            f"dtype {got32.dtype}",
+            "keep z's dtype: .astype(float) makes float64, so backward's gradients, and after sgd_step the "
+            "weights, silently leave float32 (twice the memory, slower training). Convert to z.dtype instead",
+        )
+    passed("relu_grad: 1.0 where z > 0, 0.0 where z <= 0, same shape and float dtype as z")
 
 
 # ---------------------------------------------------------------- softmax
@@ -305,6 +320,14 @@ def check_cross_entropy(cross_entropy):
             f"{got:.6f} (= expected / {k})",
             "you averaged over all n x k entries: sum over the classes (axis=1), then average over rows",
         )
+    for base, name in ((2, "np.log2"), (10, "np.log10")):
+        if math.isclose(got, expected / math.log(base), rel_tol=1e-6):
+            fail(
+                f"loss = {expected:.6f} (in nats)",
+                f"{got:.6f} (= the loss in base {base})",
+                f"{name} measures in another unit: the loss is in nats, with the natural logarithm np.log, "
+                "as Keras reports it",
+            )
     expect_close(got, expected, what="cross_entropy", hint="-mean over rows of sum_k y_k * log(p_k)")
     perfect = np.eye(3)[[0, 2]]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -528,6 +551,40 @@ def check_sgd_step(sgd_step):
 
 
 # ---------------------------------------------------------------- train_sgd
+def reference_init(n_in, hidden, n_out, rng, dtype=np.float64):
+    """The notebook's init_params: He-initialised W1 then W2 from ``rng``, zero biases, in ``dtype``."""
+    return {
+        "W1": (rng.standard_normal((n_in, hidden)) * np.sqrt(2 / n_in)).astype(dtype),
+        "b1": np.zeros(hidden, dtype=dtype),
+        "W2": (rng.standard_normal((hidden, n_out)) * np.sqrt(2 / hidden)).astype(dtype),
+        "b2": np.zeros(n_out, dtype=dtype),
+    }
+
+
+def reference_train(x, y_onehot, hidden, epochs, batch_size, learning_rate, seed, *, loss_after_step=False):
+    """The contract's training run: ``(params, losses)``, draw for draw.
+
+    rng = default_rng(seed) draws W1 then W2, then one permutation per epoch; each batch's loss is
+    recorded before its update (after it, with ``loss_after_step``: a wrong version, for diagnosis).
+    """
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    params = reference_init(x.shape[1], hidden, y_onehot.shape[1], rng, dtype=x.dtype)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            probs, cache = _forward(params, x[batch])
+            grads = _backward(params, cache, y_onehot[batch])
+            stepped = {k: params[k] - learning_rate * grads[k] for k in KEYS}
+            losses.append(
+                _cross_entropy(_forward(stepped if loss_after_step else params, x[batch])[0], y_onehot[batch])
+            )
+            params = stepped
+    return params, losses
+
+
 def _accuracy(params, x, y_onehot):
     return float(np.mean(_forward(params, x)[0].argmax(axis=1) == y_onehot.argmax(axis=1)))
 
@@ -564,6 +621,36 @@ def check_train_sgd(train_sgd):
         elif len(losses) == epochs * (n // batch_size):
             hint = "the last, smaller batch is missing: range(0, n, batch_size) covers every example"
         fail(f"{epochs * batches} losses", f"{len(losses)}", hint)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        whole, whole_losses = call(train_sgd, x.copy(), y.copy(), hidden, 1, n, 0.0, 0)
+    if len(whole_losses) == 1 and all(np.shape(whole[k]) == shapes[k] for k in KEYS):
+        matched = _cross_entropy(_forward(whole, x)[0], y)
+        at_start = _cross_entropy(
+            _forward(reference_init(n_in, hidden, n_out, np.random.default_rng(0)), x)[0], y
+        )
+        if not any(_close(float(whole_losses[0]), value, rtol=1e-4) for value in (matched, at_start)):
+            fail(
+                f"loss {matched:.4f} for one batch of all {n} examples, learning_rate=0 (each image with its "
+                "own label)",
+                f"{float(whole_losses[0]):.4f}",
+                "the images and their labels were shuffled with different orders, so each image now sits "
+                "next to another image's label and there is nothing to learn. Draw ONE permutation per epoch "
+                "and take each batch of images and of labels with the same indices",
+            )
+    for dtype in (np.float64, np.float32):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            typed, _ = call(
+                train_sgd, x.astype(dtype), y.astype(dtype), hidden, 1, batch_size, learning_rate, 0
+            )
+        wrong = {k: str(np.asarray(typed[k]).dtype) for k in KEYS if np.asarray(typed[k]).dtype != dtype}
+        if wrong:
+            fail(
+                f"params of x's dtype ({np.dtype(dtype).name}) after training on {np.dtype(dtype).name} x",
+                ", ".join(f"{k} {t}" for k, t in wrong.items()),
+                "params get x's dtype: create them with init_params(n_in, hidden, n_out, rng, dtype=x.dtype) "
+                "(its default is float32), and keep every step in that dtype; a float64 step turns float32 "
+                "weights into float64: twice the memory, slower",
+            )
     values = np.array([float(v) for v in losses])
     if not np.all(np.isfinite(values)):
         fail(
@@ -623,6 +710,33 @@ def check_train_sgd(train_sgd):
             "a new order each epoch",
             "the same order in every epoch",
             "draw a new permutation inside the epoch loop (rng.permutation(n) each epoch)",
+        )
+    expected_params, expected_losses = reference_train(x, y, hidden, epochs, batch_size, learning_rate, 0)
+    if not _close(values, expected_losses):
+        _, after = reference_train(x, y, hidden, epochs, batch_size, learning_rate, 0, loss_after_step=True)
+        start = reference_init(n_in, hidden, n_out, np.random.default_rng(0))
+        if _close(values, after):
+            hint = (
+                "each loss was recorded after its batch's update: the contract is the loss of every batch "
+                "BEFORE its update: the loss of the same forward pass whose gradients you then use, recorded "
+                "before sgd_step changes the params (so losses[0] is the loss of the untrained network)"
+            )
+        elif not all(_close(still[k], start[k]) for k in KEYS):
+            hint = (
+                "the initial weights are not the ones the contract fixes: create rng = "
+                "np.random.default_rng(seed) once, and let init_params(..., rng, dtype=x.dtype) draw W1 and W2 "
+                "from it FIRST, before any shuffle"
+            )
+        else:
+            hint = (
+                "the shuffles are not the ones the contract fixes: after init_params, each epoch draws its "
+                "order from the same rng, order = rng.permutation(n) (not np.random.*, not a second "
+                "Generator, not rng.shuffle of the data)"
+            )
+        fail(
+            f"losses[:3] = {describe_values(expected_losses[:3])} (seed 0, run draw for draw)",
+            describe_values(values[:3]),
+            hint,
         )
     passed(
         f"train_sgd: shapes right, {len(losses)} per-batch losses, loss {first:.2f} -> {last:.2f}, "

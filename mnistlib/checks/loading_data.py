@@ -1,9 +1,10 @@
 """Visible checks for notebook 01, loading the data: ``get_digit`` and ``label_counts``.
 
 Each check calls the learner's function on a small made-up stack of images or
-labels, compares with what is expected and, when something is off, names the
-likely mistake (counting from 0 instead of 1, the wrong axis, digits missing
-from the counts, floats instead of whole numbers).
+labels (and, for the counts, on 60,000 labels like the full training set),
+compares with what is expected and, when something is off, names the likely
+mistake (counting from 0 instead of 1, the wrong axis, digits missing from the
+counts, floats instead of whole numbers, counts in a dtype that wraps past 255).
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ def _counts_of(labels) -> np.ndarray:
     return np.bincount(np.asarray(labels, dtype=np.int64), minlength=10)
 
 
-def _expect_counts(fn, labels: np.ndarray) -> None:
-    what = f"label_counts({np.array2string(labels, separator=', ')})"
+def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
+    what = f"label_counts({label or np.array2string(labels, separator=', ')})"
     got = call(fn, labels.copy(), name="label_counts")
     expected = _counts_of(labels)
     if isinstance(got, list | tuple):
@@ -170,6 +171,16 @@ def _expect_counts(fn, labels: np.ndarray) -> None:
         else:
             hint = "counts are whole numbers: return an integer array"
         fail(f"{what} with an integer dtype", f"dtype {got.dtype}", hint)
+    largest = np.iinfo(got.dtype).max
+    if expected.max() > largest and np.array_equal(got, expected.astype(got.dtype)):
+        fail(
+            f"{what} = {expected.tolist()}",
+            f"{got.tolist()} (dtype {got.dtype})",
+            f"the counts wrapped around: dtype {got.dtype} holds whole numbers only up to {largest}, and "
+            f"here a digit occurs {expected.max():,} times (the full training set has about 6,000 of each). "
+            "Count in the default integer dtype, e.g. np.zeros(10, dtype=int), not in the labels' dtype "
+            "(np.bincount does this for you)",
+        )
     if np.array_equal(got, (expected > 0).astype(got.dtype)) and expected.max() > 1:
         fail(
             f"{what} = {expected.tolist()}",
@@ -190,4 +201,7 @@ def check_label_counts(fn) -> None:
     _expect_counts(fn, np.array([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], dtype=np.uint8))  # no 6, 7, 8
     _expect_counts(fn, np.array([0, 0, 1, 3, 3, 3, 5, 6], dtype=np.uint8))  # stops at 6
     _expect_counts(fn, np.array([7, 7, 7], dtype=np.uint8))
+    # shaped like the full training set: 60,000 uint8 labels, thousands of each digit (counts above 255)
+    full = np.random.default_rng(1).integers(0, 10, size=60_000).astype(np.uint8)
+    _expect_counts(fn, full, "60,000 uint8 labels, as many as the full training set")
     passed("label_counts gives an integer count for each of the ten digits, zeros included.")

@@ -195,6 +195,13 @@ def check_build_network(fn) -> None:
             "the same model object twice",
             "create the model inside the function, so every call starts from fresh random weights",
         )
+    if np.array_equal(model.layers[0].get_weights()[0], again.layers[0].get_weights()[0]):
+        fail(
+            "fresh random weights at every call of build_network()",
+            "two models with the same starting weights",
+            "a random seed is fixed inside the function (e.g. keras.utils.set_random_seed): leave seeding to "
+            "the caller, so that each new network starts from its own random weights",
+        )
     passed(f"build_network gives an uncompiled Sequential: {_expected_text()}, {TOTAL_PARAMS:,} parameters.")
 
 

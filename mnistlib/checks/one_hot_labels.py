@@ -4,8 +4,9 @@
 (n, num_classes) float32 matrix with a single 1 per row, in the label's column,
 and raises ValueError for a label outside [0, num_classes). The check names the
 usual mistakes: the 1 one column off, the matrix transposed, int or float64
-values, ``num_classes`` ignored, and labels out of range let through (numpy
-quietly reads -1 as "the last column").
+values, ``num_classes`` ignored, labels out of range let through (numpy
+quietly reads -1 as "the last column"), and a bound check off by one (label
+``num_classes`` let through).
 """
 
 from __future__ import annotations
@@ -85,6 +86,31 @@ def _rows(matrix: np.ndarray) -> str:
     return "rows " + ", ".join("".join(str(int(v)) for v in row) for row in matrix[:4])
 
 
+def _rejects(fn, labels: np.ndarray, num_classes: int) -> bool:
+    """Whether ``fn`` raises ValueError for these labels."""
+    try:
+        call(fn, labels.copy(), num_classes, name="one_hot")
+    except ValueError:
+        return True
+    except CheckFailed:
+        raise
+    except Exception:
+        return False
+    return False
+
+
+def _boundary_hint(fn, labels: np.ndarray, num_classes: int) -> str | None:
+    """The hint for a bound check off by one (label == num_classes let through, larger ones rejected)."""
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size and np.all(bad == num_classes) and _rejects(fn, np.array([0, num_classes + 1]), num_classes):
+        return (
+            f"your check is off by one at the boundary: it rejects {num_classes + 1} but lets {num_classes} "
+            f"through. With num_classes={num_classes} the columns are 0 to {num_classes - 1}, so label "
+            f"{num_classes} is already outside: reject labels >= num_classes, not only > num_classes"
+        )
+    return None
+
+
 def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
     call_text = f"one_hot({_text(labels)}, num_classes={num_classes})"
     bad = labels[(labels < 0) | (labels >= num_classes)]
@@ -98,7 +124,8 @@ def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
         fail(
             f"{call_text} to raise ValueError (label {bad[0]} is not a class 0 to {num_classes - 1})",
             f"{type(error).__name__}: {error}",
-            "check the labels yourself before building the matrix and raise ValueError(...) with a message",
+            _boundary_hint(fn, labels, num_classes)
+            or "check the labels yourself before building the matrix and raise ValueError(...) with a message",
         )
     if bad.min() < 0:
         hint = (
@@ -106,7 +133,7 @@ def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
             "last column. Check that every label is >= 0 and < num_classes, and raise ValueError if not"
         )
     else:
-        hint = "raise ValueError when a label is >= num_classes"
+        hint = _boundary_hint(fn, labels, num_classes) or "raise ValueError when a label is >= num_classes"
     fail(
         f"{call_text} to raise ValueError (label {bad[0]} is not a class 0 to {num_classes - 1})",
         f"it returned {describe(got)}",

@@ -5,12 +5,14 @@
 returns the epoch, counting from 1 as Keras prints them, with the lowest
 validation loss (the earliest one if several tie). The check names the usual
 mistakes: counting from 0, the training loss instead of the validation loss,
-the highest instead of the lowest loss, and accuracy instead of loss.
+the highest instead of the lowest loss, accuracy instead of loss, and a later
+epoch that only ties the lowest loss instead of the earliest.
 
 ``confusion_matrix(y_true, y_pred, num_classes=10)`` returns a
 (num_classes, num_classes) integer matrix whose entry [t, p] counts the images
 of true digit t predicted as p. The check names: the matrix transposed (rows
-predicted), float counts, a matrix sized by the largest label present instead
+predicted), float counts, counts in a dtype too small for the full test set
+(uint8 wraps past 255), a matrix sized by the largest label present instead
 of ``num_classes``, and ``num_classes`` ignored.
 """
 
@@ -64,6 +66,12 @@ _CASE_LONG = _history(
     val_loss=[0.4 - 0.025 * i if i < 13 else 0.1 + 0.01 * (i - 12) for i in range(20)],
 )
 
+# Epochs 3 and 6 tie for the lowest val_loss (the earliest, 3, is the answer); neither is the last epoch.
+_CASE_TIE = _history(
+    val_loss=[0.20, 0.15, 0.09, 0.11, 0.10, 0.09, 0.12, 0.14],
+    val_accuracy=[0.940, 0.950, 0.970, 0.972, 0.975, 0.971, 0.969, 0.968],
+)
+
 
 def _mistake_hints(history: dict, expected: int) -> dict[int, str]:
     """Each wrong answer a usual mistake gives on ``history``, with its hint."""
@@ -77,6 +85,16 @@ def _mistake_hints(history: dict, expected: int) -> dict[int, str]:
         add(index + 1, hint)
         add(index, hint + " (and epochs count from 1: add 1 to the index)")
 
+    val_loss = np.asarray(history["val_loss"], dtype=float)
+    tied = [int(i) + 1 for i in np.flatnonzero(val_loss == val_loss.min())]
+    for later in tied[1:]:
+        add(
+            later,
+            f"epochs {' and '.join(map(str, tied))} tie for the lowest validation loss, and the answer is the "
+            "EARLIEST of them (the later ones only matched it, they did not improve on it). np.argmin returns "
+            "the first position of the smallest value; a loop that keeps `<=` or a search from the end "
+            "returns a later one",
+        )
     add(
         expected - 1,
         "one too low: that is the numpy index of the best epoch. Epochs count from 1 (Keras prints "
@@ -134,7 +152,10 @@ def check_best_epoch(fn) -> None:
     _expect_best_epoch(fn, _CASE_MAIN, "a 10-epoch history whose validation loss is lowest at epoch 5")
     _expect_best_epoch(fn, _CASE_FIRST, "a 6-epoch history whose validation loss only ever rises")
     _expect_best_epoch(fn, _CASE_LONG, "a 20-epoch history")
-    passed("best_epoch returns the epoch (counting from 1) with the lowest validation loss.")
+    _expect_best_epoch(fn, _CASE_TIE, "an 8-epoch history where epochs 3 and 6 tie for the lowest val_loss")
+    passed(
+        "best_epoch returns the epoch (counting from 1) with the lowest validation loss, the earliest if tied."
+    )
 
 
 # ---------------------------------------------------------------------------------------- confusion_matrix
@@ -185,6 +206,15 @@ def _expect_confusion(
             f"dtype {got.dtype}",
             "np.zeros makes floats by default: write np.zeros((num_classes, num_classes), dtype=int)",
         )
+    largest = np.iinfo(got.dtype).max
+    if expected.max() > largest and np.array_equal(got, expected.astype(got.dtype)):
+        fail(
+            f"{what}: a diagonal of {np.diagonal(expected)[:4].tolist()}...",
+            f"{np.diagonal(got)[:4].tolist()}... (dtype {got.dtype})",
+            f"the counts wrapped around: dtype {got.dtype} holds whole numbers only up to {largest}, and on the "
+            "10,000 test images each digit is right about 1,000 times. Count in the default integer dtype: "
+            "np.zeros((num_classes, num_classes), dtype=int)",
+        )
     if not np.array_equal(got, expected) and np.array_equal(got, expected.T):
         fail(
             f"{what} with rows = true digits, columns = predicted digits",
@@ -231,6 +261,11 @@ def check_confusion_matrix(fn) -> None:
         10,
         "8 digits with no 8 and no 9",
     )
+    # shaped like the full test set: 10,000 images, about 1,000 of each digit, most predicted right
+    rng = np.random.default_rng(6)
+    y_true = rng.integers(0, 10, size=10_000)
+    y_pred = np.where(rng.random(10_000) < 0.98, y_true, rng.integers(0, 10, size=10_000))
+    _expect_confusion(fn, y_true, y_pred, None, "10,000 digits, as many as the full test set")
     passed(
         "confusion_matrix counts [true digit, predicted digit] pairs in a num_classes x num_classes int matrix."
     )

@@ -14,8 +14,8 @@ an integer numpy array of shape (n,): the argmax over axis 1 of
 ``model.predict(x, verbose=0)``. The check uses a tiny model with hand-set
 weights, so the right classes are known exactly, and names: the argmax over
 axis 0 or over the whole array, probabilities or one-hot rows returned, the
-largest probability instead of its position, floats, a list or a tensor, and
-shape (n, 1).
+largest probability instead of its position, floats, a list or a tensor,
+shape (n, 1), and classes counted from 1 (R's which.max).
 """
 
 from __future__ import annotations
@@ -212,6 +212,13 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
         else:
             hint = "classes are whole numbers: argmax returns ints, do not convert them to floats"
         fail(f"{what} with an integer dtype", f"dtype {got.dtype}: {got[:5]}", hint)
+    if np.array_equal(got, expected + 1):
+        fail(
+            f"{what} = {expected.tolist()}",
+            f"{got.tolist()}",
+            "every class is one too high: classes count from 0 (column 0 is class 0, the digit 0), and "
+            "np.argmax already gives that position. R's which.max counts from 1; do not add 1 here",
+        )
     if not np.array_equal(got, expected):
         fail(
             f"{what} = {expected.tolist()}",
