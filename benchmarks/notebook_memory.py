@@ -9,7 +9,7 @@ course's budget is 1.5 GB per notebook with the full data and full epochs.
     python benchmarks/notebook_memory.py solutions/05-training.ipynb course/source/08-*/08-*.ipynb
     nice -n 10 python benchmarks/notebook_memory.py --json results.json
 
-Full-data runs take 1-3 minutes per notebook on 2 cores: run them one at a time, niced.
+Full-data runs take minutes per notebook (docs/benchmarks.md): run them one at a time, niced.
 Exit status: 0 when every notebook ran and stayed under ``--limit-mb``, else 1.
 """
 

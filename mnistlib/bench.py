@@ -1,8 +1,9 @@
 """``mnistlib bench``: measure the course against the tutorial's numbers and the machine.
 
-    mnistlib bench                 # the full run (about 45 minutes on 2 cores), writes docs/benchmarks.md
-    mnistlib bench --quick         # a smoke run on the quick-mode subset (about 2 minutes)
-    mnistlib bench --only accuracy speed --seeds 3 --out docs/benchmarks.md
+    mnistlib bench                 # the full run, writes docs/benchmarks.json and docs/benchmarks.md
+    mnistlib bench --quick         # a smoke run on the quick-mode subset
+    mnistlib bench --only speed    # re-measure one section, keep the others (docs/benchmarks.json)
+    mnistlib bench --report-from docs/benchmarks.json   # re-render the report, e.g. after editing the notes
 
 Sections (``--only`` picks some):
 
@@ -11,12 +12,15 @@ Sections (``--only`` picks some):
   each over several seeds, next to the tutorial's published numbers;
 * ``speed`` -- float32 GEMM throughput of this machine, seconds per epoch of
   network 1 and the fraction of the GEMM rate it reaches, and the NumPy network
-  against the same architecture in Keras at the same batch size;
+  against the same architecture in Keras at the same batch size; each the median
+  of several warmed repeats, measured in alternation, with their range;
 * ``notebooks`` -- wall time and peak memory of each solution notebook;
 * ``grading`` -- seconds to grade one learner's nine notebooks and a class of 30;
 * ``data`` -- cold fetch time by source and warm load time.
 
-The networks are not redefined here: their code is read from the worked
+The report (docs/benchmarks.md) is rendered from its data (docs/benchmarks.json) and
+hand-written conclusions (docs/benchmarks-notes.md); the notebooks quote their figures
+from it (tests/test_numbers_agree.py). The networks are not redefined here: their code is read from the worked
 solutions (``solutions/<id>.ipynb``), so the benchmark measures what learners see.
 """
 
@@ -171,7 +175,16 @@ def bench_accuracy(seeds: list[int], quick: bool) -> list[dict]:
             model.fit(x, y, epochs=epochs, batch_size=1000, validation_split=0.1, verbose=0)
             seconds = time.perf_counter() - started
             loss, acc = model.evaluate(xt, yt, verbose=0)
-            rows.append({"model": name, "seed": seed, "accuracy": acc, "loss": loss, "train_s": seconds})
+            rows.append(
+                {
+                    "model": name,
+                    "seed": seed,
+                    "accuracy": acc,
+                    "loss": loss,
+                    "train_s": seconds,
+                    "epochs": epochs,
+                }
+            )
             log(f"{name} seed {seed}: accuracy {acc:.4f} loss {loss:.4f} ({seconds:.0f} s)")
     sgd = solution_namespace("08-gradient-descent-by-hand")
     settings = SGD_SETTINGS_QUICK if quick else SGD_SETTINGS
@@ -189,6 +202,7 @@ def bench_accuracy(seeds: list[int], quick: bool) -> list[dict]:
                 "accuracy": acc,
                 "loss": loss,
                 "train_s": seconds,
+                "epochs": settings["epochs"],
             }
         )
         log(f"NumPy SGD seed {seed}: accuracy {acc:.4f} loss {loss:.4f} ({seconds:.0f} s)")
@@ -222,6 +236,7 @@ def bench_accuracy(seeds: list[int], quick: bool) -> list[dict]:
                 "accuracy": acc,
                 "loss": loss,
                 "train_s": seconds,
+                "epochs": epochs,
             }
         )
         log(f"convnet seed {seed}: accuracy {acc:.4f} loss {loss:.4f} ({seconds:.0f} s)")
@@ -259,74 +274,146 @@ class _EpochTimer:
         self.times.append(time.perf_counter() - self._t)
 
 
-def bench_speed(quick: bool) -> dict:
-    """GEMM rate, Keras seconds per epoch and FLOP fraction; NumPy vs Keras on the same network."""
+def spread(values: list[float]) -> dict:
+    """Median, minimum, maximum and relative spread ((max - min) / median) of repeated timings."""
+    median = statistics.median(values)
+    return {
+        "median": median,
+        "min": min(values),
+        "max": max(values),
+        "spread": (max(values) - min(values)) / median,
+        "n": len(values),
+    }
+
+
+def cpu_ticks() -> dict | None:
+    """Cumulative CPU time of the whole machine by state (Linux ``/proc/stat``), or None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    return {name: int(value) for name, value in zip(names, fields, strict=False)}
+
+
+def machine_load(before: dict | None, after: dict | None) -> dict:
+    """What else the machine did while we measured: the load average, and the share of CPU time
+    stolen by the hypervisor (a virtual machine's neighbours) between two :func:`cpu_ticks` readings."""
+    load = {"loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    if before and after:
+        total = sum(after.values()) - sum(before.values())
+        if total > 0:
+            load["steal"] = (after.get("steal", 0) - before.get("steal", 0)) / total
+    return load
+
+
+def interleaved(tasks: dict, rounds: int) -> dict[str, list[float]]:
+    """Time each of ``tasks`` (name -> function returning seconds) once per round, ``rounds`` times.
+
+    The tasks alternate (A B C, then C B A, ...) instead of running all of A, then all of B: a
+    slow phase of the machine then slows every task alike, and their ratios stay comparable.
+    """
+    times: dict[str, list[float]] = {name: [] for name in tasks}
+    names = list(tasks)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            times[name].append(tasks[name]())
+    return times
+
+
+#: Warmed epochs (or GEMM bursts) per speed measurement; the report gives their median and range.
+SPEED_ROUNDS = 7
+SPEED_ROUNDS_QUICK = 3
+
+
+def bench_speed(quick: bool, rounds: int | None = None) -> dict:
+    """GEMM rate, Keras seconds per epoch and FLOP fraction; NumPy vs Keras on the same network.
+
+    Each measure is repeated ``rounds`` times, interleaved with the others (see :func:`interleaved`),
+    after a discarded warm-up epoch (tracing, thread pools, caches); the report gives the median
+    of the repeats and their range.
+    """
     from .notebook import load_tensorflow_quietly
 
     keras = load_tensorflow_quietly()
     x, y, *_ = _prepared(quick)
-    gemm = gemm_gflops(seconds=1.0 if quick else 5.0)
-    log(f"GEMM float32: {gemm:.1f} GFLOP/s")
-    epochs = 2 if quick else 4
-
-    def keras_epoch_seconds(model, optimizer, validation_split):
-        timer = _EpochTimer()
-        callback = keras.callbacks.LambdaCallback(
-            on_epoch_begin=timer.on_epoch_begin, on_epoch_end=timer.on_epoch_end
-        )
-        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-        model.fit(
-            x,
-            y,
-            epochs=epochs,
-            batch_size=1000,
-            validation_split=validation_split,
-            verbose=0,
-            callbacks=[callback],
-        )
-        return statistics.median(timer.times[1:] or timer.times)  # the first epoch includes tracing
-
-    keras.utils.set_random_seed(0)
-    net1 = solution_namespace("04-building-the-network")["build_network"]()
-    n_train = int(len(x) * 0.9)
-    net1_s = keras_epoch_seconds(net1, "rmsprop", 0.1)
-    net1_flops = dense_epoch_flops([784, 784, 512, 10], n_train, len(x) - n_train)
-    result = {
-        "gemm_gflops": gemm,
-        "net1_epoch_s": net1_s,
-        "net1_gflops": net1_flops / net1_s / 1e9,
-    }
-    log(f"network 1: {net1_s:.2f} s/epoch, {result['net1_gflops']:.1f} GFLOP/s")
-
-    # The hand-written network against the same architecture in Keras: 784-512-10, plain SGD, batch 1000.
+    rounds = rounds or (SPEED_ROUNDS_QUICK if quick else SPEED_ROUNDS)
     hidden, batch = 512, 1000
+
+    def keras_epoch(model, optimizer, validation_split):
+        """Compile ``model``, train one warm-up epoch, and return a function timing one more epoch."""
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+
+        def one_epoch() -> float:
+            timer = _EpochTimer()
+            callback = keras.callbacks.LambdaCallback(
+                on_epoch_begin=timer.on_epoch_begin, on_epoch_end=timer.on_epoch_end
+            )
+            model.fit(
+                x,
+                y,
+                epochs=1,
+                batch_size=batch,
+                validation_split=validation_split,
+                verbose=0,
+                callbacks=[callback],
+            )
+            return timer.times[0]
+
+        one_epoch()  # the first epoch traces the training function: not a steady-state epoch
+        return one_epoch
+
     keras.utils.set_random_seed(0)
-    twin = keras.Sequential(
+    net1 = keras_epoch(solution_namespace("04-building-the-network")["build_network"](), "rmsprop", 0.1)
+    # The hand-written network against the same architecture in Keras: 784-512-10, plain SGD, batch 1000.
+    twin_model = keras.Sequential(
         [
             keras.Input((784,)),
             keras.layers.Dense(hidden, activation="relu"),
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    twin_s = keras_epoch_seconds(twin, keras.optimizers.SGD(0.1), 0.0)
+    twin = keras_epoch(twin_model, keras.optimizers.SGD(0.1), 0.0)
     sgd = solution_namespace("08-gradient-descent-by-hand")
     sgd["train_sgd"](x[:2000], y[:2000], hidden=hidden, epochs=1, batch_size=batch, learning_rate=0.1, seed=0)
-    times = []
-    for seed in range(2 if quick else 3):
+    seeds = iter(range(rounds))
+
+    def numpy_epoch() -> float:
         started = time.perf_counter()
-        sgd["train_sgd"](x, y, hidden=hidden, epochs=1, batch_size=batch, learning_rate=0.1, seed=seed)
-        times.append(time.perf_counter() - started)
-    numpy_s = statistics.median(times)
-    flops = dense_epoch_flops([784, hidden, 10], len(x))
-    result.update(
+        sgd["train_sgd"](x, y, hidden=hidden, epochs=1, batch_size=batch, learning_rate=0.1, seed=next(seeds))
+        return time.perf_counter() - started
+
+    gemm_gflops(n=512, seconds=0.1)  # warm up BLAS threads
+    gemm_seconds = 0.5 if quick else 2.0
+    before = cpu_ticks()
+    runs = interleaved(
         {
-            "twin_keras_epoch_s": twin_s,
-            "twin_numpy_epoch_s": numpy_s,
-            "twin_keras_gflops": flops / twin_s / 1e9,
-            "twin_numpy_gflops": flops / numpy_s / 1e9,
-        }
+            "gemm_gflops": lambda: gemm_gflops(seconds=gemm_seconds),
+            "net1_epoch_s": net1,
+            "twin_keras_epoch_s": twin,
+            "twin_numpy_epoch_s": numpy_epoch,
+        },
+        rounds,
     )
-    log(f"784-{hidden}-10 at batch {batch}: Keras {twin_s:.2f} s/epoch, NumPy {numpy_s:.2f} s/epoch")
+    load = machine_load(before, cpu_ticks())
+    n_train = int(len(x) * 0.9)
+    net1_flops = dense_epoch_flops([784, 784, 512, 10], n_train, len(x) - n_train)
+    twin_flops = dense_epoch_flops([784, hidden, 10], len(x))
+    result: dict = {"rounds": rounds, "runs": runs, "load": load}
+    for name, values in runs.items():
+        result[name] = statistics.median(values)
+    result["spread"] = {name: spread(values) for name, values in runs.items()}
+    result["net1_gflops"] = net1_flops / result["net1_epoch_s"] / 1e9
+    result["twin_keras_gflops"] = twin_flops / result["twin_keras_epoch_s"] / 1e9
+    result["twin_numpy_gflops"] = twin_flops / result["twin_numpy_epoch_s"] / 1e9
+    # The ratio per round (both measured minutes apart at most), then its median.
+    ratios = [n / k for n, k in zip(runs["twin_numpy_epoch_s"], runs["twin_keras_epoch_s"], strict=True)]
+    result["numpy_keras_ratio"] = statistics.median(ratios)
+    result["spread"]["numpy_keras_ratio"] = spread(ratios)
+    for name in runs:
+        s = result["spread"][name]
+        log(f"{name}: median {s['median']:.3g} (range {s['min']:.3g}-{s['max']:.3g}, {s['n']} runs)")
+    log(f"machine while measuring: {load}")
     return result
 
 
@@ -416,67 +503,149 @@ def bench_data() -> dict:
 # ------------------------------------------------------------------- report
 
 
-def _mean_sd(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+def accuracy_summary(results: dict) -> list[dict]:
+    """Per model: its seeds, mean and standard deviation of test accuracy and loss, training time.
+
+    From the per-seed rows of a run (``results["accuracy"]``), or, for a report whose per-seed
+    rows were not kept, the summary stored in their place (``results["accuracy_summary"]``).
+    """
+    if "accuracy" not in results:
+        return results.get("accuracy_summary", [])
+    summary = []
+    rows = results["accuracy"]
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == model]
+        several = len(mine) > 1
+        summary.append(
+            {
+                "model": model,
+                "seeds": sorted(r["seed"] for r in mine),
+                "accuracy": statistics.mean(r["accuracy"] for r in mine),
+                "accuracy_sd": statistics.stdev(r["accuracy"] for r in mine) if several else None,
+                "loss": statistics.mean(r["loss"] for r in mine),
+                "loss_sd": statistics.stdev(r["loss"] for r in mine) if several else None,
+                "train_s": statistics.mean(r["train_s"] for r in mine),
+                "epochs": mine[0].get("epochs"),
+            }
+        )
+    return summary
+
+
+def _mean_sd(mean: float, sd: float | None) -> str:
+    return f"{mean:.4f}" if sd is None else f"{mean:.4f} ± {sd:.4f}"
+
+
+def _timing(speed: dict, name: str, unit: str, digits: int = 2) -> str:
+    """``median unit (min-max, n runs)``, or the bare value for a run that kept no repeats."""
+    value = speed[name]
+    s = speed.get("spread", {}).get(name)
+    if not s:
+        return f"{value:.{digits}f} {unit} (range not recorded)"
+    return f"{value:.{digits}f} {unit} ({s['min']:.{digits}f}-{s['max']:.{digits}f}, {s['n']} runs)"
+
+
+#: What the report says about the spread of the speed measurements.
+SPEED_VARIANCE = (
+    "Each value is the median of several warmed repeats (the first, tracing epoch is discarded), "
+    "with the fastest and slowest repeat in brackets; the measures alternate round by round "
+    "(GEMM, network 1, Keras 784-512-10, NumPy 784-512-10, then in reverse order), so a slow phase "
+    "of the machine slows all of them alike and the ratios stay comparable. What remains in the "
+    "range: other processes and, on a virtual machine, its neighbours taking CPU time (load average "
+    "and stolen time below); on 2 cores a single busy process halves the speed of a threaded "
+    "matrix product. Keras epochs also vary with its per-step Python work (data slicing and "
+    "shuffling, the optimizer and metric updates, callbacks), which is a large share of a step at "
+    "this size, and with Python's garbage collections; NumPy's loop has less of both."
+)
 
 
 def render(results: dict) -> str:
     m = results["machine"]
+    dates = results.get("dates") or {}
+    measured = sorted(set(dates.values()) | {m["date"]})
+    when = f"on {m['date']}" if len(measured) == 1 else f"between {measured[0]} and {measured[-1]}"
     lines = [
         "# Benchmarks",
         "",
-        f"Generated by `mnistlib bench{' --quick' if results['quick'] else ''}` on {m['date']}. "
-        "Regenerate on your own machine with the same command.",
+        f"Generated by `mnistlib bench{' --quick' if results['quick'] else ''}` {when}"
+        + (
+            " (" + "; ".join(f"{section} on {date}" for section, date in dates.items()) + ")"
+            if len(measured) > 1
+            else ""
+        )
+        + ". Regenerate on your own machine with the same command; `--only SECTION` re-measures "
+        "one section and keeps the others.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM; Python {m['python']}, "
         f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, NumPy {m['numpy']}.",
         "",
     ]
+    if results.get("about"):
+        lines += [results["about"], ""]
     if results["quick"]:
         lines += [
             "**Quick run**: quick-mode data (3,000 / 1,000 images) and few epochs; not comparable to the tutorial.",
             "",
         ]
-    if "accuracy" in results:
-        rows = results["accuracy"]
+    summary = accuracy_summary(results)
+    if summary:
+        seeds = sorted({seed for row in summary for seed in row["seeds"]})
         lines += [
             "## Accuracy against the tutorial",
             "",
-            f"Full test set, seeds {sorted({r['seed'] for r in rows})}; mean ± standard deviation over seeds.",
+            f"Full test set, seeds {seeds}; mean ± standard deviation over seeds.",
             "",
-            "| model | test accuracy | test loss | tutorial (acc / loss) | target | training time (s) |",
-            "|---|---|---|---|---|---|",
+            "| model | test accuracy | test loss | tutorial (acc / loss) | target | epochs | training time (s) |",
+            "|---|---|---|---|---|---|---|",
         ]
-        for model in dict.fromkeys(r["model"] for r in rows):
-            mine = [r for r in rows if r["model"] == model]
-            tut = TUTORIAL.get(model)
+        for row in summary:
+            tut = TUTORIAL.get(row["model"])
             lines.append(
-                f"| {model} | {_mean_sd([r['accuracy'] for r in mine])} | {_mean_sd([r['loss'] for r in mine])} "
-                f"| {f'{tut[0]} / {tut[1]}' if tut else '-'} | ≥ {TARGETS[model]} "
-                f"| {statistics.mean(r['train_s'] for r in mine):.0f} |"
+                f"| {row['model']} | {_mean_sd(row['accuracy'], row['accuracy_sd'])} "
+                f"| {_mean_sd(row['loss'], row['loss_sd'])} "
+                f"| {f'{tut[0]} / {tut[1]}' if tut else '-'} | ≥ {TARGETS[row['model']]} "
+                f"| {row.get('epochs') or '-'} | {row['train_s']:.0f} |"
             )
         lines.append("")
     if "speed" in results:
         s = results["speed"]
+        ratio = s.get("numpy_keras_ratio", s["twin_numpy_epoch_s"] / s["twin_keras_epoch_s"])
+        ratio_spread = s.get("spread", {}).get("numpy_keras_ratio")
         lines += [
             "## Training speed against the machine",
             "",
-            "| measure | value |",
+            "| measure | median (range) |",
             "|---|---|",
-            f"| float32 GEMM (NumPy, 2048²) | {s['gemm_gflops']:.1f} GFLOP/s |",
-            f"| network 1, Keras, batch 1000 | {s['net1_epoch_s']:.2f} s/epoch = {s['net1_gflops']:.1f} GFLOP/s "
-            f"({s['net1_gflops'] / s['gemm_gflops']:.0%} of GEMM) |",
-            f"| 784-512-10, Keras SGD, batch 1000 | {s['twin_keras_epoch_s']:.2f} s/epoch = "
+            f"| float32 GEMM (NumPy, 2048²) | {_timing(s, 'gemm_gflops', 'GFLOP/s', 1)} |",
+            f"| network 1, Keras, batch 1000 | {_timing(s, 'net1_epoch_s', 's/epoch')} = "
+            f"{s['net1_gflops']:.1f} GFLOP/s ({s['net1_gflops'] / s['gemm_gflops']:.0%} of GEMM) |",
+            f"| 784-512-10, Keras SGD, batch 1000 | {_timing(s, 'twin_keras_epoch_s', 's/epoch')} = "
             f"{s['twin_keras_gflops']:.1f} GFLOP/s ({s['twin_keras_gflops'] / s['gemm_gflops']:.0%} of GEMM) |",
-            f"| 784-512-10, NumPy (notebook 08), batch 1000 | {s['twin_numpy_epoch_s']:.2f} s/epoch = "
+            f"| 784-512-10, NumPy (notebook 08), batch 1000 | {_timing(s, 'twin_numpy_epoch_s', 's/epoch')} = "
             f"{s['twin_numpy_gflops']:.1f} GFLOP/s ({s['twin_numpy_gflops'] / s['gemm_gflops']:.0%} of GEMM) |",
-            f"| NumPy time / Keras time | {s['twin_numpy_epoch_s'] / s['twin_keras_epoch_s']:.2f} |",
+            f"| NumPy time / Keras time | {ratio:.2f}"
+            + (f" ({ratio_spread['min']:.2f}-{ratio_spread['max']:.2f}, per round)" if ratio_spread else "")
+            + " |",
             "",
             "FLOPs of an epoch: 2 per multiply-add, training = 3 × forward, validation = 1 × forward.",
             "",
         ]
+        if "spread" in s:
+            load = s.get("load", {})
+            lines += [SPEED_VARIANCE, ""]
+            if load:
+                steal = f"{load['steal']:.0%}" if load.get("steal") is not None else "unknown"
+                lines += [
+                    f"While measuring: load average {load.get('loadavg_1min', float('nan')):.2f} "
+                    f"(1 minute, at the end), CPU time stolen by the hypervisor {steal}.",
+                    "",
+                ]
+        else:
+            lines += [
+                "This run kept one median per measure, not its repeats (the range is not recorded), "
+                "and measured Keras before NumPy instead of alternating them: re-measure with "
+                "`mnistlib bench --only speed`.",
+                "",
+            ]
     if "notebooks" in results:
         lines += [
             "## Each notebook (solution, top to bottom)",
@@ -507,7 +676,8 @@ def render(results: dict) -> str:
 
 def measure(sections, quick: bool, seeds: int | None) -> dict:
     """Run the benchmark ``sections``; the results ``render`` turns into the report."""
-    results: dict = {"quick": quick, "machine": machine_info()}
+    results: dict = {"quick": quick, "machine": machine_info(), "dates": {}}
+    today = results["machine"]["date"]
     if "data" in sections:
         results["data"] = bench_data()
     if "speed" in sections:
@@ -518,7 +688,29 @@ def measure(sections, quick: bool, seeds: int | None) -> dict:
         results["notebooks"] = bench_notebooks(quick_only=quick)
     if "grading" in sections:
         results["grading"] = bench_grading(quick)
+    results["dates"] = {section: today for section in SECTIONS if section in sections}
     return results
+
+
+def merge(earlier: dict, new: dict) -> dict:
+    """``earlier``'s results with the sections ``new`` measured replaced, and their dates."""
+    merged = {key: value for key, value in earlier.items() if key != "notes"}
+    dates = dict(earlier.get("dates") or {})
+    for section in SECTIONS:
+        if section not in dates and (section in earlier or f"{section}_summary" in earlier):
+            dates[section] = earlier["machine"]["date"]
+    if "accuracy" in new:
+        merged.pop("accuracy_summary", None)
+    merged.update({key: value for key, value in new.items() if key != "dates"})
+    dates.update(new.get("dates") or {})
+    merged["dates"] = {section: dates[section] for section in SECTIONS if section in dates}
+    return merged
+
+
+#: The report and the data it is written from; the notes are kept by hand.
+REPORT = REPO / "docs" / "benchmarks.md"
+REPORT_DATA = REPO / "docs" / "benchmarks.json"
+REPORT_NOTES = REPO / "docs" / "benchmarks-notes.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -527,9 +719,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=None, help="seeds per model (default 3; 1 with --quick)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     parser.add_argument("--out", type=Path, default=None, help="markdown report (default docs/benchmarks.md)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
     parser.add_argument(
-        "--notes", type=Path, default=None, help="a markdown file appended as the notes section"
+        "--json",
+        type=Path,
+        default=None,
+        help="the raw results as JSON (default docs/benchmarks.json with the default report); "
+        "with --only, the other sections are kept from this file",
+    )
+    parser.add_argument(
+        "--notes",
+        type=Path,
+        default=None,
+        help="a markdown file appended as the notes section (default docs/benchmarks-notes.md "
+        "with the default report)",
     )
     parser.add_argument(
         "--report-from",
@@ -543,18 +745,23 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.report_from.read_text())
     else:
         results = measure(args.only or SECTIONS, args.quick, args.seeds)
-    if args.notes:
-        results["notes"] = args.notes.read_text().strip()
-    default = REPO / "docs" / "benchmarks.md"
-    out = args.out or (
-        Path(tempfile.gettempdir()) / "benchmarks-quick.md" if results.get("quick") else default
-    )
+    quick = results.get("quick")
+    out = args.out or (Path(tempfile.gettempdir()) / "benchmarks-quick.md" if quick else REPORT)
+    to_docs = out.resolve() == REPORT.resolve()
+    data = args.json or (REPORT_DATA if to_docs and not args.report_from else None)
+    if data and args.only and not args.report_from and data.exists():
+        results = merge(json.loads(data.read_text()), results)
+    notes = args.notes or (REPORT_NOTES if to_docs and REPORT_NOTES.exists() else None)
+    if notes:
+        results["notes"] = notes.read_text().strip()
     report = render(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
+    if data and not args.report_from:
+        kept = {key: value for key, value in results.items() if key != "notes"}
+        data.write_text(json.dumps(kept, indent=2, default=str) + "\n")
+        print(f"data written to {data}", file=sys.stderr)
     if not args.report_from:
-        if args.json:
-            args.json.write_text(json.dumps(results, indent=2, default=str))
         print(report)
     print(f"\nwritten to {out}", file=sys.stderr)
     return 0

@@ -241,7 +241,7 @@ def worker_env(environ, workers: int, cores: int) -> dict[str, str]:
 
     Each kernel's TensorFlow gets its share of the cores (``cores // workers``, at least 1) unless
     the caller set the thread counts: by default every kernel would start a thread per core, and
-    two kernels training at once on two cores then took turns (about 5% slower in all).
+    two kernels training at once on two cores then took turns (slower in all; docs/benchmarks.md, Notes).
     """
     env = dict(environ)
     for variable in TF_THREAD_VARIABLES:

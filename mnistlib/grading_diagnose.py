@@ -24,8 +24,8 @@ from pathlib import Path
 from .grading_kernel import OUTPUT_CUT_NOTICE
 
 # nbformat's jsonschema builds some forty parsers for IRI formats when the optional
-# rfc3987_syntax package is installed (JupyterLab pulls it in): 2-4 s of CPU in every
-# grading process on a 2-core machine. Notebook validation never checks IRIs, so the
+# rfc3987_syntax package is installed (JupyterLab pulls it in): seconds of CPU in every
+# grading process (docs/benchmarks.md, Notes). Notebook validation never checks IRIs, so the
 # grader's processes go without it (jsonschema skips formats whose package is missing).
 sys.modules.setdefault("rfc3987_syntax", None)
 

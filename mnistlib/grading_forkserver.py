@@ -2,14 +2,14 @@
 
     python -m mnistlib.grading_forkserver SOCKET PARENT_PID [IDLE_EXIT_S]
 
-Importing TensorFlow takes 4-7 s of CPU on the course's 2-core machine, and
-every notebook graded needs a fresh kernel that pays it again: most of the
-time spent grading the early notebooks. The fork server pays it once. It
+Importing TensorFlow takes seconds of CPU, and every notebook graded needs a
+fresh kernel that pays it again: most of the time spent grading the early
+notebooks (docs/benchmarks.md, Notes). The fork server pays it once. It
 imports TensorFlow, Keras, NumPy, matplotlib, ipykernel and mnistlib (without
 running anything that starts threads), listens on a Unix socket, and for each
 kernel asked for it forks a child that becomes that kernel: a separate
 process with its own memory, working directory, environment and limits,
-starting in about a tenth of a second.
+starting in a small fraction of that time.
 
 How a kernel is asked for: nbgrader (through jupyter_client) starts the
 kernelspec's command, ``python -m mnistlib.grading_kernel --forkserver SOCKET
@@ -57,8 +57,7 @@ SUPPORTED = sys.platform.startswith("linux")
 FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
 
 #: Modules imported once by the server, so that kernels forked from it start with them loaded: the
-#: libraries and the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy, about
-#: 0.2 s). :func:`preload` adds every mnistlib module a course notebook imports. None of them starts
+#: libraries and the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy). :func:`preload` adds every mnistlib module a course notebook imports. None of them starts
 #: a thread when imported (TensorFlow starts its thread pools at the first op).
 PRELOAD = (
     "numpy",

@@ -42,14 +42,13 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 
     By default glibc gives every new thread its own pool ("arena", up to 8 per core), and memory
     freed in a pool is rarely handed back to the system. TensorFlow's threads copy slices of the
-    training data every epoch, so resident memory creeps up epoch after epoch. Measured on 2 cores:
-    a script that trains a 784-512-10 network twice for 20 epochs on the full data peaks at 1618 MB
-    with the default pools and 1202 MB with two, and notebook 07 ran no slower (140 s, 144 s before).
+    training data every epoch, so resident memory creeps up epoch after epoch. Two pools cost no
+    speed and save hundreds of MB (measured in docs/benchmarks.md, Notes).
 
     The limit works fully only when set before a process starts threads: in a Jupyter kernel,
     whose own threads already hold pools, set the environment variable ``MALLOC_ARENA_MAX=2``
     before starting Jupyter (``binder/start``, ``make lab`` and the grading kernel do; notebook
-    07 then peaks at 1.40 GB instead of 1.53-1.58 GB).
+    07 then stays under the 1.5 GB budget).
 
     Call it before TensorFlow starts its threads (:func:`load_tensorflow_quietly` does).
     Does nothing (returns False) where the C library is not glibc, or when the environment

@@ -15,7 +15,7 @@ every image among the first few hundred is kept, the 200th training digit and
 the first ten test digits are the same as in the full data.
 
 Smaller data does not make Keras much faster: with batches of 1,000, an epoch
-on 3,000 images costs mostly fixed overhead (about 0.3 s on 2 cores). So the
+on 3,000 images costs mostly fixed overhead (docs/benchmarks.md, Notes). So the
 training notebooks also train for fewer epochs in quick mode, and say so where
 they do it: ``EPOCHS = 5 if mnistlib.is_quick() else 20`` (notebooks 05-07),
 ``EPOCHS = 2 if mnistlib.is_quick() else 6`` (notebook 09).

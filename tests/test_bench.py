@@ -113,3 +113,130 @@ def test_quick_benchmark_runs_end_to_end(tmp_path):
     for heading in ("Accuracy against the tutorial", "Training speed", "Each notebook", "Grading", "Data"):
         assert heading in text
     assert "Quick run" in text
+
+
+def test_spread_gives_the_median_and_range_of_repeats():
+    s = bench.spread([2.0, 1.0, 10.0, 3.0])
+    assert (s["median"], s["min"], s["max"], s["n"]) == (2.5, 1.0, 10.0, 4)
+    assert s["spread"] == pytest.approx(9.0 / 2.5)
+
+
+def test_interleaved_alternates_the_measures_round_by_round():
+    calls = []
+
+    def task(name):
+        def run():
+            calls.append(name)
+            return float(len(calls))
+
+        return run
+
+    times = bench.interleaved(
+        {"keras": task("keras"), "numpy": task("numpy"), "gemm": task("gemm")}, rounds=3
+    )
+    assert calls == ["keras", "numpy", "gemm", "gemm", "numpy", "keras", "keras", "numpy", "gemm"]
+    # each measure keeps its own repeats, in the order they were taken
+    assert times == {"keras": [1.0, 6.0, 7.0], "numpy": [2.0, 5.0, 8.0], "gemm": [3.0, 4.0, 9.0]}
+
+
+def test_machine_load_reports_the_share_of_stolen_cpu_time():
+    before = {"user": 100, "idle": 100, "steal": 0}
+    after = {"user": 160, "idle": 120, "steal": 20}
+    load = bench.machine_load(before, after)
+    assert load["steal"] == pytest.approx(20 / 100)
+    assert "loadavg_1min" in load
+    assert "steal" not in bench.machine_load(None, after)
+
+
+def test_accuracy_summary_from_seeds_or_from_a_stored_summary():
+    rows = [
+        {"model": "network 1", "seed": s, "accuracy": a, "loss": 0.1, "train_s": t, "epochs": 20}
+        for s, a, t in [(1, 0.98, 80.0), (0, 0.99, 100.0)]
+    ]
+    (summary,) = bench.accuracy_summary({"accuracy": rows})
+    assert summary["seeds"] == [0, 1]
+    assert summary["accuracy"] == pytest.approx(0.985)
+    assert summary["accuracy_sd"] == pytest.approx(0.00707, abs=1e-5)
+    assert (summary["train_s"], summary["epochs"]) == (90.0, 20)
+    stored = [dict(summary, model="network 2")]
+    assert bench.accuracy_summary({"accuracy_summary": stored}) == stored
+
+
+SPEED = {
+    "gemm_gflops": 150.0,
+    "net1_epoch_s": 4.0,
+    "net1_gflops": 75.0,
+    "twin_keras_epoch_s": 1.5,
+    "twin_keras_gflops": 100.0,
+    "twin_numpy_epoch_s": 1.0,
+    "twin_numpy_gflops": 150.0,
+}
+
+
+def test_render_gives_each_speed_its_range_and_says_what_varies():
+    runs = {"gemm_gflops": [140.0, 150.0, 160.0], "net1_epoch_s": [3.5, 4.0, 4.8]}
+    runs |= {"twin_keras_epoch_s": [1.5, 1.4, 1.6], "twin_numpy_epoch_s": [1.0, 0.9, 1.2]}
+    speed = dict(SPEED, runs=runs, spread={name: bench.spread(v) for name, v in runs.items()})
+    ratios = [n / k for n, k in zip(runs["twin_numpy_epoch_s"], runs["twin_keras_epoch_s"], strict=True)]
+    speed["numpy_keras_ratio"] = bench.spread(ratios)["median"]
+    speed["spread"]["numpy_keras_ratio"] = bench.spread(ratios)
+    speed["load"] = {"loadavg_1min": 1.5, "steal": 0.02}
+    text = bench.render({"quick": False, "machine": MACHINE, "speed": speed})
+    assert (
+        "| network 1, Keras, batch 1000 | 4.00 s/epoch (3.50-4.80, 3 runs) = 75.0 GFLOP/s (50% of GEMM) |"
+        in text
+    )
+    assert "| float32 GEMM (NumPy, 2048²) | 150.0 GFLOP/s (140.0-160.0, 3 runs) |" in text
+    assert (
+        f"| NumPy time / Keras time | {speed['numpy_keras_ratio']:.2f} ({min(ratios):.2f}-{max(ratios):.2f}"
+        in text
+    )
+    assert bench.SPEED_VARIANCE in text
+    assert "load average 1.50" in text and "stolen by the hypervisor 2%" in text
+
+
+def test_render_marks_a_speed_run_without_repeats_for_re_measuring():
+    text = bench.render({"quick": False, "machine": MACHINE, "speed": SPEED})
+    assert "| network 1, Keras, batch 1000 | 4.00 s/epoch (range not recorded)" in text
+    assert "| NumPy time / Keras time | 0.67 |" in text
+    assert "re-measure with `mnistlib bench --only speed`" in text
+    assert bench.SPEED_VARIANCE not in text
+
+
+def test_merge_replaces_the_sections_measured_and_keeps_the_others():
+    earlier = {
+        "quick": False,
+        "machine": MACHINE,
+        "accuracy_summary": [{"model": "network 1"}],
+        "speed": SPEED,
+        "grading": {"one learner": 40.0},
+        "notes": "old notes",
+    }
+    new = {"quick": False, "machine": dict(MACHINE, date="2026-12-02"), "speed": {"x": 1}}
+    new["dates"] = {"speed": "2026-12-02"}
+    merged = bench.merge(earlier, new)
+    assert merged["speed"] == {"x": 1}
+    assert merged["grading"] == {"one learner": 40.0} and merged["accuracy_summary"] == [
+        {"model": "network 1"}
+    ]
+    assert merged["dates"] == {"accuracy": "2026-11-29", "speed": "2026-12-02", "grading": "2026-11-29"}
+    assert "notes" not in merged
+    header = bench.render(dict(merged, speed=SPEED, accuracy_summary=[])).splitlines()[2]
+    assert "between 2026-11-29 and 2026-12-02" in header and "speed on 2026-12-02" in header
+
+
+def test_the_committed_report_is_rendered_from_the_committed_data():
+    results = json.loads(bench.REPORT_DATA.read_text())
+    results["notes"] = bench.REPORT_NOTES.read_text().strip()
+    assert bench.REPORT.read_text() == bench.render(results) + "\n"
+
+
+@pytest.mark.slow
+def test_speed_section_times_each_measure_several_times_in_alternation():
+    speed = bench.bench_speed(quick=True, rounds=2)
+    for name in ("gemm_gflops", "net1_epoch_s", "twin_keras_epoch_s", "twin_numpy_epoch_s"):
+        assert len(speed["runs"][name]) == 2
+        s = speed["spread"][name]
+        assert s["min"] <= speed[name] <= s["max"]
+        assert all(value > 0 for value in speed["runs"][name])
+    assert speed["numpy_keras_ratio"] > 0
