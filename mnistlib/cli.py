@@ -6,6 +6,7 @@
     mnistlib course build | check                 regenerate / drift-check release and solutions
     mnistlib grade PATH...                        grade learner notebooks (see --help)
     mnistlib bench [--quick]                      measure the course (see --help)
+    mnistlib progress [FOLDER]                    the course map: what is done, what is left
 
 Each top-level command other than ``data`` lives in its own module with its own
 ``main(argv)``, so this file only routes.
@@ -26,6 +27,7 @@ _DELEGATED = {
     "course": ("mnistlib.course", "regenerate or drift-check the student release and solutions"),
     "grade": ("mnistlib.grading", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
+    "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),
 }
 
 

@@ -419,6 +419,15 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
     os.replace(partial, path)
 
 
+def remember_grades(results: list[dict]) -> None:
+    """Add each graded notebook's score to its learner's progress file (``mnistlib progress``)."""
+    from . import progress
+
+    for r in results:
+        if r.get("student") == LEARNER and not r.get("error"):
+            progress.record_grade(r["path"], r["assignment"], r["score"], r["max_score"])
+
+
 def full_marks(result: dict) -> bool:
     return not result.get("error") and result["max_score"] > 0 and result["score"] >= result["max_score"]
 
@@ -450,6 +459,7 @@ def grade(
     )
     if not quiet:
         print("\n\n".join(format_table(r) for r in results))
+    remember_grades(results)
     return results
 
 
@@ -519,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: grading stopped before it finished; nothing was written", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started
+    if not is_class:
+        remember_grades(results)
     csv_path = args.csv or (Path(DEFAULT_CSV) if is_class else None)
     replaced = csv_path is not None and csv_path.exists()
     if csv_path:

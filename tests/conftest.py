@@ -2,8 +2,10 @@
 
 * ``isolated_env`` (autouse, per test): ``MNISTLIB_CACHE``, ``HOME``, ``KERAS_HOME`` and
   ``MPLCONFIGDIR`` point at temporary folders; ``MNISTLIB_DATA``, ``MNISTLIB_QUICK``,
-  ``NBGRADER_EXECUTION`` and ``XDG_CACHE_HOME`` are unset. A session-wide copy of the same
-  isolation is in force before any module- or session-scoped fixture runs.
+  ``NBGRADER_EXECUTION`` and ``XDG_CACHE_HOME`` are unset. ``MNISTLIB_PROGRESS`` points at a
+  temporary folder, so checks run by tests never leave a progress file in the repository, and each
+  test starts with no hint rungs revealed. A session-wide copy of the same isolation is in force
+  before any module- or session-scoped fixture runs.
 * ``mnist_idx_dir`` (session): a folder with LeCun's four real IDX files, verified by SHA-256.
 * ``mnist_arrays`` (session): those files decoded, read-only, ``((x_train, y_train), (x_test, y_test))``.
 * ``mnist_cache`` (per test): the per-test cache filled with the four verified files.
@@ -20,7 +22,7 @@ from types import SimpleNamespace
 import pytest
 from fresh_clone import fresh_clone  # noqa: F401 - the session fixture: a clone set up by the docs
 
-from mnistlib import data
+from mnistlib import data, hints
 
 # Read where the real data lives NOW, at import time, before any fixture redirects the environment.
 REAL_CACHE = data.cache_dir()
@@ -46,6 +48,7 @@ def _isolate(mp: pytest.MonkeyPatch, root: Path, mpl_dir: Path) -> SimpleNamespa
     mp.setenv("KERAS_HOME", str(env.keras_home))
     mp.setenv("MNISTLIB_CACHE", str(env.cache))
     mp.setenv("MPLCONFIGDIR", str(mpl_dir))
+    mp.setenv("MNISTLIB_PROGRESS", str(root / "progress"))
     for name in UNSET:
         mp.delenv(name, raising=False)
     return env
@@ -74,6 +77,7 @@ def isolated_env(tmp_path_factory, monkeypatch, _mpl_config_dir):
     The folder is deleted after the test (cache copies are 55 MB each).
     """
     env = _isolate(monkeypatch, tmp_path_factory.mktemp("env"), _mpl_config_dir)
+    hints.reset()
     yield env
     shutil.rmtree(env.root, ignore_errors=True)
 

@@ -28,6 +28,7 @@ RUN_BY = {
         "test_docs_fresh_clone.py::test_readme_test_commands_lint_cleanly_and_are_what_make_test_runs"
     ],
     ("README.md", "Where the data comes from", 0): ["test_docs_fresh_clone.py::test_readme_data_commands"],
+    ("README.md", "Where am I, and hints", 0): ["test_progress.py::test_readme_progress_command"],
     ("CONTRIBUTING.md", "How the pieces fit", 0): [
         "test_docs_fresh_clone.py::test_contributing_generate_and_drift_check"
     ],

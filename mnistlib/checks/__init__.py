@@ -9,10 +9,15 @@ A passing check prints one line saying what was verified.
 
 The *hidden* tests live only in the instructor source notebooks (between
 nbgrader's ``### BEGIN HIDDEN TESTS`` markers) and use the same helpers below.
+
+Every ``check_<function>`` is wrapped by :func:`guided`: each run is recorded in the learner's
+progress file (:mod:`mnistlib.progress`), and a check that keeps failing in the same kernel adds
+deeper hints to its message (:mod:`mnistlib.hints`).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +27,40 @@ import numpy as np
 
 class CheckFailed(AssertionError):
     """A check found a mistake; the message is meant for the learner."""
+
+
+def guided(check: Callable) -> Callable:
+    """Wrap a ``check_<exercise>`` so that it records its outcome and deepens its hints.
+
+    Neither the recording nor the hints can change whether the check passes: a problem
+    with the progress file becomes a one-line note.
+    """
+    exercise = check.__name__.removeprefix("check_")
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        from .. import hints, progress
+
+        notebook = progress.NOTEBOOK_OF_MODULE.get(check.__module__.rsplit(".", 1)[-1])
+        try:
+            result = check(*args, **kwargs)
+        except CheckFailed as failure:
+            progress.record_check(exercise, False, str(failure), notebook)
+            more = hints.after_failure(exercise)
+            if more:
+                failure.args = (str(failure) + more, *failure.args[1:])
+            raise
+        except Exception as error:  # the learner's code raised: a failure too
+            progress.record_check(exercise, False, f"{type(error).__name__}: {error}", notebook)
+            more = hints.after_failure(exercise)
+            if more and hasattr(error, "add_note"):
+                error.add_note(more.strip("\n"))
+            raise
+        progress.record_check(exercise, True, "", notebook)
+        hints.after_pass(exercise)
+        return result
+
+    return run
 
 
 def fail(expected: str, got: str, hint: str | None = None) -> None:

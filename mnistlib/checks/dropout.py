@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, build_sequential, call, describe, fail, passed
+from . import CheckFailed, build_sequential, call, describe, fail, guided, passed
 
 __all__ = ["check_build_dropout_network", "check_dropout"]
 
@@ -206,6 +206,7 @@ def _check_bad_rates(fn) -> None:
         )
 
 
+@guided
 def check_dropout(fn) -> None:
     """Check ``dropout(x, rate, rng)``: inverted dropout, reproducible with rng, x unchanged."""
     _check_ones(fn, 0.2)
@@ -261,6 +262,7 @@ def _build(fn):
     return build_sequential(fn, "build_dropout_network")
 
 
+@guided
 def check_build_dropout_network(fn) -> None:
     """Check ``build_dropout_network()``: the tutorial's second network as an uncompiled keras.Sequential."""
     model, used_input_shape = _build(fn)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, build_sequential, call, describe, expect_close, fail, passed
+from . import CheckFailed, build_sequential, call, describe, expect_close, fail, guided, passed
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
 
@@ -111,6 +111,7 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
         )
 
 
+@guided
 def check_add_channel_axis(fn) -> None:
     """Check ``add_channel_axis(images)``: (n, 28, 28) uint8 -> (n, 28, 28, 1) float32 in [0, 1]."""
     _expect_channels_last(fn, example_images(3, seed=0))
@@ -245,6 +246,7 @@ def _build(fn):
     return build_sequential(fn, "build_convnet", _build_error_hint)
 
 
+@guided
 def check_build_convnet(fn) -> None:
     """Check ``build_convnet()``: the notebook's convnet as an uncompiled keras.Sequential."""
     model, used_input_shape = _build(fn)
@@ -425,6 +427,7 @@ def example_problems() -> list[tuple[np.ndarray, np.ndarray, str]]:
     ]
 
 
+@guided
 def check_conv2d_valid(fn) -> None:
     """Check ``conv2d_valid(image, kernel)``: valid cross-correlation, (H - kh + 1, W - kw + 1) floats."""
     for image, kernel, what in example_problems():

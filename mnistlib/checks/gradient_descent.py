@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from . import call, describe, expect_close, fail, passed
+from . import call, describe, expect_close, fail, guided, passed
 
 KEYS = ("W1", "b1", "W2", "b2")
 CACHE_KEYS = ("x", "z1", "a1", "probs")
@@ -124,6 +124,7 @@ def describe_values(array) -> str:
 
 
 # ---------------------------------------------------------------- relu
+@guided
 def check_relu(relu):
     """relu(z) = max(z, 0) element-wise, same shape, input untouched."""
     z = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -1e-3]])
@@ -170,6 +171,7 @@ def check_relu(relu):
 
 
 # ---------------------------------------------------------------- relu_grad
+@guided
 def check_relu_grad(relu_grad):
     """relu'(z): 1 where z > 0, else 0 (0 at z = 0 by convention, as in Keras)."""
     z = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, 1e-3]])
@@ -232,6 +234,7 @@ def _call_softmax(softmax, z):
         raise
 
 
+@guided
 def check_softmax(softmax):
     """Row-wise softmax: rows are probabilities; numerically stable for huge z."""
     z = np.array([[1.0, 2.0, 3.0, 4.0], [2.0, 0.0, -1.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
@@ -294,6 +297,7 @@ def _as_number(got, what):
     return float(got)
 
 
+@guided
 def check_cross_entropy(cross_entropy):
     """Mean over rows of -sum(y * log(probs)); finite when a probability is 0."""
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.25, 0.5, 0.25]])
@@ -376,6 +380,7 @@ FORWARD_MISTAKES = (
 )
 
 
+@guided
 def check_forward(forward):
     """forward(params, x) -> (probs, cache) with cache x, z1, a1, probs."""
     params, x, _ = tiny_problem()
@@ -438,6 +443,7 @@ def _grad_shape_hint(name, got_shape, expected_shape, n):
     return f"each gradient has the same shape as its parameter: {name} is {expected_shape}"
 
 
+@guided
 def check_backward(backward):
     """Gradients of the mean cross-entropy, compared with a numerical gradient computed here."""
     params, x, y = tiny_problem()
@@ -500,6 +506,7 @@ def check_backward(backward):
 
 
 # ---------------------------------------------------------------- sgd_step
+@guided
 def check_sgd_step(sgd_step):
     """sgd_step returns a NEW dict of NEW arrays params - learning_rate * grads; inputs untouched."""
     params, _, _ = tiny_problem(seed=3)
@@ -589,6 +596,7 @@ def _accuracy(params, x, y_onehot):
     return float(np.mean(_forward(params, x)[0].argmax(axis=1) == y_onehot.argmax(axis=1)))
 
 
+@guided
 def check_train_sgd(train_sgd):
     """train_sgd learns an easy task, reproducibly, with the right shapes and one loss per batch."""
     x, y = blobs()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, call, describe, expect_array, expect_equal, fail, passed
+from . import CheckFailed, call, describe, expect_array, expect_equal, fail, guided, passed
 
 __all__ = ["check_get_digit", "check_label_counts"]
 
@@ -112,6 +112,7 @@ def _expect_index_error(fn, images: np.ndarray, n: int) -> None:
     fail(f"{what} to raise IndexError", f"it returned {got_text}", hint)
 
 
+@guided
 def check_get_digit(fn) -> None:
     """Check ``get_digit(images, n)``: the n-th image counting from 1, IndexError outside 1..len(images)."""
     images = example_images()
@@ -196,6 +197,7 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
     )
 
 
+@guided
 def check_label_counts(fn) -> None:
     """Check ``label_counts(labels)``: int array of length 10, how many of each digit, zeros included."""
     _expect_counts(fn, np.array([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], dtype=np.uint8))  # no 6, 7, 8

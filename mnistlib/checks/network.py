@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from . import call, describe, fail, passed
+from . import call, describe, fail, guided, passed
 
 __all__ = ["check_build_network", "check_dense_param_count", "check_compile_network"]
 
@@ -168,6 +168,7 @@ def _check_layers(stack) -> None:
             fail(_expected_text(), _layers_text(stack), hint)
 
 
+@guided
 def check_build_network(fn) -> None:
     """Check ``build_network()``: uncompiled Sequential, Input(784) -> 784 relu -> 512 relu -> 10 softmax."""
     model = _build(fn)
@@ -213,6 +214,7 @@ def reference_dense_param_count(n_in: int, n_out: int) -> int:
     return n_in * n_out + n_out
 
 
+@guided
 def check_dense_param_count(fn) -> None:
     """Check ``dense_param_count(n_in, n_out)`` on the tutorial's three layers and small cases."""
     cases = [(784, 784), (784, 512), (512, 10), (3, 2), (1, 1), (10, 7)]
@@ -379,6 +381,7 @@ def _check_metrics(model) -> None:
     fail(expected, f"metrics {names}", hint)
 
 
+@guided
 def check_compile_network(fn) -> None:
     """Check ``compile_network(model)``: compiled in place with rmsprop, categorical cross-entropy, accuracy."""
     model = _tiny_softmax_model()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, call, describe, expect_equal, fail, passed
+from . import CheckFailed, call, describe, expect_equal, fail, guided, passed
 
 __all__ = ["check_one_hot"]
 
@@ -141,6 +141,7 @@ def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
     )
 
 
+@guided
 def check_one_hot(fn) -> None:
     """Check ``one_hot(labels, num_classes=10)``: (n,) ints -> (n, num_classes) float32, ValueError outside."""
     _expect_one_hot(fn, np.array([3, 0, 9], dtype=np.uint8), None)  # the tutorial's example

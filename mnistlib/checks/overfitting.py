@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from . import call, describe, expect_equal, fail, passed
+from . import call, describe, expect_equal, fail, guided, passed
 
 __all__ = ["check_best_epoch", "check_confusion_matrix"]
 
@@ -147,6 +147,7 @@ def _expect_best_epoch(fn, history: dict, label: str) -> None:
         fail("the history dict left unchanged", "it was changed", "do not sort or modify the lists in place")
 
 
+@guided
 def check_best_epoch(fn) -> None:
     """Check ``best_epoch(history) -> int``: the epoch, from 1, with the lowest validation loss."""
     _expect_best_epoch(fn, _CASE_MAIN, "a 10-epoch history whose validation loss is lowest at epoch 5")
@@ -240,6 +241,7 @@ def _expect_confusion(
         fail("y_true and y_pred left unchanged", "they were changed", "do not modify the arguments")
 
 
+@guided
 def check_confusion_matrix(fn) -> None:
     """Check ``confusion_matrix(y_true, y_pred, num_classes=10)`` -> (num_classes, num_classes) int counts."""
     # One 4 predicted as 9 twice, one 9 predicted as 4 once: the matrix is not symmetric.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import call, describe, expect_close, fail, passed
+from . import call, describe, expect_close, fail, guided, passed
 
 __all__ = ["check_flatten_images"]
 
@@ -118,6 +118,7 @@ def _expect_flat(fn, images: np.ndarray) -> None:
         )
 
 
+@guided
 def check_flatten_images(fn) -> None:
     """Check ``flatten_images(images)``: (n, 28, 28) uint8 -> (n, 784) float32 in [0, 1], row-major."""
     _expect_flat(fn, example_images(3, brightest=255, seed=0))

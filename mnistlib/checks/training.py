@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from . import CheckFailed, call, describe, fail, passed
+from . import CheckFailed, call, describe, fail, guided, passed
 
 __all__ = ["check_batches_per_epoch", "check_predict_classes"]
 
@@ -116,6 +116,7 @@ def _expect_batches(fn, n: int, batch: int, split: float | None) -> None:
     fail(f"{what} = {expected}", repr(got), hint)
 
 
+@guided
 def check_batches_per_epoch(fn) -> None:
     """Check ``batches_per_epoch(n_samples, batch_size, validation_split=0.0)`` against Keras' own rule."""
     _expect_batches(fn, 60_000, 1000, 0.1)  # the tutorial's run: 54,000 training images, 54 steps
@@ -228,6 +229,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
         )
 
 
+@guided
 def check_predict_classes(fn) -> None:
     """Check ``predict_classes(model, x)`` with a hand-set 3-input, 4-class model (classes known exactly)."""
     model = hand_set_model(_WEIGHTS, _BIASES)
