@@ -3,6 +3,7 @@
 * :func:`load_mnist` -- MNIST from a verified local cache, fetched on first use.
 * :mod:`mnistlib.plots` -- the pictures the notebooks draw.
 * :mod:`mnistlib.checks` -- the learner-facing checks behind the exercises.
+* :func:`needs` -- one line ("finish `relu` first") instead of a follow-on error.
 
 Importing mnistlib also quiets TensorFlow's C++ start-up notices (oneDNN,
 CUDA) for anything imported after it, unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
@@ -13,12 +14,19 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__all__ = ["MNISTDataError", "is_quick", "load_mnist", "setup_notebook"]
+__all__ = ["FinishFirst", "MNISTDataError", "is_quick", "load_mnist", "needs", "setup_notebook"]
 __version__ = "0.1.0"
 
 # Where each name of __all__ lives. They are imported on first use, so that importing a small
 # module such as mnistlib.grading_kernel (which starts every grading kernel) skips NumPy.
-_HOMES = {"MNISTDataError": "data", "load_mnist": "data", "setup_notebook": "notebook", "is_quick": "quick"}
+_HOMES = {
+    "MNISTDataError": "data",
+    "load_mnist": "data",
+    "setup_notebook": "notebook",
+    "is_quick": "quick",
+    "needs": "prerequisites",
+    "FinishFirst": "prerequisites",
+}
 
 
 def __getattr__(name: str):
