@@ -183,22 +183,32 @@ def test_needs_names_the_prerequisite_a_function_calls_and_skips_what_passed(cap
     assert capsys.readouterr().out == "", "needs must run checks silently"
 
 
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory, mnist_idx_dir):
+    """One quick-mode kernel for all nine notebooks (each starts with `%reset -f`): TensorFlow loads once."""
+    starter = NotebookClient(
+        nbformat.v4.new_notebook(),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path_factory.mktemp("kernel"))}},
+    )
+    starter.km = starter.create_kernel_manager()
+    starter.start_new_kernel(env=dict(os.environ, MNISTLIB_QUICK="1", MNISTLIB_DATA=str(mnist_idx_dir)))
+    try:
+        yield starter.km
+    finally:
+        starter._cleanup_kernel()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", IDS)
-def test_cells_after_an_unfinished_or_wrong_exercise_say_which_to_finish(assignment, tmp_path):
+def test_cells_after_an_unfinished_or_wrong_exercise_say_which_to_finish(assignment, kernel):
     started = time.perf_counter()
     notebook = nbformat.read(_release(assignment), as_version=4)
     solution = nbformat.read(_solution(assignment), as_version=4)
     answers = {_grade_id(c): c.source for c in solution.cells if _grade_id(c) in EXERCISES}
-    client = NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    env = dict(os.environ, MNISTLIB_QUICK="1")
-    with client.setup_kernel(env=env):
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))  # the previous notebook's names go
+    client = NotebookClient(notebook, km=kernel, timeout=300, allow_errors=True)
+    with client.setup_kernel():
         # 1. The release as a learner gets it, run top to bottom, every exercise unfinished.
         needs_lines: list[tuple[int, list[str]]] = []
         for index, cell in enumerate(notebook.cells):
@@ -244,4 +254,5 @@ def test_cells_after_an_unfinished_or_wrong_exercise_say_which_to_finish(assignm
                     line = "mnistlib.needs(" + ", ".join(map(repr, needed)) + ")"
                     error = run(line)
                     assert error is None, f"cell {index}: {line} fails with every exercise solved"
+        client.kc.stop_channels()
     print(f"{assignment}: {time.perf_counter() - started:.1f} s")
