@@ -155,6 +155,17 @@ def test_every_exercise_has_a_wrong_answer_here_and_a_section():
         assert all(name in EXERCISES for name in ids if name and not name.startswith("test_"))
 
 
+def test_the_sections_named_are_the_notebooks_sections():
+    for assignment in IDS:
+        section = None
+        for cell in json.loads(_release(assignment).read_text())["cells"]:
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "markdown":
+                section = next(iter(re.findall(r"^## (\d+)\.", text, re.MULTILINE)[-1:]), section)
+            elif _grade_id(cell) in EXERCISES:
+                assert EXERCISES[_grade_id(cell)][1] == section, f"{assignment}: {_grade_id(cell)}"
+
+
 def test_needs_without_ipython_raises_finish_first_with_the_message():
     def relu(z):
         raise NotImplementedError()
