@@ -5,6 +5,7 @@
 * :mod:`mnistlib.checks` -- the learner-facing checks behind the exercises.
 * :func:`hint` -- the next rung of help for an exercise: ``hint("flatten_images")``.
 * :mod:`mnistlib.progress` -- where am I: the course map (``mnistlib progress``).
+* :func:`needs` -- one line ("finish `relu` first") instead of a follow-on error.
 
 Importing mnistlib also quiets TensorFlow's C++ start-up notices (oneDNN,
 CUDA) for anything imported after it, unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
@@ -15,7 +16,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__all__ = ["MNISTDataError", "hint", "is_quick", "load_mnist", "setup_notebook"]
+__all__ = ["FinishFirst", "MNISTDataError", "hint", "is_quick", "load_mnist", "needs", "setup_notebook"]
 __version__ = "0.1.0"
 
 # Where each name of __all__ lives. They are imported on first use, so that importing a small
@@ -26,6 +27,8 @@ _HOMES = {
     "setup_notebook": "notebook",
     "is_quick": "quick",
     "hint": "hints",
+    "needs": "prerequisites",
+    "FinishFirst": "prerequisites",
 }
 
 

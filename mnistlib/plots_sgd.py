@@ -32,8 +32,18 @@ def plot_batch_matrix(batch, *, title: str | None = None) -> Figure:
 def plot_activation(
     fn: Callable, derivative: Callable, *, name: str = "relu", lo: float = -3, hi: float = 3
 ) -> Figure:
-    """An activation function and its derivative side by side, on ``z`` from ``lo`` to ``hi``."""
+    """An activation function and its derivative side by side, on ``z`` from ``lo`` to ``hi``.
+
+    Raises ValueError, naming the function, when one does not return one value per ``z`` (e.g. a relu
+    written with ``np.max``, which reduces the array), rather than failing inside matplotlib.
+    """
     z = np.linspace(lo, hi, 601)
+    for f, label in [(fn, f"{name}(z)"), (derivative, f"{name}'(z)")]:
+        shape = np.shape(f(z))
+        if shape != z.shape:
+            raise ValueError(
+                f"{label} should return one value per z, shape {z.shape}; it returned shape {shape}"
+            )
     fig = Figure(figsize=(7, 2.6))
     for i, (f, label) in enumerate([(fn, f"{name}(z)"), (derivative, f"{name}'(z)")]):
         ax = fig.add_subplot(1, 2, i + 1)

@@ -29,6 +29,7 @@ REPORT = json.loads(bench.REPORT_DATA.read_text())
 SUMMARY = {row["model"]: row for row in bench.accuracy_summary(REPORT)}
 N1, N2, SGD, CONV = "network 1", "network 2", "NumPy SGD (notebook 08)", "convnet (notebook 09)"
 TEST_IMAGES = 10_000
+QUICK = json.loads((REPO / "docs" / "quick-mode.json").read_text())["runs"]  # benchmarks/quick_figures.py
 
 
 def acc(model: str) -> float:
@@ -152,6 +153,12 @@ def Within(low: float, high: float, what: str):  # noqa: N802
     return ("within", (low, high), None, what)
 
 
+def QuickRange(notebook: str, keys: str | tuple, what: str):  # noqa: N802
+    """A quick-mode range ('75 to 85 %'): it must contain the figures of every run in docs/quick-mode.json."""
+    keys = (keys,) if isinstance(keys, str) else keys
+    return ("quick", [run[key] for run in QUICK[notebook] for key in keys], 100, what)
+
+
 def Given(why: str):  # noqa: N802
     return ("given", None, None, why)
 
@@ -207,6 +214,7 @@ CLAIMS: dict[str, dict[str, tuple]] = {
         "0.9835": Quote(acc(N1), what="network 1's test accuracy"),
         "0.064": Quote(loss(N1), what="network 1's test loss"),
         "165 of the 10,000": Quote(mistakes(acc(N1)), what="network 1's mistakes"),
+        "75 to 85 %": QuickRange("05-training", "test_accuracy", "network 1's test accuracy"),
     },
     "06": {
         "99.99 %": Given("a made-up example of memorisation"),
@@ -221,6 +229,7 @@ CLAIMS: dict[str, dict[str, tuple]] = {
         "0.084": Quote(TUTORIAL_1[1], what="the tutorial's loss"),
         "three minutes": Quote(notebook_s("06"), what="notebook 06's full-mode time ('a little under')"),
         "170 s": Quote(notebook_s("06"), what="notebook 06's full-mode time"),
+        "80 to 88 %": QuickRange("06-diagnosing-overfitting", "test_accuracy", "network 1's test accuracy"),
     },
     "07": {
         "40 %": SETTING,
@@ -241,6 +250,11 @@ CLAIMS: dict[str, dict[str, tuple]] = {
         "155 s": Quote(notebook_s("07"), what="notebook 07's full-mode time"),
         "0.001": Given("0.1 % of the test set, arithmetic"),
         "1": Given("the average activation dropout keeps, arithmetic"),
+        "65 to 80 %": QuickRange(
+            "07-dropout",
+            ("network_1_test_accuracy", "network_2_test_accuracy"),
+            "both networks' test accuracy",
+        ),
     },
     "08": {
         "97 %": Check(acc(SGD) > bench.TARGETS[SGD], "notebook 08's accuracy is over its 97 % target"),
@@ -249,6 +263,9 @@ CLAIMS: dict[str, dict[str, tuple]] = {
         "6 s": Quote(train_s(SGD), what="the NumPy network's training time"),
         "0.976": Quote(acc(SGD), what="the NumPy network's test accuracy"),
         "236 of the 10,000": Quote(mistakes(acc(SGD)), what="the NumPy network's mistakes"),
+        "87 to 92 %": QuickRange(
+            "08-gradient-descent-by-hand", "test_accuracy", "the NumPy network's accuracy"
+        ),
     },
     "09": {
         "98%": Quote(acc(N1), 100, "the dense networks' test accuracy"),
@@ -281,6 +298,7 @@ CLAIMS: dict[str, dict[str, tuple]] = {
         "0.2%": Given("results reported in the literature, not measured here"),
         "99.8%": Given("results reported in the literature, not measured here"),
         "10 test digits": Given("0.1 % of the test set, arithmetic"),
+        "83 to 90 %": QuickRange("09-going-further", "test_accuracy", "the convnet's test accuracy"),
     },
 }
 
@@ -297,6 +315,10 @@ def problem(notebook: str, figure: str) -> str | None:
         ((quoted, half),) = _numbers(figure)
         if not value[0] - half <= quoted <= value[1] + half:
             return f"quotes {what}, which the report gives as {value[0]:.4g} to {value[1]:.4g}"
+    if kind == "quick":
+        outside = [v for v in value if not agrees(figure, v, scale)]
+        if outside or len(_numbers(figure)) != 2:
+            return f"quotes {what} in quick mode, measured as {value} (docs/quick-mode.json)"
     if kind == "check" and not value:
         return f"the report contradicts it: {what}"
     return None
@@ -325,6 +347,19 @@ def test_every_listed_figure_is_still_in_its_notebook():
         (nb, figure) for nb, claims in CLAIMS.items() for figure in claims if (nb, figure) not in present
     ]
     assert not stale, f"listed but no longer quoted: {stale}"
+
+
+def test_the_quick_mode_story_the_notebooks_tell_is_the_measured_one():
+    """Notebooks 05 and 06 say that in quick mode the validation loss is still falling at the last epoch
+    (the best epoch is the last), so that notebook 06's early stopping never acts."""
+    for run in QUICK["05-training"] + QUICK["06-diagnosing-overfitting"]:
+        assert run["best_epoch"] == run["epochs"], run
+    for run in QUICK["06-diagnosing-overfitting"]:
+        assert run["early_stopping_epochs_run"] == run["epochs"], run
+    text = json.dumps(
+        json.loads((SOURCE / "06-diagnosing-overfitting/06-diagnosing-overfitting.ipynb").read_text())
+    )
+    assert "early stopping never acts" in text
 
 
 def test_the_markdown_report_is_rendered_from_its_data_and_notes():

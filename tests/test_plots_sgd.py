@@ -48,3 +48,10 @@ def test_bad_shapes_are_refused_with_a_clear_message():
         plots_sgd.plot_batch_matrix(np.zeros((2, 28, 28)))
     with pytest.raises(ValueError, match=r"\(784, h\)"):
         plots_sgd.plot_hidden_weights(np.zeros((10, 784)))
+
+
+def test_plot_activation_names_a_function_that_does_not_keep_the_shape():
+    with pytest.raises(
+        ValueError, match=r"relu\(z\) should return one value per z, shape \(601,\); it returned"
+    ):
+        plots_sgd.plot_activation(lambda z: np.max(z, 0), lambda z: (z > 0).astype(float))

@@ -76,6 +76,19 @@ def test_checks_record_passes_and_failures(course, capsys):
     ]
 
 
+def test_a_cells_silent_look_at_an_exercise_is_no_attempt(course):
+    """mnistlib.needs() runs the visible check quietly: no progress record, no hint rung earned."""
+    from mnistlib import hints, prerequisites
+
+    hints.reset()
+    for _ in range(5):
+        assert prerequisites.check_passes("flatten_images", by_256) == "its check does not pass yet"
+    assert not (course / progress.FILE_NAME).exists()
+    with pytest.raises(CheckFailed) as failure:
+        check_flatten_images(by_256)  # the learner's own first run: no rung yet
+    assert "more help" not in str(failure.value)
+
+
 def test_writes_are_atomic(course, monkeypatch):
     progress.record_check("get_digit", True)
     before = (course / progress.FILE_NAME).read_text()
