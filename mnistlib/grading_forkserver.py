@@ -75,7 +75,13 @@ PRELOAD = (
 )
 
 #: mnistlib modules outside ``plots*`` and ``checks`` that the notebooks import.
-NOTEBOOK_EXTRAS = ("mnistlib.data", "mnistlib.widgets")
+NOTEBOOK_EXTRAS = (
+    "mnistlib.data",
+    "mnistlib.widgets",
+    "mnistlib.progress",  # the "you are here" map cells
+    "mnistlib.hints",  # a failing check's further hints
+    "mnistlib.prerequisites",  # mnistlib.needs() in cells after an exercise
+)
 
 
 def notebook_modules() -> list[str]:

@@ -39,6 +39,7 @@ ASSIGNMENTS = {
     "08-gradient-descent-by-hand",
     "09-going-further",
 }
+FIRST_CELLS = 12  # notebook 01 prints the arrays' shapes within its first dozen cells
 OPEN_TIMEOUT_S = 900  # make lab may first re-run pip (everything already installed) and fetch nothing
 
 
@@ -114,10 +115,13 @@ def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path) -> None:
             wait_for_idle_kernel(server, token)
             page.locator(".jp-NotebookPanel .jp-Cell").first.click()
             page.keyboard.press("Escape")
-            for _ in range(6):  # title, set-up, load, shapes: the first three code cells
+            # Run cell after cell from the top (Shift+Enter) until the shapes cell has printed.
+            shapes = page.locator(".jp-OutputArea-output", has_text="training images:")
+            for _ in range(FIRST_CELLS):
                 page.keyboard.press("Shift+Enter")
                 page.wait_for_timeout(300)
-            shapes = page.locator(".jp-OutputArea-output", has_text="training images:")
+                if shapes.count():
+                    break
             shapes.first.wait_for(timeout=180_000)
             text = shapes.first.inner_text()
             page.screenshot(path=str(shots))
