@@ -350,6 +350,8 @@ def describe_figure(fig: Figure) -> str:
         parts.append("; ".join(texts))
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     described = [d for d in (_axes_description(ax, texts=not said) for ax in panels) if d]
+    if said and described == ["an image"]:  # the plot function said what the one image is
+        described = []
     if described:
         prefix = "A plot" if len(panels) == 1 else f"{len(panels)} panels"
         parts.append(prefix + ": " + "; ".join(described))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import MAIN, SECOND, _draw, _frame_panels, _tiled_figure, _title_panels, tile
+from .plots import MAIN, SECOND, _draw, _frame_panels, _tiled_figure, _title_panels, set_alt_text, tile
 
 
 def _draw_signed(ax, values, title: str | None = None, *, annotate: bool = False) -> None:
@@ -104,6 +104,17 @@ def plot_maps(
                 color = "white" if abs(value) > 0.6 * limit else "black"
                 y, x = row + top + (r + 0.5) * scale - 0.5, col + left + (c + 0.5) * scale - 0.5
                 ax.text(x, y, f"{value + 0.0:.3g}", ha="center", va="center", fontsize=9, color=color)
+    sizes = sorted({"{} x {}".format(*m.shape) for m in maps})
+    named = (
+        f", titled {', '.join(titles[:12])}{', ...' if len(titles) > 12 else ''}"
+        if titles is not None
+        else ""
+    )
+    set_alt_text(
+        fig,
+        f"{len(maps)} maps of signed values ({' and '.join(sizes)}) in rows of {min(ncols, len(maps))}{named}; "
+        "red positive, blue negative, white zero, each map scaled to its own largest value",
+    )
     return fig
 
 

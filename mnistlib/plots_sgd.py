@@ -20,6 +20,7 @@ from .plots import (
     _frame_panels,
     _tiled_figure,
     _title_panels,
+    set_alt_text,
     tile,
 )
 
@@ -137,4 +138,9 @@ def plot_hidden_weights(W1, *, count: int = 16, ncols: int = 8) -> Figure:
     fig, ax = _tiled_figure(canvas, cmap="RdBu", vmin=-1, vmax=1, inch_per_px=DIGIT_INCH)
     _frame_panels(ax, origins, 28, 28)
     _title_panels(ax, origins, 28, [f"unit {i}" for i in range(count)], fontsize=8)
+    set_alt_text(
+        fig,
+        f"The input weights of hidden units 0 to {count - 1}, each drawn as a 28 by 28 picture: blue pixels "
+        "raise the unit's input, red pixels lower it, white leaves it alone",
+    )
     return fig
