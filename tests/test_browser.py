@@ -17,8 +17,10 @@ Cells"), timed until the kernel is idle, saved, and checked as a learner would s
 Then the notebook's kernel is shut down, so only one kernel at a time holds TensorFlow. Screenshots,
 axe-core's findings and the timings go to ``test-artifacts/`` (git-ignored) for a human to look at.
 
-Two notebooks at once was measured slower than one after another on the two-core CI machine: the
-kernels compete for the same cores (see the report in the commit that added it).
+In sequence the module takes about six minutes on two shared cores (5:50 measured, 14-26 s per
+notebook's run). Two at once would save about a third of the kernels' time (nbclient, notebooks 06
+and 07: 28 s together against 42 s one after the other) but holds two TensorFlow kernels in memory
+at once on a machine shared with CI, so the notebooks run one after another.
 
 Chromium comes from Debian (``apt-get install chromium``): Playwright's own browser download
 does not work everywhere. Without /usr/bin/chromium the test is skipped, or fails under CI.
