@@ -426,15 +426,24 @@ def expect_change(page, root, action, what: str, name: str) -> None:
     except Exception:
         screenshot(page, f"{name}-no-response-{what.replace(' ', '-')}")
         raise AssertionError(f"{name}: the widget did not respond to {what}") from None
+    # then until it stops changing (one second the same): the next action's "before" is this one's end
+    deadline, shown, since = time.monotonic() + 30, widget_state(page, root), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < 1.0:
+        time.sleep(0.2)
+        now = widget_state(page, root)
+        if now != shown:
+            shown, since = now, time.monotonic()
 
 
 def drag_slider(page, root) -> None:
-    """Drag the slider's handle with the mouse to about two thirds of its track."""
+    """Drag the slider's handle with the mouse far from where it is: to the track's other end."""
     track = root.locator(".noUi-target").first.bounding_box()
     handle = root.locator(".noUi-handle").first.bounding_box()
-    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    left_half = x < track["x"] + track["width"] / 2
+    page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] * 0.66, track["y"] + track["height"] / 2, steps=8)
+    page.mouse.move(track["x"] + track["width"] * (0.9 if left_half else 0.1), y, steps=8)
     page.mouse.up()
 
 
