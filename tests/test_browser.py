@@ -17,8 +17,8 @@ Cells"), timed until the kernel is idle, saved, and checked as a learner would s
 Then the notebook's kernel is shut down, so only one kernel at a time holds TensorFlow. Screenshots,
 axe-core's findings and the timings go to ``test-artifacts/`` (git-ignored) for a human to look at.
 
-In sequence the module takes about six minutes on two shared cores (5:50 measured, 14-26 s per
-notebook's run). Two at once would save about a third of the kernels' time (nbclient, notebooks 06
+In sequence the module takes four to six minutes on two shared cores (4:09 at load average 3.5,
+5:50 at 5-6; 8-26 s per notebook from "Run All Cells" to an idle kernel). Two at once would save about a third of the kernels' time (nbclient, notebooks 06
 and 07: 28 s together against 42 s one after the other) but holds two TensorFlow kernels in memory
 at once on a machine shared with CI, so the notebooks run one after another.
 
