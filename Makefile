@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 WORK   ?= my-work
 PORT   ?= 8888
 
-.PHONY: lab test setup data generate check lint format browser-deps clean-venv
+.PHONY: lab test setup data generate check lint format browser-deps axe-core clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,17 @@ browser-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "note: /usr/bin/chromium is missing; the browser test will be skipped (apt-get install chromium)"; fi
 
-test: data browser-deps lint
+# The accessibility check injects axe-core (from npm) into each notebook's page; kept in build/ (git-ignored).
+# AXE_VERSION must match tests/test_browser.py, which installs it itself when this step did not.
+AXE_VERSION := 4.14.1
+axe-core:
+	@if [ -f build/axe-core/node_modules/axe-core/axe.min.js ] \
+	  && grep -q '"version": "$(AXE_VERSION)"' build/axe-core/node_modules/axe-core/package.json; then :; \
+	elif command -v npm >/dev/null; then \
+	  npm install --prefix build/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION); \
+	else echo "note: npm is missing; the accessibility check will be skipped (apt-get install npm)"; fi
+
+test: data browser-deps axe-core lint
 	$(PY) -m pytest
 
 clean-venv:

@@ -10,7 +10,9 @@ pointed at the null device, so the learner sees only what matters.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import html
 import os
 import sys
 
@@ -93,6 +95,8 @@ def setup_notebook(*, keras: bool = True) -> None:
     """
     import matplotlib
 
+    from .plots import LINE_COLORS
+
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6, 4)})
     try:
         from IPython import get_ipython
@@ -107,5 +111,54 @@ def setup_notebook(*, keras: bool = True) -> None:
         # so IPython's default of cropping to the drawn content (bbox_inches="tight") only costs a
         # second full drawing pass: a third to a half of the time it takes to show a figure.
         shell.run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bbox_inches': None}")
+        show_figures_with_alt_text(shell)
+    matplotlib.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=list(LINE_COLORS))
     if keras:
         load_tensorflow_quietly()
+
+
+def figure_html(png: bytes | str, alt: str) -> str:
+    """An ``<img>`` of the PNG (bytes, or already base64 text) with ``alt`` as its alternative text."""
+    data = png if isinstance(png, str) else base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}">'
+
+
+def show_figures_with_alt_text(shell) -> None:
+    """Show every matplotlib Figure as an HTML ``<img>`` whose ``alt`` says what it shows.
+
+    JupyterLab draws an ``image/png`` output as an ``<img>`` without alternative text, so a screen
+    reader says only "image". The Figure's display therefore also carries ``text/html`` (which
+    JupyterLab prefers): the same PNG in an ``<img alt="...">``, the text from
+    :func:`mnistlib.plots.describe_figure`. The PNG is drawn once and used for both; the plain
+    ``image/png`` stays in the output for front ends that do not show HTML.
+    Call after ``%matplotlib inline`` (which registers the PNG formatter this builds on).
+    """
+    from matplotlib.figure import Figure
+
+    from .plots import describe_figure
+
+    formatters = shell.display_formatter.formatters
+    png_formatter, html_formatter = formatters["image/png"], formatters["text/html"]
+    try:
+        draw = png_formatter.lookup_by_type(Figure)
+    except KeyError:  # no inline backend: leave the display alone
+        return
+    if getattr(draw, "mnistlib_alt", False):  # already set up (setup_notebook ran twice)
+        return
+    last: dict[int, bytes] = {}  # text/html is formatted before image/png: draw once, use twice
+
+    def as_html(fig):
+        png = draw(fig)
+        if not png:
+            return None
+        last.clear()
+        last[id(fig)] = png
+        return figure_html(png, describe_figure(fig))
+
+    def as_png(fig):
+        png = last.pop(id(fig), None)
+        return png if png is not None else draw(fig)
+
+    as_png.mnistlib_alt = True
+    html_formatter.for_type(Figure, as_html)
+    png_formatter.for_type(Figure, as_png)

@@ -20,6 +20,17 @@ from matplotlib.figure import Figure
 
 SIDE = 28
 
+#: Line and bar colours, in the order plots use them: six of Okabe & Ito's colour-blind-safe palette
+#: (blue, orange, bluish green, vermillion, sky blue, reddish purple). Every pair stays apart (CIE76
+#: colour difference of 15 or more) under simulated protanopia, deuteranopia and tritanopia
+#: (tests/test_plots_palette.py). Maps use "gray" (digits), "Blues" (counts) and "RdBu" (signed
+#: values), whose lightness carries the value, so they read the same without colour vision.
+LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7")
+#: The colour that marks something wrong (a misclassified digit, a dropped unit): Okabe-Ito vermillion.
+WRONG = "#D55E00"
+#: Where a plot shows one series: Okabe-Ito blue; a second, contrasting series: Okabe-Ito orange.
+MAIN, SECOND = LINE_COLORS[0], LINE_COLORS[1]
+
 
 def _white(images: np.ndarray) -> float:
     """The pixel value drawn white: 1.0 for floats scaled to [0, 1], else 255."""
@@ -52,6 +63,11 @@ def plot_digit(image, title: str | None = None, *, size: float = 3.0) -> Figure:
     ax = fig.add_subplot()
     _draw(ax, image, title)
     fig.tight_layout()
+    set_alt_text(
+        fig,
+        "One handwritten digit drawn as a 28 by 28 grid of grey pixels"
+        + (f", titled {title}" if title else ""),
+    )
     return fig
 
 
@@ -147,7 +163,7 @@ def plot_digits(
     max_images: int = 50,
     heading: str | None = None,
 ) -> Figure:
-    """A grid of digits titled by label; with ``predicted``, wrong predictions in red.
+    """A grid of digits titled by label; with ``predicted``, wrong predictions in red (vermillion).
 
     ``images``: (n, 28, 28) or (n, 784). At most ``max_images`` are drawn, ``ncols`` to a row, as
     one image (see :func:`tile`); ``heading`` goes above the grid.
@@ -165,10 +181,18 @@ def plot_digits(
             origins,
             stack.shape[2],
             titles,
-            ["black" if labels[i] == predicted[i] else "red" for i in range(n)],
+            ["black" if labels[i] == predicted[i] else WRONG for i in range(n)],
         )
     elif labels is not None:
         _title_panels(ax, origins, stack.shape[2], [str(labels[i]) for i in range(n)])
+    what = f"{n} handwritten digit images in rows of {min(ncols, n)}"
+    if labels is not None and predicted is not None:
+        wrong = sum(labels[i] != predicted[i] for i in range(n))
+        what += f", each titled true digit \u2192 predicted digit ({wrong} wrong, titled in vermillion)"
+    elif labels is not None:
+        shown = ", ".join(str(labels[i]) for i in range(min(n, 20)))
+        what += f", titled by their labels: {shown}{', ...' if n > 20 else ''}"
+    set_alt_text(fig, what)
     return fig
 
 
@@ -192,9 +216,9 @@ def plot_history(history, *, title: str | None = None) -> Figure:
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
         epochs = np.arange(1, len(values[metric]) + 1)
-        ax.plot(epochs, values[metric], "o-", markersize=3, label="training")
+        ax.plot(epochs, values[metric], "o-", markersize=3, color=MAIN, label="training")
         if f"val_{metric}" in values:
-            ax.plot(epochs, values[f"val_{metric}"], "s-", markersize=3, label="validation")
+            ax.plot(epochs, values[f"val_{metric}"], "s--", markersize=3, color=SECOND, label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(metric)
@@ -252,10 +276,87 @@ def plot_label_counts(counts, *, title: str = "how many of each digit") -> Figur
     counts = np.asarray(counts)
     fig = Figure(figsize=(5, 2.8))
     ax = fig.add_subplot()
-    ax.bar(range(len(counts)), counts, color="tab:blue")
+    ax.bar(range(len(counts)), counts, color=MAIN)
     ax.set_xticks(range(len(counts)))
     ax.set_xlabel("digit")
     ax.set_ylabel("images")
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------ alternative text
+
+ALT_ATTRIBUTE = "mnistlib_alt"
+#: Alternative text longer than this is cut (with an ellipsis): a screen reader reads all of it.
+ALT_MAX_CHARS = 600
+
+
+def set_alt_text(fig: Figure, text: str) -> Figure:
+    """Say what ``fig`` shows, in words; :func:`describe_figure` puts it first. Returns ``fig``."""
+    setattr(fig, ALT_ATTRIBUTE, text.strip().rstrip("."))
+    return fig
+
+
+def _axes_description(ax, *, texts: bool = True) -> str:
+    parts = []
+    title = " ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t)
+    if title:
+        parts.append(f"'{title}'")
+    kinds = []
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")] or ax.get_lines()
+    if lines:
+        kinds.append(f"{len(lines)} line{'s' if len(lines) > 1 else ''}")
+    if ax.containers:
+        kinds.append("bars")
+    if ax.get_images():
+        kinds.append("an image")
+    if kinds:
+        parts.append(" and ".join(kinds))
+    if ax.axison:
+        labels = [
+            f"x axis {ax.get_xlabel()}" if ax.get_xlabel() else "",
+            f"y axis {ax.get_ylabel()}" if ax.get_ylabel() else "",
+        ]
+        if any(labels):
+            parts.append(", ".join(label for label in labels if label))
+    legend = ax.get_legend()
+    if legend is not None:
+        parts.append("legend: " + ", ".join(text.get_text() for text in legend.get_texts()))
+    elif texts and ax.texts and not ax.axison:
+        texts = [text.get_text().replace("\n", " ") for text in ax.texts if text.get_text().strip()]
+        if texts:
+            more = f" and {len(texts) - 12} more" if len(texts) > 12 else ""
+            parts.append("labelled " + "; ".join(texts[:12]) + more)
+    return ", ".join(parts)
+
+
+def describe_figure(fig: Figure) -> str:
+    """Alternative text for ``fig``: what a plot function said it shows (:func:`set_alt_text`), then
+    the figure's title, its free text and each panel's title, kind of marks, axis labels and legend.
+
+    Every mnistlib figure gets one when a notebook shows it (:func:`mnistlib.notebook.setup_notebook`
+    puts it in the ``alt`` of the picture), so a screen reader says more than "image".
+    """
+    parts = []
+    said = getattr(fig, ALT_ATTRIBUTE, None)
+    if said:
+        parts.append(said)
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(f"Figure titled '{suptitle.get_text()}'")
+    texts = [text.get_text().replace("\n", " ") for text in fig.texts if text.get_text().strip()]
+    if texts:
+        parts.append("; ".join(texts))
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    described = [d for d in (_axes_description(ax, texts=not said) for ax in panels) if d]
+    if said and described == ["an image"]:  # the plot function said what the one image is
+        described = []
+    if described:
+        prefix = "A plot" if len(panels) == 1 else f"{len(panels)} panels"
+        parts.append(prefix + ": " + "; ".join(described))
+    if parts and any(ax.get_label() == "<colorbar>" for ax in fig.axes):
+        parts[-1] += ", with a colour bar"
+    text = ". ".join(part.rstrip(".") for part in parts) or "A matplotlib figure"
+    text += "."
+    return text if len(text) <= ALT_MAX_CHARS else text[: ALT_MAX_CHARS - 1].rstrip() + "\u2026"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import _draw, _frame_panels, _tiled_figure, _title_panels, tile
+from .plots import MAIN, SECOND, _draw, _frame_panels, _tiled_figure, _title_panels, set_alt_text, tile
 
 
 def _draw_signed(ax, values, title: str | None = None, *, annotate: bool = False) -> None:
@@ -47,7 +47,7 @@ def plot_shift(image, shifted, *, pixels: int = 2) -> Figure:
     start, stop = max(int(ink.min()) - 5, 0), min(int(ink.max()) + 6, flat_a.size)
     positions = np.arange(start, stop)
     ax.plot(positions, flat_a[start:stop], color="black", linewidth=1, label="the digit")
-    ax.plot(positions, flat_b[start:stop], color="tab:orange", linewidth=1, alpha=0.8, label="shifted")
+    ax.plot(positions, flat_b[start:stop], color=SECOND, linewidth=1, alpha=0.8, label="shifted")
     ax.set_xlabel("position in the flattened vector")
     ax.set_ylabel("pixel value")
     ax.set_xlim(start, stop - 1)
@@ -104,6 +104,17 @@ def plot_maps(
                 color = "white" if abs(value) > 0.6 * limit else "black"
                 y, x = row + top + (r + 0.5) * scale - 0.5, col + left + (c + 0.5) * scale - 0.5
                 ax.text(x, y, f"{value + 0.0:.3g}", ha="center", va="center", fontsize=9, color=color)
+    sizes = sorted({"{} x {}".format(*m.shape) for m in maps})
+    named = (
+        f", titled {', '.join(titles[:12])}{', ...' if len(titles) > 12 else ''}"
+        if titles is not None
+        else ""
+    )
+    set_alt_text(
+        fig,
+        f"{len(maps)} maps of signed values ({' and '.join(sizes)}) in rows of {min(ncols, len(maps))}{named}; "
+        "red positive, blue negative, white zero, each map scaled to its own largest value",
+    )
     return fig
 
 
@@ -120,7 +131,7 @@ def plot_learning_rate(rates, *, steps_per_epoch: int) -> Figure:
         raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}")
     fig = Figure(figsize=(6.5, 3))
     ax = fig.add_subplot()
-    ax.plot(np.arange(rates.size), rates, color="tab:blue")
+    ax.plot(np.arange(rates.size), rates, color=MAIN)
     for end in range(steps_per_epoch, rates.size, steps_per_epoch):
         ax.axvline(end, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel(f"gradient step ({steps_per_epoch} per epoch, dashed lines between epochs)")

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .plots import MAIN, SECOND, WRONG
+
 
 def plot_dropped_images(images: Sequence, titles: Sequence[str], *, size: float = 2.2) -> Figure:
     """Images side by side on one shared colour scale (0 black, the largest value white), with a colour bar.
@@ -40,7 +42,7 @@ def plot_dropped_vectors(original, dropped: Sequence, titles: Sequence[str]) -> 
 
     ``original``: an (n,) array, e.g. one layer's outputs for one image; ``dropped``: (n,) arrays, the
     same vector after dropout; ``titles``: one for the original, then one per dropped copy. In the copies,
-    entries that dropout set to 0 (non-zero in ``original``) are marked with a red x.
+    entries that dropout set to 0 (non-zero in ``original``) are marked with a vermillion (red) x.
     """
     original = np.asarray(original, dtype=float).ravel()
     vectors = [original] + [np.asarray(v, dtype=float).ravel() for v in dropped]
@@ -52,10 +54,10 @@ def plot_dropped_vectors(original, dropped: Sequence, titles: Sequence[str]) -> 
     for i, (vector, title) in enumerate(zip(vectors, titles, strict=True)):
         ax = fig.add_subplot(len(vectors), 1, i + 1, sharey=first)
         first = first or ax
-        ax.bar(units, vector, color="tab:blue" if i == 0 else "tab:orange", width=0.8)
+        ax.bar(units, vector, color=MAIN if i == 0 else SECOND, width=0.8)
         if i > 0:
             dropped_units = units[(vector == 0) & (original != 0)]
-            ax.plot(dropped_units, np.zeros(len(dropped_units)), "x", color="tab:red", markersize=6)
+            ax.plot(dropped_units, np.zeros(len(dropped_units)), "x", color=WRONG, markersize=6)
         ax.set_title(title, fontsize=9, loc="left")
         ax.set_xlim(-1, len(original))
         ax.grid(axis="y", alpha=0.3)

@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from .plots import MAIN, SECOND
+
 
 def plot_relu(z_min: float = -3.0, z_max: float = 3.0) -> Figure:
     """The relu activation, ``max(z, 0)``, drawn for z from ``z_min`` to ``z_max``."""
@@ -20,7 +22,7 @@ def plot_relu(z_min: float = -3.0, z_max: float = 3.0) -> Figure:
     ax = fig.add_subplot()
     ax.axhline(0, color="gray", linewidth=0.8)
     ax.axvline(0, color="gray", linewidth=0.8)
-    ax.plot(z, np.maximum(z, 0), linewidth=2.5)
+    ax.plot(z, np.maximum(z, 0), linewidth=2.5, color=MAIN)
     ax.set_xlabel("z = W·x + b  (the unit's weighted sum)")
     ax.set_ylabel("relu(z) = max(z, 0)")
     ax.set_title("relu: negative sums become 0, positive ones pass")
@@ -44,7 +46,7 @@ def plot_layer_stack(units: Sequence[int], activations: Sequence[str], params: S
     ax = fig.add_subplot()
     for i, n in enumerate(units):
         height = 0.15 + 0.85 * n / largest
-        color = "#bbbbbb" if i == 0 else ("#dd8452" if i == len(units) - 1 else "#4c72b0")
+        color = "#bbbbbb" if i == 0 else (SECOND if i == len(units) - 1 else MAIN)
         ax.add_patch(Rectangle((i - 0.15, 0.5 - height / 2), 0.3, height, facecolor=color, edgecolor="black"))
         label = f"input\n{n} pixels" if i == 0 else f"Dense {n}\n{activations[i - 1]}"
         ax.text(i, 0.5 - height / 2 - 0.04, label, ha="center", va="top", fontsize=9)
@@ -73,8 +75,8 @@ def plot_probabilities(probabilities, *, title: str | None = None, true_digit: i
         raise ValueError(f"expected ten probabilities, got shape {np.shape(probabilities)}")
     fig = Figure(figsize=(5.5, 2.8))
     ax = fig.add_subplot()
-    colors = ["#4c72b0"] * 10
-    colors[int(values.argmax())] = "#dd8452"
+    colors = [MAIN] * 10
+    colors[int(values.argmax())] = SECOND
     ax.bar(range(10), values, color=colors)
     ax.axhline(0.1, color="gray", linestyle="--", linewidth=1, label="0.1: no idea at all")
     labels = [f"{d}\n(true)" if true_digit is not None and d == true_digit else str(d) for d in range(10)]

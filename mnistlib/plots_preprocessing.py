@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .plots import MAIN
+
 SIDE = 28
 
 
@@ -61,7 +63,7 @@ def plot_value_histograms(
         edges = np.append(np.arange(-0.5, 255, 5), 255.5)
         counts, _ = np.histogram(levels, bins=edges)
         ax = fig.add_subplot(1, 2, i + 1)
-        ax.stairs(counts, lo + edges * span / 255, fill=True, color="tab:blue")
+        ax.stairs(counts, lo + edges * span / 255, fill=True, color=MAIN)
         ax.set_yscale("log")
         ax.set_title(f"{title}: {lo:g} to {hi:g}, dtype {values.dtype}", fontsize=9)
         ax.set_xlabel("pixel value")

@@ -11,7 +11,18 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import DIGIT_INCH, _frame_panels, _tiled_figure, _title_panels, tile
+from .plots import (
+    DIGIT_INCH,
+    LINE_COLORS,
+    MAIN,
+    SECOND,
+    WRONG,
+    _frame_panels,
+    _tiled_figure,
+    _title_panels,
+    set_alt_text,
+    tile,
+)
 
 
 def plot_batch_matrix(batch, *, title: str | None = None) -> Figure:
@@ -47,7 +58,7 @@ def plot_activation(
     fig = Figure(figsize=(7, 2.6))
     for i, (f, label) in enumerate([(fn, f"{name}(z)"), (derivative, f"{name}'(z)")]):
         ax = fig.add_subplot(1, 2, i + 1)
-        ax.plot(z, np.asarray(f(z), dtype=float), color="C0" if i == 0 else "C1")
+        ax.plot(z, np.asarray(f(z), dtype=float), color=MAIN if i == 0 else SECOND)
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_xlabel("z")
@@ -75,7 +86,7 @@ def plot_descent_1d(
         path = descent_path_1d(rate, start=start, steps=steps)
         shown = np.clip(path, -3.2, 3.2)
         ax.plot(w, w**2, color="grey", lw=1)
-        ax.plot(shown, shown**2, "o-", color="C3", ms=3, lw=0.8)
+        ax.plot(shown, shown**2, "o-", color=WRONG, ms=3, lw=0.8)
         ax.set_ylim(-0.5, 10.5)
         ax.set_title(f"learning rate {rate}\nafter {steps} steps: w = {path[-1]:.3g}", fontsize=9)
         ax.set_xlabel("w")
@@ -107,8 +118,9 @@ def plot_loss_curves(
     """Several training-loss curves on one axis (``label -> losses``), optionally smoothed by a running mean."""
     fig = Figure(figsize=(6.5, 3.4))
     ax = fig.add_subplot()
-    for label, losses in curves.items():
-        ax.plot(np.arange(1, len(losses) + 1), smooth(losses, window), label=label, lw=1.2)
+    for i, (label, losses) in enumerate(curves.items()):
+        color = LINE_COLORS[i % len(LINE_COLORS)]
+        ax.plot(np.arange(1, len(losses) + 1), smooth(losses, window), label=label, lw=1.2, color=color)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("training loss" + (f" (running mean of {window})" if window > 1 else ""))
     if ylim is not None:
@@ -136,4 +148,9 @@ def plot_hidden_weights(W1, *, count: int = 16, ncols: int = 8) -> Figure:
     fig, ax = _tiled_figure(canvas, cmap="RdBu", vmin=-1, vmax=1, inch_per_px=DIGIT_INCH)
     _frame_panels(ax, origins, 28, 28)
     _title_panels(ax, origins, 28, [f"unit {i}" for i in range(count)], fontsize=8)
+    set_alt_text(
+        fig,
+        f"The input weights of hidden units 0 to {count - 1}, each drawn as a 28 by 28 picture: blue pixels "
+        "raise the unit's input, red pixels lower it, white leaves it alone",
+    )
     return fig

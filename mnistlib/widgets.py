@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 
-from .plots import plot_digit, plot_digits
+from .plots import LINE_COLORS, describe_figure, plot_digit, plot_digits
 from .plots_sgd import smooth
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -40,6 +41,24 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+class Picture(widgets.Image):
+    """An ipywidgets Image whose ``tooltip`` is its text alternative (the ``<img>``'s ``title``).
+
+    ipywidgets' Image has no ``alt``. Its ``tooltip`` becomes the ``title``, which a screen reader
+    reads (and axe-core accepts) as the picture's name, but ipywidgets 8's front end then reads the
+    widget's ``description`` to decide, which an Image lacks: the view fails ("Click to show javascript
+    error"). An empty ``description`` in the widget's state avoids that.
+    """
+
+    description = traitlets.Unicode("").tag(sync=True)
+
+
+def show_figure(image: widgets.Image, fig: Figure) -> None:
+    """Put ``fig`` in the ``image`` widget, with what it shows as its text alternative (:class:`Picture`)."""
+    image.value = figure_png(fig)
+    image.tooltip = describe_figure(fig)
 
 
 class FallbackBox(widgets.VBox):
@@ -106,7 +125,7 @@ class DigitBrowser(FallbackBox):
             continuous_update=True,
             layout=widgets.Layout(width="420px"),
         )
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="220px"))
+        self.image = Picture(format="png", layout=widgets.Layout(width="220px"))
         self.label = widgets.HTML()
         self.label.add_class("mnistlib-digit-label")
         self.add_class("mnistlib-digit-browser")
@@ -132,7 +151,7 @@ class DigitBrowser(FallbackBox):
     def _update(self, change=None) -> None:
         i = self.index
         fig = plot_digit(self.images[i], title=f"label {self.shown_label}", size=2.2)
-        self.image.value = figure_png(fig)
+        show_figure(self.image, fig)
         self.label.value = self.caption()
 
     def fallback_figure(self) -> Figure:
@@ -197,7 +216,7 @@ class LearningRateExplorer(FallbackBox):
             description="learning rate",
             style={"button_width": "64px", "description_width": "initial"},
         )
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
+        self.plot = Picture(format="png", layout=widgets.Layout(width="560px"))
         self.status = widgets.HTML()
         self.status.add_class("mnistlib-lr-status")
         self.add_class("mnistlib-lr-explorer")
@@ -228,6 +247,7 @@ class LearningRateExplorer(FallbackBox):
         fig = Figure(figsize=(6.5, 3.2))
         ax = fig.add_subplot()
         curves = {rate: v for rate, v in self.results.items() if not isinstance(v, str)}
+        order = [rate for _, rate in self.rates.options]  # each rate keeps its colour
         for rate, losses in sorted(curves.items()):
             values = np.asarray(losses, dtype=float)
             bold = chosen is None or rate == chosen
@@ -236,6 +256,7 @@ class LearningRateExplorer(FallbackBox):
                 smooth(np.where(np.isfinite(values), values, np.nan), self.window),
                 lw=2.2 if bold else 1.0,
                 alpha=1.0 if bold else 0.35,
+                color=LINE_COLORS[order.index(rate) % len(LINE_COLORS)] if rate in order else None,
                 label=f"rate {rate:g}",
             )
         ax.set_ylim(0, 5.0)  # log(10) = 2.3 is where every run starts; a blow-up leaves the top
@@ -273,7 +294,7 @@ class LearningRateExplorer(FallbackBox):
         text = self.describe(rate)  # trains at this rate if not cached yet
         result = self.results[rate]
         fig = _message_figure(result) if isinstance(result, str) else self._figure(rate)
-        self.plot.value = figure_png(fig)
+        show_figure(self.plot, fig)
         self.status.value = text  # last: a changed caption means the picture is already there
 
     def fallback_figure(self) -> Figure:
@@ -362,7 +383,7 @@ class DropoutVisualiser(FallbackBox):
             value=rate, min=0.0, max=0.9, step=0.1, description="rate", readout_format=".1f"
         )
         self.new_mask = widgets.Button(description="new mask", tooltip="draw another random mask")
-        self.picture = widgets.Image(format="png", layout=widgets.Layout(width="440px"))
+        self.picture = Picture(format="png", layout=widgets.Layout(width="440px"))
         self.status = widgets.HTML()
         self.status.add_class("mnistlib-dropout-status")
         self.add_class("mnistlib-dropout-visualiser")
@@ -423,7 +444,7 @@ class DropoutVisualiser(FallbackBox):
         rate = float(self.slider.value)
         out = self.apply(rate)
         self.last_output = None if isinstance(out, str) else out
-        self.picture.value = figure_png(self._figure_for([rate]))
+        show_figure(self.picture, self._figure_for([rate]))
         self.status.value = self.describe(out, rate)
 
     def _another_mask(self, button=None) -> None:

@@ -125,3 +125,10 @@ def test_figures_are_shown_at_their_own_size_in_a_kernel():
     png = base64.b64decode(output["data"]["image/png"])
     width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
     assert (width, height) == (500, 280), "plot_label_counts is 5 x 2.8 inches at 100 dpi"
+    # ... and also as HTML, the same picture in an <img> whose alt text says what it shows (JupyterLab
+    # prefers the HTML; its own rendering of image/png has no alt text for a screen reader to read)
+    page = "".join(output["data"]["text/html"])
+    assert page.startswith('<img src="data:image/png;base64,') and 'alt="' in page
+    assert "".join(output["data"]["image/png"]).strip() in page, "one drawing, used for both"
+    alt = page.split('alt="', 1)[1].split('"', 1)[0]
+    assert "how many of each digit" in alt and "x axis digit" in alt and "y axis images" in alt, alt

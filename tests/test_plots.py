@@ -113,13 +113,14 @@ def test_plot_digits_titles_are_the_labels():
     assert not fig.axes[0].axison
 
 
-def test_plot_digits_marks_wrong_predictions_red():
+def test_plot_digits_marks_wrong_predictions_in_vermillion():
     labels = np.array([1, 2, 3, 4])
     predicted = np.array([1, 7, 3, 9])
     fig = renders(plots.plot_digits(DIGITS[:4], labels, predicted=predicted))
     assert texts(fig) == ["1 \u2192 1", "2 \u2192 7", "3 \u2192 3", "4 \u2192 9"]
     colors = [matplotlib.colors.to_hex(t.get_color()) for t in fig.axes[0].texts]
-    red, black = matplotlib.colors.to_hex("red"), matplotlib.colors.to_hex("black")
+    # Okabe-Ito vermillion: red that stays apart from black for a protanope (plain red darkens towards it)
+    red, black = matplotlib.colors.to_hex(plots.WRONG), matplotlib.colors.to_hex("black")
     assert colors == [black, red, black, red]
 
 

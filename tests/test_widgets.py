@@ -303,3 +303,17 @@ def test_learning_rate_explorer_trains_only_the_first_rate_under_nbgrader(rows, 
     x, y = rows
     explorer = widgets.learning_rate_explorer(train_sgd_from_notebook_08(), x, y, rates=(0.01, 0.1), n=200)
     assert list(explorer.results) == [0.1]
+
+
+def test_every_widget_picture_says_what_it_shows(digits):
+    """Each picture's tooltip (the <img>'s title: its text alternative) follows what it shows; the empty
+    description keeps ipywidgets' front end from failing on an Image with a tooltip."""
+    images, labels = digits
+    browser = widgets.digit_browser(images, labels)
+    assert "handwritten digit" in browser.image.tooltip and "label 5" in browser.image.tooltip
+    browser.slider.value = 1
+    assert "label 0" in browser.image.tooltip
+    visualiser = widgets.dropout_visualiser(lambda x, rate, rng: x * (rng.random(x.shape) >= rate), images[0])
+    assert "rate 0.5" in visualiser.picture.tooltip
+    for picture in (browser.image, visualiser.picture):
+        assert picture.get_state()["description"] == "" and isinstance(picture, widgets.Picture)
