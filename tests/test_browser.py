@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from mnistlib.course import assignment_ids
 from mnistlib.widgets import WIDGET_VIEW
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,17 +62,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-NOTEBOOKS = (
-    "01-loading-data",
-    "02-reshaping",
-    "03-one-hot-labels",
-    "04-building-the-network",
-    "05-training",
-    "06-diagnosing-overfitting",
-    "07-dropout",
-    "08-gradient-descent-by-hand",
-    "09-going-further",
-)
+NOTEBOOKS = tuple(assignment_ids())  # the nine assignments, in teaching order
 #: Seconds from "Run All Cells" to an idle kernel, quick mode. In brackets what was measured with the
 #: whole module on the two cores of the CI machine while other jobs kept it busy (load average 5-6);
 #: the limit leaves two to three times that. A run that takes longer has become slow for a learner too.
