@@ -27,6 +27,11 @@ same pipeline:
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -36,17 +41,9 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
 from . import grading_forkserver
+from .grading_bridge import learner_names
 from .grading_diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .grading_kernel import limited_kernel_argv
-
-#: Code run silently in the learner's kernel before every test cell.
-RESET_CHECKS = (
-    "import sys as _mnistlib_sys\n"
-    "for _mnistlib_name in [n for n in _mnistlib_sys.modules "
-    "if n == 'mnistlib.checks' or n.startswith('mnistlib.checks.')]:\n"
-    "    del _mnistlib_sys.modules[_mnistlib_name]\n"
-    "del _mnistlib_sys\n"
-)
 
 
 def _grade_id(cell) -> str | None:
@@ -124,6 +121,12 @@ class GradingExecute(Execute):
         help="Error text recorded in a cell during which the kernel died.",
     ).tag(config=True)
 
+    checker_died_message = Unicode(
+        "The grader's own checker process stopped while running this test (for example, the "
+        "learner's function returned more data than it can hold). The test did not pass.",
+        help="Error text recorded in a test cell during which the checker kernel died.",
+    ).tag(config=True)
+
     limit_kernel = Bool(
         True, help="Start Python kernels through mnistlib.grading_kernel, with the limits below."
     ).tag(config=True)
@@ -147,35 +150,120 @@ class GradingExecute(Execute):
             spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
         return km
 
+    def preprocess(self, nb, resources=None, km=None):
+        self._checker = None
+        self._calls_dir = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._stop_checker()
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and utils.is_grade(cell):
-            self._run_silently(RESET_CHECKS, index)
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            return self._judge(cell, resources, index)
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.log.warning("Kernel died in cell %s; restarting it", index)
-            cell.setdefault("outputs", []).append(
-                from_dict(
-                    {
-                        "output_type": "error",
-                        "ename": "KernelDied",
-                        "evalue": self.kernel_died_message,
-                        "traceback": [f"KernelDied: {self.kernel_died_message}"],
-                    }
-                )
-            )
+            self._record_error(cell, "KernelDied", self.kernel_died_message)
             run_sync(self.km.restart_kernel)(now=True)
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
             return cell, self.resources
 
-    def _run_silently(self, code: str, index: int) -> None:
-        helper = from_dict(
-            {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "id": "reset"}
+    # -- test cells: judged in the checker kernel (see mnistlib.grading_bridge)
+    def _judge(self, cell, resources, index):
+        """Run test ``cell`` in the checker kernel, with the learner's names bound across the bridge."""
+        if self._checker is None:
+            self._start_checker()
+        if self._calls_dir is None:
+            self._calls_dir = tempfile.mkdtemp(
+                prefix="mnistlib-calls-", dir=Path(self.km.connection_file).parent
+            )
+        connection = {
+            key: value.decode() if isinstance(value, bytes) else value
+            for key, value in self.km.get_connection_info().items()
+        }
+        call_timeout = max(5, (self.timeout or 120) - 5)
+        names = learner_names(cell.source)
+        setup = (
+            "from mnistlib.grading_bridge import bind as _mnistlib_bind\n"
+            f"_mnistlib_bind({names!r}, {connection!r}, {self._calls_dir!r}, {call_timeout})\n"
+            "del _mnistlib_bind\n"
         )
+        helper = from_dict(
+            {"cell_type": "code", "metadata": {}, "source": setup, "outputs": [], "id": "bind"}
+        )
+        with self._in_checker():
+            try:
+                try:
+                    self.execute_cell(helper, index, store_history=False)
+                finally:
+                    self.nb.cells[index] = cell  # nbclient put the helper in the cell's place
+                errors = [output for output in helper.outputs if output.get("output_type") == "error"]
+                if errors:  # the learner's names could not be read: the test cannot pass
+                    what = ", ".join(f"`{name}`" for name in names) or "your code"
+                    detail = f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
+                    cell.outputs = []
+                    self._record_error(cell, "GradingError", f"the grader could not use {what}: {detail}")
+                    return cell, self.resources
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self.log.warning("The checker kernel died in cell %s; restarting it", index)
+                self._record_error(cell, "CheckerDied", self.checker_died_message)
+                self._stop_checker()
+                return cell, self.resources
+
+    @contextmanager
+    def _in_checker(self):
+        saved = self.km, self.kc
+        self.km, self.kc = self._checker
         try:
-            self.execute_cell(helper, index, store_history=False)
-        except DeadKernelError:
-            pass  # the test cell itself will meet the dead kernel and record it
+            yield
+        finally:
+            self.km, self.kc = saved
+
+    def _start_checker(self) -> None:
+        km = self.kernel_manager_class(kernel_name="python3", config=self.config)
+        spec = km.kernel_spec
+        forkserver = None
+        if self.warm_kernels and grading_forkserver.SUPPORTED:
+            forkserver = grading_forkserver.shared_server()
+        spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
+        self._checker_cwd = tempfile.mkdtemp(prefix="mnistlib-checker-")
+        run_sync(km.start_kernel)(
+            extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self._checker_cwd
+        )
+        kc = km.client()
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
+        kc.allow_stdin = False
+        self._checker = (km, kc)
+
+    def _stop_checker(self) -> None:
+        checker, self._checker = getattr(self, "_checker", None), None
+        if checker is not None:
+            km, kc = checker
+            try:
+                kc.stop_channels()
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception as error:  # noqa: BLE001 - a dead checker has nothing left to stop
+                self.log.debug("checker shutdown: %s", error)
+            shutil.rmtree(self._checker_cwd, ignore_errors=True)
+        calls, self._calls_dir = getattr(self, "_calls_dir", None), None
+        if calls:
+            shutil.rmtree(calls, ignore_errors=True)
+
+    def _record_error(self, cell, ename: str, evalue: str) -> None:
+        cell.setdefault("outputs", []).append(
+            from_dict(
+                {
+                    "output_type": "error",
+                    "ename": ename,
+                    "evalue": evalue,
+                    "traceback": [f"{ename}: {evalue}"],
+                }
+            )
+        )
 
 
 class HideHiddenTests(NbGraderPreprocessor):
