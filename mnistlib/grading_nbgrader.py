@@ -10,14 +10,16 @@ same pipeline:
   still runs (and usually fails) instead of silently scoring nothing.
   nbgrader's own ``OverwriteCells.add_missing_cells`` crashes when the answer
   cell before it was deleted too; this one does not.
-* :class:`GradingExecute` (nbgrader's ``Execute``, plus two guards): before each
-  test cell it drops the learner-visible check modules (``mnistlib.checks*``)
-  from ``sys.modules`` so the test's own ``from mnistlib.checks... import``
-  loads them fresh from disk (a learner's monkey-patch of a check does not
-  survive), it starts the kernel through :mod:`mnistlib.grading_kernel` (memory
-  and output caps; forked from a warm :mod:`mnistlib.grading_forkserver`, so
-  TensorFlow is not imported again for every notebook), and if the kernel dies (a crash, or the memory guard) it records
-  the reason in that cell, restarts the kernel and goes on with the next cells.
+* :class:`GradingExecute` (nbgrader's ``Execute``, judged elsewhere): the
+  notebook's own cells run in the learner's kernel, started through
+  :mod:`mnistlib.grading_kernel` (memory and output caps; forked from a warm
+  :mod:`mnistlib.grading_forkserver`, so TensorFlow is not imported again for
+  every notebook). Test cells never run there: each runs in a clean *checker*
+  kernel that calls the learner's functions across a data-only bridge
+  (:mod:`mnistlib.grading_bridge`), so no learner code runs in the process
+  that decides whether a test passed. If a kernel dies (a crash, or the memory
+  guard) the reason is recorded in that cell, the kernel is restarted and
+  grading goes on with the next cells.
 * :class:`HideHiddenTests` (feedback): in test cells, the code between
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a
   one-line note, and error tracebacks are cut to their last line
