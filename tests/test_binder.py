@@ -220,7 +220,9 @@ def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isola
     done = run([str(python), "-c", "import mnistlib; print(mnistlib.__file__)"], cwd=elsewhere, env=env)
     assert str(venv) in done.stdout
     done = run([str(venv / "bin" / "mnistlib"), "course", "where"], cwd=elsewhere, env=env)
-    assert done.stdout.strip().startswith(str(venv)), f"the course is not installed with mnistlib: {done.stdout}"
+    assert done.stdout.strip().startswith(str(venv)), (
+        f"the course is not installed with mnistlib: {done.stdout}"
+    )
     done = run([str(venv / "bin" / "mnistlib"), "data", "where"], cwd=elsewhere, env=env)
     assert f"cache: {isolated_env.cache} (present and verified)" in done.stdout
     run([str(python), "-m", "pip", "check"], cwd=elsewhere, env=env)
