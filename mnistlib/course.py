@@ -1,4 +1,4 @@
-"""Regenerate, or drift-check, the files made from the instructor sources.
+"""The course's notebooks: copy them for a learner or an instructor, regenerate, or drift-check them.
 
     mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
     mnistlib course check   # exit 1 and name every file that differs from a fresh build
