@@ -105,7 +105,12 @@ def fresh_venv(venv: Path, cache: Path) -> dict:
 
 
 def warnings_in(output: str) -> list[str]:
-    return [line for line in output.splitlines() if re.search(r"warn|deprecat", line, re.IGNORECASE)]
+    """Lines of pip's or setuptools' output that warn (a dependency's name is not a warning)."""
+    return [
+        line
+        for line in output.splitlines()
+        if re.search(r"warn|deprecat", line, re.IGNORECASE) and "Requirement already satisfied" not in line
+    ]
 
 
 def run_ok(command: str, cwd: Path, env: dict, ok=(0,)):
