@@ -6,6 +6,9 @@ c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "mnist-keras-course"
 # The folder of this file, as an absolute path (a relative "." makes nbgrader warn on every command).
+# Installed from the wheel, this file is site-packages/mnistlib/course_files/nbgrader_config.py:
+# `mnistlib grade` copies it into a throw-away course with its own root, and instructors run nbgrader
+# in a copy of their own (`mnistlib course copy-course DEST`), whose root is then that copy.
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # The student release (release/) is committed, so learners and Binder have it without nbgrader.

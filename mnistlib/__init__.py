@@ -17,7 +17,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __all__ = ["FinishFirst", "MNISTDataError", "hint", "is_quick", "load_mnist", "needs", "setup_notebook"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the package version: pyproject.toml reads it from here
 
 # Where each name of __all__ lives. They are imported on first use, so that importing a small
 # module such as mnistlib.grading_kernel (which starts every grading kernel) skips NumPy.

@@ -41,8 +41,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
+from .course import checkout
+
+#: bench measures a checkout of the repository (its solutions/) and writes into its docs/;
+#: REPO is None when mnistlib is installed from a wheel, and then bench says so and stops.
+REPO = checkout()
+SOLUTIONS = REPO / "solutions" if REPO else Path("solutions")
 SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data")
 TUTORIAL = {"network 1": (0.9822, 0.0842), "network 2": (0.983, 0.068)}
 TARGETS = {
@@ -708,9 +712,10 @@ def merge(earlier: dict, new: dict) -> dict:
 
 
 #: The report and the data it is written from; the notes are kept by hand.
-REPORT = REPO / "docs" / "benchmarks.md"
-REPORT_DATA = REPO / "docs" / "benchmarks.json"
-REPORT_NOTES = REPO / "docs" / "benchmarks-notes.md"
+_DOCS = REPO / "docs" if REPO else Path("docs")
+REPORT = _DOCS / "benchmarks.md"
+REPORT_DATA = _DOCS / "benchmarks.json"
+REPORT_NOTES = _DOCS / "benchmarks-notes.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -741,6 +746,14 @@ def main(argv: list[str] | None = None) -> int:
         help="measure nothing: rewrite the report from an earlier run's --json file (e.g. with new --notes)",
     )
     args = parser.parse_args(argv)
+    if REPO is None:
+        print(
+            "error: mnistlib bench measures a checkout of the course repository (its solutions/ and "
+            "docs/), but this mnistlib is installed without one. Run it in a clone, with mnistlib "
+            "installed from there (pip install -e .).",
+            file=sys.stderr,
+        )
+        return 2
     if args.report_from:
         results = json.loads(args.report_from.read_text())
     else:

@@ -4,6 +4,8 @@
     mnistlib data verify                          check the cached files by SHA-256
     mnistlib data where                           say where the data is and its source
     mnistlib course build | check                 regenerate / drift-check release and solutions
+    mnistlib course copy-release | copy-course DEST   a learner's / an instructor's copy of the course
+    mnistlib course where                         the folder of the course installed with mnistlib
     mnistlib grade PATH...                        grade learner notebooks (see --help)
     mnistlib bench [--quick]                      measure the course (see --help)
     mnistlib progress [FOLDER]                    the course map: what is done, what is left
@@ -24,7 +26,7 @@ from . import data
 
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
-    "course": ("mnistlib.course", "regenerate or drift-check the student release and solutions"),
+    "course": ("mnistlib.course", "copy, regenerate or drift-check the course's notebooks"),
     "grade": ("mnistlib.grading", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
     "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),

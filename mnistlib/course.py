@@ -1,10 +1,18 @@
-"""Regenerate, or drift-check, the files made from the instructor sources.
+"""The course's notebooks: copy them for a learner or an instructor, regenerate, or drift-check them.
 
     mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
     mnistlib course check   # exit 1 and name every file that differs from a fresh build
     mnistlib course copy-release DEST   # a learner's working copy; never overwrites their work
+    mnistlib course copy-course DEST    # an instructor's nbgrader course root (config, source, release)
+    mnistlib course where   # the folder of the course installed with mnistlib
 
-Both run the real nbgrader (``generate_assignment`` for the student release,
+The course travels with the package: the repository's ``course/`` folder is installed as the
+subpackage ``mnistlib.course_files`` (pyproject.toml), found here through importlib.resources, so
+an installed wheel grades and copies notebooks without a checkout. ``build`` and ``check`` write
+to, and compare with, a checkout's files, so they need mnistlib installed from one (``pip install
+-e .``).
+
+``build`` and ``check`` run the real nbgrader (``generate_assignment`` for the student release,
 ``generate_solution`` without execution for the worked solutions) in a
 throw-away copy of ``course/``, so no gradebook or log is left behind. The
 solutions keep nbgrader's cell metadata (so they can be graded) but lose the
@@ -23,11 +31,50 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-COURSE = REPO / "course"
-SOLUTIONS = REPO / "solutions"
+#: The package the course is installed as (the checkout's course/ folder; see pyproject.toml).
+COURSE_PACKAGE = "mnistlib.course_files"
+
+
+class CourseFilesMissing(RuntimeError):
+    """mnistlib is installed without its course files (e.g. an editable install made before them)."""
+
+
+def course_folder() -> Path:
+    """The course installed with mnistlib: ``nbgrader_config.py``, ``source/`` and ``release/``.
+
+    Found through importlib.resources: ``site-packages/mnistlib/course_files`` when mnistlib is
+    installed from a wheel, the checkout's ``course/`` folder in an editable install.
+    """
+    try:
+        root = resources.files(COURSE_PACKAGE)
+    except ModuleNotFoundError as err:
+        raise CourseFilesMissing(
+            f"mnistlib's course files ({COURSE_PACKAGE}) are not installed: this mnistlib was installed "
+            "before they were packaged; install it again (in a checkout: pip install -e .)"
+        ) from err
+    if not isinstance(root, Path) or not (root / "source").is_dir():
+        raise CourseFilesMissing(
+            f"mnistlib's course files at {root} have no source/ folder: "
+            "install mnist-keras-course again (unpacked, not from a zip file)"
+        )
+    return root
+
+
+def checkout() -> Path | None:
+    """The repository checkout the course files come from (an editable install), or None (a wheel)."""
+    repo = COURSE.parent
+    if (repo / "pyproject.toml").is_file() and (repo / "mnistlib").is_dir() and COURSE.name == "course":
+        return repo
+    return None
+
+
+COURSE = course_folder()
+#: The checkout (None when mnistlib is installed from a wheel) and its generated worked solutions.
+REPO = checkout()
+SOLUTIONS = REPO / "solutions" if REPO else None
 
 _MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 
@@ -148,33 +195,68 @@ def copy_release(dest: Path, release: Path = COURSE / "release") -> tuple[list[P
     Returns ``(copied, kept)``. Learners work on these copies, so re-running
     ``make lab`` never loses their answers and the committed release stays clean.
     """
+    return _copy_new(release, dest, sorted(release.rglob("*")))
+
+
+def copy_course(dest: Path, course: Path = COURSE) -> tuple[list[Path], list[Path]]:
+    """An instructor's own nbgrader course root in ``dest``: the config, ``source/`` and ``release/``.
+
+    nbgrader writes its gradebook, ``submitted/``, ``autograded/`` and ``feedback/`` next to its
+    config, so instructors run it in a copy they own, not in the installed package. Files already
+    in ``dest`` are kept as they are (an instructor's edits survive). Returns ``(copied, kept)``.
+    """
+    files = [course / "nbgrader_config.py"]
+    for folder in ("source", "release"):
+        files += sorted((course / folder).rglob("*"))
+    return _copy_new(course, dest, files)
+
+
+def _copy_new(root: Path, dest: Path, sources: list[Path]) -> tuple[list[Path], list[Path]]:
     copied, kept = [], []
-    for source in sorted(release.rglob("*")):
-        if not source.is_file():
+    for source in sources:
+        if not source.is_file() or "__pycache__" in source.parts:
             continue
-        target = dest / source.relative_to(release)
+        target = dest / source.relative_to(root)
         if target.exists():
             kept.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        shutil.copyfile(source, target)  # contents only: the copy is writable even if the install is not
         copied.append(target)
     return copied, kept
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnistlib course", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "check", "copy-release"])
-    parser.add_argument("dest", nargs="?", help="with copy-release: the learner's work folder")
+    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where"])
+    parser.add_argument(
+        "dest",
+        nargs="?",
+        help="with copy-release: the learner's work folder; with copy-course: the new course root",
+    )
     args = parser.parse_args(argv)
-    if args.action == "copy-release":
-        if not args.dest:
-            parser.error("copy-release needs a destination folder")
-        copied, kept = copy_release(Path(args.dest))
-        print(
-            f"{len(copied)} notebook file(s) copied to {args.dest}, {len(kept)} already there kept unchanged"
-        )
+    if args.action == "where":
+        print(COURSE)
         return 0
+    if args.action in ("copy-release", "copy-course"):
+        if not args.dest:
+            parser.error(f"{args.action} needs a destination folder")
+        if args.action == "copy-release":
+            copied, kept = copy_release(Path(args.dest))
+            what = "notebook file(s)"
+        else:
+            copied, kept = copy_course(Path(args.dest))
+            what = "course file(s) (nbgrader_config.py, source/, release/)"
+        print(f"{len(copied)} {what} copied to {args.dest}, {len(kept)} already there kept unchanged")
+        return 0
+    if REPO is None:
+        print(
+            f"error: `mnistlib course {args.action}` regenerates the release and solutions of a checkout "
+            f"of the course repository, but this mnistlib is installed without one (its course: {COURSE}). "
+            "Run it in a clone, with mnistlib installed from there (pip install -e .).",
+            file=sys.stderr,
+        )
+        return 2
     if args.action == "build":
         ids = build(COURSE / "release", SOLUTIONS)
         print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")

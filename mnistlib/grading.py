@@ -8,7 +8,8 @@
 
 Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
 layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
-copied into a throw-away nbgrader course next to the course source, and graded
+copied into a throw-away nbgrader course next to the course source (the course
+installed with mnistlib, or ``--course``), and graded
 by nbgrader's own ``autograde`` (hidden tests included, test cells restored
 from the source). Work is spread over ``--jobs`` worker processes (default:
 every core). The exit status is 0 only when every notebook has full marks.
@@ -31,9 +32,8 @@ from pathlib import Path
 
 from . import grading_diagnose as diagnose
 from . import grading_forkserver
+from .course import COURSE  # the course installed with mnistlib (importlib.resources)
 
-REPO = Path(__file__).resolve().parent.parent
-COURSE = REPO / "course"
 LEARNER = "learner"
 #: The grades file of a class run: not ``grades.csv``, which is ``nbgrader export``'s in the same folder.
 DEFAULT_CSV = "mnistlib-grades.csv"
@@ -472,7 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", type=Path, help="notebooks, folders of notebooks, or a class folder")
     p.add_argument(
-        "--course", type=Path, default=COURSE, help="the nbgrader course root (default: the repo's course/)"
+        "--course",
+        type=Path,
+        default=COURSE,
+        help="the nbgrader course root, e.g. an instructor's own copy (default: the course installed "
+        "with mnistlib: `mnistlib course where`)",
     )
     p.add_argument(
         "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"

@@ -154,12 +154,13 @@ def install_requirements(python: Path, env: dict, work: Path) -> None:
 
 
 def copy_repository(target: Path) -> Path:
-    """What repo2docker sees of the repository and postBuild needs: pyproject, README, mnistlib, binder."""
+    """What repo2docker sees of the repository and postBuild needs: pyproject, README, mnistlib,
+    course (installed as mnistlib.course_files) and binder."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     target.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(REPO / name, target / name)
-    for name in ("mnistlib", "binder"):
+    for name in ("mnistlib", "course", "binder"):
         shutil.copytree(REPO / name, target / name, ignore=ignore)
     return target
 
@@ -218,6 +219,10 @@ def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isola
     elsewhere.mkdir()
     done = run([str(python), "-c", "import mnistlib; print(mnistlib.__file__)"], cwd=elsewhere, env=env)
     assert str(venv) in done.stdout
+    done = run([str(venv / "bin" / "mnistlib"), "course", "where"], cwd=elsewhere, env=env)
+    assert done.stdout.strip().startswith(str(venv)), (
+        f"the course is not installed with mnistlib: {done.stdout}"
+    )
     done = run([str(venv / "bin" / "mnistlib"), "data", "where"], cwd=elsewhere, env=env)
     assert f"cache: {isolated_env.cache} (present and verified)" in done.stdout
     run([str(python), "-m", "pip", "check"], cwd=elsewhere, env=env)

@@ -1,0 +1,286 @@
+"""The wheel: built from the repository, installed into a fresh environment, used with no checkout.
+
+docs/instructor.md, section 3, is run as written: ``pip wheel`` in a copy of the repository as a
+push would publish it (``fresh_clone.make_origin``), ``pip install`` of that wheel, and the
+instructor's ``copy-course`` + ``nbgrader generate_assignment``, all from an empty folder. Then
+the installed package copies the release and grades notebook 02 (the worked solution: full marks;
+the student release: zero) with the course's config from site-packages (its preprocessors are
+the installed mnistlib's), nbgrader leaves the installed package untouched, and ``--course``
+points grading at an instructor's own copy. A second test runs binder/postBuild, which installs
+the package from the repository without ``-e``.
+
+Time (2 cores): about 5 s to build, 2 s to install, 16 s per ``mnistlib grade`` (TensorFlow's
+start in the fork server and the kernel), 20 s for nbgrader (its start and ``alembic``), 17 s for
+postBuild; each step's time is printed. nbgrader's own ``autograde`` of the course config is
+tested on a clone by tests/test_docs_instructor.py.
+
+What differs from a hub, and why: installing TensorFlow & co. from PyPI takes minutes, so the
+fresh environment borrows the suite's installed packages. ``python -m venv --without-pip`` plus a
+``.pth`` file naming a folder of links to the suite venv's site-packages entries, minus every
+trace of the suite's editable mnistlib (its ``__editable__`` finder and .pth, its dist-info);
+pip then finds every dependency of the wheel already installed, and installs nothing but the
+wheel. The console scripts those packages would have installed (``nbgrader``, ``jupyter``,
+``alembic``, ``pip``) are written into the fresh ``bin/`` as pip writes them. Building uses pip's
+build isolation as the page does (setuptools from PyPI, usually from pip's cache: ``network``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+from doc_commands import REPO, block
+from fresh_clone import base_env, make_origin, run_block, run_script
+
+import mnistlib
+from mnistlib import grading_diagnose
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+DOC = "docs/instructor.md"
+SECTION = "3. JupyterHub with nbgrader's exchange"
+DOC_WHEEL = "mnist_keras_course-0.1.0-py3-none-any.whl"  # the file name the page shows
+MAIN_SITE = Path(sysconfig.get_paths()["purelib"])
+#: What of the suite's venv the fresh one must not see: the editable mnistlib, and .pth files.
+NOT_BORROWED = re.compile(r"^(__editable__|mnist_keras_course-|mnistlib$|__pycache__$)|\.pth$")
+
+
+class Steps:
+    """Times each step and prints the list (``pytest -s`` or on failure), so slow steps are visible."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[str, float]] = []
+
+    def run(self, name: str, function, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.times.append((name, time.perf_counter() - started))
+            print(f"[test_wheel] {self.times[-1][1]:6.1f} s  {name}", flush=True)
+
+
+def borrow_main_packages(venv: Path) -> None:
+    """Let ``venv`` import the suite venv's packages (not its mnistlib) and run their commands."""
+    site = Path(
+        sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)}, scheme="venv")["purelib"]
+    )
+    farm = venv / "borrowed-site-packages"
+    farm.mkdir()
+    for entry in MAIN_SITE.iterdir():
+        if not NOT_BORROWED.search(entry.name):
+            (farm / entry.name).symlink_to(entry)
+    (site / "borrowed-site-packages.pth").write_text(f"{farm}\n")
+    python = venv / "bin" / "python"
+    for dist in importlib.metadata.distributions(path=[str(MAIN_SITE)]):
+        if dist.metadata["Name"] == "mnist-keras-course":
+            continue
+        for entry_point in dist.entry_points.select(group="console_scripts"):
+            script = venv / "bin" / entry_point.name
+            if script.exists():
+                continue
+            script.write_text(
+                f"#!{python}\nimport sys\nfrom {entry_point.module} import {entry_point.attr.split('.')[0]}\n"
+                f"if __name__ == '__main__':\n    sys.exit({entry_point.attr}())\n"
+            )
+            script.chmod(0o755)
+
+
+def fresh_venv(venv: Path, cache: Path) -> dict:
+    """A new venv borrowing the suite's packages; the environment with it activated."""
+    done = run_script(f"{sys.executable} -m venv --without-pip {venv}", venv.parent, os.environ)
+    assert done.returncode == 0, done.stderr
+    borrow_main_packages(venv)
+    env = base_env(cache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # else setuptools warns that it cannot byte-compile
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
+    return env
+
+
+def warnings_in(output: str) -> list[str]:
+    """Lines of pip's or setuptools' output that warn (a dependency's name is not a warning)."""
+    return [
+        line
+        for line in output.splitlines()
+        if re.search(r"warn|deprecat", line, re.IGNORECASE) and "Requirement already satisfied" not in line
+    ]
+
+
+def run_ok(command: str, cwd: Path, env: dict, ok=(0,)):
+    done = run_script(command, cwd, env, timeout=600)
+    assert done.returncode in ok, (
+        f"{command} (exit {done.returncode})\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    )
+    return done
+
+
+def cell_sources(path: Path) -> list[str]:
+    cells = json.loads(path.read_text())["cells"]
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
+
+
+def total_points(assignment: str) -> float:
+    source = REPO / "course" / "source" / assignment / f"{assignment}.ipynb"
+    return sum(grading_diagnose.points(grading_diagnose.read_notebook(source)).values())
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, mnist_idx_dir):
+    """The wheel built by the page's command, installed by the page's command into a fresh venv."""
+    steps = Steps()
+    tmp = tmp_path_factory.mktemp("wheel")
+    cache = tmp / "mnist-cache"
+    cache.mkdir()
+    for name in mnistlib.data.IDX_SHA256:
+        (cache / name).write_bytes((mnist_idx_dir / name).read_bytes())
+    origin = steps.run("copy the repository as published", make_origin, tmp / "origin")
+    venv = tmp / "fresh"
+    env = steps.run("fresh venv borrowing the suite's packages", fresh_venv, venv, cache)
+
+    build = steps.run(
+        "pip wheel (the page's block 0)",
+        run_block,
+        block(DOC, SECTION, 0),
+        origin,
+        dict(env, PIP_VERBOSE="1"),
+    )
+    wheels = sorted((origin / "dist").glob("*.whl"))
+    assert [w.name for w in wheels] == [DOC_WHEEL], "the page names another wheel than `pip wheel` builds"
+    assert f"-{mnistlib.__version__}-" in wheels[0].name  # the one version, mnistlib.__version__
+    assert warnings_in(build.stdout + build.stderr) == [], "building the wheel warns"
+
+    empty = tmp / "empty"  # the instructor's and learners' folder: no checkout anywhere near
+    empty.mkdir()
+    install = steps.run(
+        "pip install the wheel (the page's block 1)",
+        run_block,
+        block(DOC, SECTION, 1),
+        empty,
+        dict(env, PIP_VERBOSE="1"),
+        {DOC_WHEEL: str(wheels[0])},
+    )
+    assert warnings_in(install.stdout + install.stderr) == [], "installing the wheel warns"
+    assert "Successfully installed mnist-keras-course-" in install.stdout
+    assert "Collecting" not in install.stdout.replace(f"Processing {wheels[0]}", ""), (
+        "pip fetched a dependency: the fresh venv does not see the suite's packages"
+    )
+    yield {"venv": venv, "env": env, "empty": empty, "wheel": wheels[0], "steps": steps, "tmp": tmp}
+    print("\n".join(f"[test_wheel] {s:6.1f} s  {name}" for name, s in steps.times))
+
+
+def test_the_wheel_carries_the_course_and_every_module(installed):
+    import zipfile
+
+    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
+    tracked = run_script("git ls-files mnistlib course", REPO, os.environ).stdout.split()
+    expected = {
+        n.replace("course/", "mnistlib/course_files/", 1) for n in tracked if not n.startswith("course/.")
+    }
+    assert expected - names == set(), "files of mnistlib/ or course/ the wheel leaves out"
+    assert {n for n in names if n.startswith("mnistlib/")} - expected == set(), "untracked files in the wheel"
+
+
+def test_installed_mnistlib_is_the_wheels_not_the_checkout(installed):
+    site = sysconfig.get_paths(vars={"base": str(installed["venv"])}, scheme="venv")["purelib"]
+    probe = (
+        "import json, mnistlib, mnistlib.course as c, importlib.metadata as m;"
+        "print(json.dumps([mnistlib.__file__, str(c.COURSE), c.REPO, m.version('mnist-keras-course')]))"
+    )
+    done = run_ok(f'python -c "{probe}"', installed["empty"], installed["env"])
+    module, course, repo, version = json.loads(done.stdout)
+    assert module == f"{site}/mnistlib/__init__.py", "mnistlib is not imported from the fresh venv"
+    assert course == f"{site}/mnistlib/course_files"
+    assert repo is None  # installed without a checkout
+    assert version == mnistlib.__version__
+    assert run_ok("mnistlib course where", installed["empty"], installed["env"]).stdout.strip() == course
+    # build and check need a checkout: one clear line, not a traceback
+    done = run_ok("mnistlib course check", installed["empty"], installed["env"], ok=(2,))
+    assert "installed without one" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_learner_copies_the_release_and_grades_notebook_02(installed):
+    env, empty, steps = installed["env"], installed["empty"], installed["steps"]
+    copy = steps.run("copy-release", run_ok, "mnistlib course copy-release my-work", empty, env)
+    assert "9 notebook file(s) copied to my-work" in copy.stdout
+    assert sorted(p.parent.name for p in (empty / "my-work").glob("*/*.ipynb")) == sorted(
+        p.name for p in (REPO / "course" / "release").iterdir()
+    )
+    full = total_points("02-reshaping")
+    assert full > 0
+
+    # the untouched release, with the command the page shows: every exercise 0 points, exit 1
+    done = steps.run(
+        "mnistlib grade (release 02)",
+        run_ok,
+        "mnistlib grade my-work/02-reshaping/02-reshaping.ipynb",
+        empty,
+        env,
+        ok=(1,),
+    )
+    assert f"TOTAL 0 / {full:g} over 1 notebook(s)" in done.stdout, done.stdout
+
+    # the worked solution (the checkout's solutions/ are not in the wheel): full marks, exit 0
+    (empty / "solution").mkdir()
+    (empty / "solution" / "02-reshaping.ipynb").write_bytes(
+        (REPO / "solutions" / "02-reshaping.ipynb").read_bytes()
+    )
+    done = steps.run(
+        "mnistlib grade (solution 02)",
+        run_ok,
+        "mnistlib grade solution/02-reshaping.ipynb --json",
+        empty,
+        env,
+    )
+    report = json.loads(done.stdout)
+    assert (report["score"], report["max_score"]) == (full, full), report
+    assert all(e["score"] == e["max_score"] for e in report["results"][0]["exercises"])
+
+
+def test_instructor_copies_the_course_and_nbgrader_runs_from_the_copy(installed):
+    env, empty, steps = installed["env"], installed["empty"], installed["steps"]
+    site_course = Path(run_ok("mnistlib course where", empty, env).stdout.strip())
+    before = sorted(str(p) for p in site_course.rglob("*"))
+
+    done = steps.run(
+        "copy-course + nbgrader generate_assignment (block 2)", run_block, block(DOC, SECTION, 2), empty, env
+    )
+    own = empty / "mnist-keras-course"
+    assert (own / "gradebook.db").is_file(), done.stdout + done.stderr
+    generated = own / "release" / "01-loading-data" / "01-loading-data.ipynb"
+    committed = REPO / "course" / "release" / "01-loading-data" / "01-loading-data.ipynb"
+    assert cell_sources(generated) == cell_sources(committed), "nbgrader made another student release"
+    assert sorted(str(p) for p in site_course.rglob("*")) == before, (
+        "nbgrader wrote into the installed package"
+    )
+
+    # --course: grading follows an instructor's own copy, not the installed course
+    run_ok("mnistlib course copy-course no-02 && rm -r no-02/source/02-reshaping", empty, env)
+    done = run_ok(
+        "mnistlib grade --course no-02 my-work/02-reshaping/02-reshaping.ipynb", empty, env, ok=(1, 2)
+    )
+    assert "02-reshaping" in done.stderr and "nothing to grade" in done.stderr, done.stderr
+    done = run_ok("mnistlib grade --course . my-work/02-reshaping/02-reshaping.ipynb", empty, env, ok=(2,))
+    assert f"{empty} has no source/ folder" in done.stderr or ". has no source/ folder" in done.stderr
+
+
+def test_binder_postbuild_installs_a_package_that_carries_the_course(tmp_path, mnist_cache, isolated_env):
+    steps = Steps()
+    repo = steps.run("copy the repository as published", make_origin, tmp_path / "repo")
+    venv = tmp_path / "binder-venv"
+    env = steps.run("fresh venv", fresh_venv, venv, isolated_env.cache)
+    done = steps.run("binder/postBuild", run_ok, "bash binder/postBuild", repo, env)
+    assert "postBuild: mnistlib installed, MNIST cached and verified" in done.stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = run_ok("mnistlib course where", elsewhere, env).stdout.strip()
+    assert where.startswith(str(venv)) and where.endswith("site-packages/mnistlib/course_files"), where
+    done = run_ok("mnistlib course copy-release my-work", elsewhere, env)
+    assert "9 notebook file(s) copied" in done.stdout
+    assert (elsewhere / "my-work" / "02-reshaping" / "02-reshaping.ipynb").is_file()
