@@ -9,7 +9,8 @@ through the real ``nbgrader autograde``, and asserts the required outcome: the t
 scores 0, nothing protected changes, no process survives, the test server gets no request.
 
 Placeholders in ``code``: ``__MARKER__`` (a string unique to this attack and run: it names the
-attack's leftover processes and files), ``__URL__`` (the test's HTTP server, path ``/<attack>``).
+attack's leftover processes and files), ``__URL__`` (the test's HTTP server, path ``/<attack>``),
+``__NAME__`` (the attack's name, which is also its learner's student id).
 """
 
 from __future__ import annotations
@@ -487,7 +488,12 @@ _threading.setprofile(_attack_profiler)
         "sgd_step",
         "thread",
         NEUTER
-        + wrong("sgd_step", "    import time\n\n    time.sleep(0.3)  # the thread neuters the fresh checks meanwhile\n")
+        + wrong(
+            "sgd_step",
+            "    import time\n\n    if not hasattr(time, '_attack_slept'):\n"
+            "        time._attack_slept = True\n"
+            "        time.sleep(0.3)  # once: the thread neuters the fresh checks meanwhile\n",
+        )
         + """
 import threading as _threading
 import time as _time
@@ -512,7 +518,12 @@ _threading.Thread(target=_attack_loop, daemon=True).start()
         "backward",
         "signal",
         NEUTER
-        + wrong("backward", "    import time\n\n    time.sleep(0.05)  # the timer fires meanwhile\n")
+        + wrong(
+            "backward",
+            "    import time\n\n    if not hasattr(time, '_attack_slept'):\n"
+            "        time._attack_slept = True\n"
+            "        time.sleep(0.05)  # once: the timer fires meanwhile\n",
+        )
         + """
 import signal as _signal
 
@@ -761,7 +772,7 @@ for _folder in {*_site.getsitepackages(), _str_np := str(_Path(np.__file__).reso
     except OSError as _error:
         print("blocked:", _error)
 try:
-    (_Path(_sys.executable).resolve().parent / "__MARKER__").write_text("#!/bin/sh\\n")
+    (_Path(_sys.prefix) / "bin" / "__MARKER__").write_text("#!/bin/sh\\n")
 except OSError as _error:
     print("blocked:", _error)
 """,
@@ -776,7 +787,7 @@ except OSError as _error:
 import os as _os
 from pathlib import Path as _Path
 
-for _home in {_Path.home(), _Path(_os.path.expanduser("~" + __import__("getpass").getuser()))}:
+for _home in {_Path.home(), _Path(_os.environ.get("HOME", "/nonexistent"))}:  # the grading account's
     try:
         for _path in _home.iterdir():
             if _path.is_file():
@@ -815,11 +826,11 @@ for _path in _attack_find("course/source/*/*.ipynb", "source/*/*.ipynb", "soluti
         + """
 import sqlite3 as _sqlite3
 
-for _path in _attack_find("gradebook.db", "course/gradebook.db"):
+for _path in _attack_find("gradebook.db"):
     try:
         with _sqlite3.connect(_path) as _db:
             _db.execute('CREATE TABLE IF NOT EXISTS "__MARKER__" (x)')
-            _db.execute("UPDATE grade SET manual_score = max_score WHERE 1")
+            _db.execute("UPDATE grade SET manual_score = max_score WHERE notebook_id IN (SELECT n.id FROM submitted_notebook n JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = '__NAME__')")
         print("wrote", _path)
     except Exception as _error:
         print("blocked:", _error)
@@ -844,7 +855,7 @@ while time.time() < end:
     for path in sys.argv[2:]:
         try:
             with sqlite3.connect(path, timeout=1) as db:
-                db.execute("UPDATE grade SET manual_score = max_score WHERE 1")
+                db.execute("UPDATE grade SET manual_score = max_score WHERE notebook_id IN (SELECT n.id FROM submitted_notebook n JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = '__NAME__')")
         except Exception:
             pass
     time.sleep(0.2)
@@ -873,7 +884,7 @@ _attack_started = _time.time()
 
 def _attack_rewrite():
     while True:
-        for _folder in (_os.getcwd(), _tempfile.gettempdir(), _os.path.dirname(_os.getcwd())):
+        for _folder in (_os.getcwd(), _os.path.dirname(_os.getcwd())):
             try:
                 for _name in _os.listdir(_folder):
                     _path = _os.path.join(_folder, _name)
@@ -923,18 +934,11 @@ except Exception as _error:
 import os as _os
 import signal as _signal
 
-_pid = _os.getpid()
-for _ in range(4):  # the kernel's parent, grandparent, ...: the grader
-    try:
-        with open(f"/proc/{_pid}/stat") as _f:
-            _pid = int(_f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        break
-    if _pid <= 1:
-        break
+_parent = _os.getppid()  # the process that started this kernel: the grader
+if _parent > 1:
     for _sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGUSR1):
         try:
-            _os.kill(_pid, _sig)
+            _os.kill(_parent, _sig)
         except OSError as _error:
             print("blocked:", _error)
 """,
@@ -977,6 +981,7 @@ def attack_notebook(attack: Attack, marker: str, url: str) -> dict:
     for index, cell in enumerate(notebook["cells"]):
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == attack.exercise:
             code = attack.code.replace("__MARKER__", marker).replace("__URL__", url)
+            code = code.replace("__NAME__", attack.name)
             cell["source"] = code
             cell["outputs"], cell["execution_count"] = [], None
             extras = [
