@@ -90,7 +90,7 @@ def _gradebook_state(path: Path) -> dict:
 
 def protected_state(home: Path, extra_trees: dict[str, Path]) -> dict:
     state = {"files": {}, "listings": {}}
-    for what, root in {**PROTECTED_TREES, **extra_trees}.items():
+    for root in {**PROTECTED_TREES, **extra_trees}.values():
         state["files"].update(_files(root))
     for folder in (SITE_PACKAGES, VENV_BIN, REPO / "mnistlib" / "checks"):
         state["listings"][str(folder)] = _listing(folder)
@@ -112,7 +112,11 @@ def changes(before: dict, after: dict) -> list[str]:
         if after["home"].get(path) != data:
             found.append(f"changed: {path}")
     for path in sorted(set(after["home"]) - set(before["home"])):
-        if TOKEN in path or TOKEN.encode() in after["home"][path] or Path(path).name in (".bashrc", ".profile"):
+        if (
+            TOKEN in path
+            or TOKEN.encode() in after["home"][path]
+            or Path(path).name in (".bashrc", ".profile")
+        ):
             found.append(f"new in HOME: {path}")
     return found
 
@@ -186,7 +190,9 @@ def learner_outputs(notebook: Path) -> str:
             continue
         for output in cell.get("outputs", []):
             texts.append("".join(output.get("text", "")))
-            texts += ["".join(value) for value in output.get("data", {}).values() if isinstance(value, str | list)]
+            texts += [
+                "".join(value) for value in output.get("data", {}).values() if isinstance(value, str | list)
+            ]
             texts += [output.get("evalue", ""), *output.get("traceback", [])]
     return "\n".join(texts)
 
@@ -225,14 +231,24 @@ def _env(home: Path, data: Path) -> dict[str, str]:
     return env
 
 
-def _report(line: str) -> None:
-    sys.__stderr__.write(f"\n[attacks] {line}\n")
-    sys.__stderr__.flush()
+def _report(config, line: str) -> None:
+    """A line in pytest's output whatever the capture mode (the timings of the two runs)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"[attacks] {line}")
+
+
+def _command(argv: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str, str]:
+    """Run a grading command with its output in files, not pipes: a process a submission leaves
+    behind keeps the pipes open, and reading them would wait for it."""
+    with open(log.with_suffix(".out"), "w") as stdout, open(log.with_suffix(".err"), "w") as stderr:
+        done = subprocess.run(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr, timeout=1500)
+    return done.returncode, log.with_suffix(".out").read_text(), log.with_suffix(".err").read_text()
 
 
 def _run_mnistlib(room: dict, out: Path, env: dict) -> dict:
     started = time.perf_counter()
-    done = subprocess.run(
+    returncode, stdout, stderr = _command(
         [
             str(PYTHON),
             "-m",
@@ -249,15 +265,13 @@ def _run_mnistlib(room: dict, out: Path, env: dict) -> dict:
             "--feedback",
             str(out / "feedback"),
         ],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        cwd=out,
-        env=env,
+        out,
+        env,
+        out / "mnistlib-grade",
     )
     seconds = time.perf_counter() - started
     try:
-        report = json.loads(done.stdout)
+        report = json.loads(stdout)
     except ValueError:
         report = {"results": []}
     scores, errors = {}, {}
@@ -275,8 +289,8 @@ def _run_mnistlib(room: dict, out: Path, env: dict) -> dict:
         texts[result["student"]] = texts.get(result["student"], "") + messages
     return {
         "seconds": seconds,
-        "returncode": done.returncode,
-        "output": done.stdout[-3000:] + done.stderr[-5000:],
+        "returncode": returncode,
+        "output": stdout[-3000:] + stderr[-5000:],
         "scores": scores,
         "errors": errors,
         "texts": texts,
@@ -294,10 +308,10 @@ def _run_nbgrader(room: dict, out: Path, env: dict) -> dict:
     log = []
     started = time.perf_counter()
     for assignment in ASSIGNMENTS:
-        done = subprocess.run(
-            [nbgrader, "generate_assignment", assignment], cwd=course, env=env, capture_output=True, text=True
+        returncode, _, stderr = _command(
+            [nbgrader, "generate_assignment", assignment], course, env, out / f"generate-{assignment}"
         )
-        assert done.returncode == 0, done.stderr[-3000:]
+        assert returncode == 0, stderr[-3000:]
     room["gradebook before"] = _gradebook_state(course / "gradebook.db")
     room["nbgrader protected"] = {
         "nbgrader course source": course / "source",
@@ -307,15 +321,10 @@ def _run_nbgrader(room: dict, out: Path, env: dict) -> dict:
     prepared = time.perf_counter()
     for step in ("autograde", "generate_feedback"):
         for assignment in ASSIGNMENTS:
-            done = subprocess.run(
-                [nbgrader, step, assignment],
-                cwd=course,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=1500,
+            returncode, _, stderr = _command(
+                [nbgrader, step, assignment], course, env, out / f"{step}-{assignment}"
             )
-            log.append(f"$ nbgrader {step} {assignment} -> {done.returncode}\n{done.stderr[-2000:]}")
+            log.append(f"$ nbgrader {step} {assignment} -> {returncode}\n{stderr[-2000:]}")
     seconds = time.perf_counter() - prepared
     time.sleep(2)  # a daemon left by a submission would rewrite grades by now
     from nbgrader.api import Gradebook, MissingEntry
@@ -380,8 +389,9 @@ def graded(request, classroom, server):
         run["runner"] = runner
         run["gradebook before"] = classroom.get("gradebook before")
         _report(
+            request.config,
             f"{runner}: graded {len(run['scores'])} notebooks in {run['seconds']:.0f} s"
-            + (f" (+{run['prepare seconds']:.0f} s generate_assignment)" if "prepare seconds" in run else "")
+            + (f" (+{run['prepare seconds']:.0f} s generate_assignment)" if "prepare seconds" in run else ""),
         )
         yield run
     finally:
@@ -466,7 +476,9 @@ def test_no_hidden_test_code_reaches_outputs_or_feedback(graded, name):
 def test_the_attack_leaves_no_trace_in_protected_files(graded, name):
     marker = f"attack-{name}-{TOKEN}"
     after = graded["after"]
-    traces = [p for p, data in {**after["files"], **after["home"]}.items() if marker in p or marker.encode() in data]
+    traces = [
+        p for p, data in {**after["files"], **after["home"]}.items() if marker in p or marker.encode() in data
+    ]
     traces += [f"{folder}/{n}" for folder, names in after["listings"].items() for n in names if marker in n]
     assert not traces, f"{name} wrote into {traces}"
 

@@ -192,7 +192,9 @@ def _attack_spawn():
 
 
 def _a(name, assignment, exercise, kind, code, **kw) -> Attack:
-    return Attack(name=name, assignment=assignment, exercise=exercise, kind=kind, code=code.strip() + "\n", **kw)
+    return Attack(
+        name=name, assignment=assignment, exercise=exercise, kind=kind, code=code.strip() + "\n", **kw
+    )
 
 
 L01, R02, O03, N04, D07, G08 = (
