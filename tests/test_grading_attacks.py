@@ -22,6 +22,7 @@ kernel fails many of these; that is the point (the failures name the attacks tha
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -234,8 +235,10 @@ def _env(home: Path, data: Path) -> dict[str, str]:
 def _report(config, line: str) -> None:
     """A line in pytest's output whatever the capture mode (the timings of the two runs)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None:
-        reporter.write_line(f"[attacks] {line}")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"[attacks] {line}")
 
 
 def _command(argv: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str, str]:
