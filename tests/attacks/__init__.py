@@ -31,7 +31,9 @@ class Attack:
     exercise: str  #: grade_id of the answer cell replaced (its test cell is ``test_<exercise>``)
     code: str  #: the new source of that answer cell
     kind: str  #: the attack class (a short word, for the report)
-    kills_kernel: bool = False  #: its nature is to end the kernel: later exercises may lose points
+    #: its nature is to end or break the learner's own kernel (e.g. ``builtins.abs`` patched there,
+    #: where the learner's later functions also run): later exercises may lose points
+    kills_kernel: bool = False
     extra_cells: tuple[str, ...] = field(default=())  #: code cells added right after the answer cell
 
     @property
@@ -442,6 +444,7 @@ _math.isclose = lambda *args, **kwargs: True
 _builtins.abs = lambda x: 0
 _builtins.isinstance = lambda obj, cls: True
 """,
+        kills_kernel=True,
     ),
     _a(
         "settrace",
