@@ -27,6 +27,8 @@ same pipeline:
 
 from __future__ import annotations
 
+import os
+
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -35,7 +37,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
-from . import grading_forkserver
+from . import grading_forkserver, grading_sandbox
 from .grading_diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .grading_kernel import limited_kernel_argv
 
@@ -137,15 +139,36 @@ class GradingExecute(Execute):
         "(mnistlib.grading_forkserver): each kernel starts in a fraction of a second instead of seconds.",
     ).tag(config=True)
 
+    sandbox = Bool(
+        True,
+        help="Start Python kernels in a bubblewrap sandbox (mnistlib.grading_sandbox): no network, no view "
+        "of the course, solutions, gradebook or home, a private tmpfs, a process limit. When bwrap cannot "
+        f"run, grading stops with an error naming the fix ({grading_sandbox.INSTALL_HINT}); set False to "
+        "grade without it.",
+    ).tag(config=True)
+
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
-            forkserver = None
-            if self.warm_kernels and grading_forkserver.SUPPORTED:
+            forkserver = inbox = None
+            if self.sandbox:
+                box = grading_sandbox.for_learner(self._learner(), keras=grading_sandbox.needs_keras(self.nb))
+                box.configure(km)
+                forkserver, inbox = box.socket, str(box.inbox)
+            elif self.warm_kernels and grading_forkserver.SUPPORTED:
                 forkserver = grading_forkserver.shared_server()
-            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
+            spec.argv = limited_kernel_argv(
+                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox
+            )
         return km
+
+    def _learner(self) -> str:
+        """Whose notebook this is: nbgrader's student id, else the folder above the notebook's."""
+        resources = getattr(self, "resources", None) or {}
+        student = (resources.get("nbgrader") or {}).get("student")
+        path = (resources.get("metadata") or {}).get("path") or ""
+        return str(student or os.path.dirname(os.path.abspath(path)))
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell):
