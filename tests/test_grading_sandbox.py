@@ -101,7 +101,7 @@ def probe(tmp_path_factory):
     }
     try:
         texts = grade_cells(list(checks.values()), folder)
-        results = dict(zip(checks, (t.strip() for t in texts)))
+        results = dict(zip(checks, (t.strip() for t in texts), strict=True))
         results["repo_file_made"] = repo_file.exists()
         results["folder_after"] = sorted(p.name for p in folder.iterdir())
         time.sleep(0.5)
@@ -164,7 +164,9 @@ def test_kernels_start_in_well_under_a_second(tmp_path):
     grade_cells(["1"], folder)  # the learner's sandbox starts (once per learner)
     started = time.perf_counter()
     assert grade_cells(["print(6 * 7)"], folder) == ["42\n"]
-    print(f"a warm sandboxed kernel started, ran one cell and stopped in {time.perf_counter() - started:.2f} s")
+    print(
+        f"a warm sandboxed kernel started, ran one cell and stopped in {time.perf_counter() - started:.2f} s"
+    )
 
 
 FORK_BOMB = """
@@ -204,7 +206,9 @@ def test_a_fork_bomb_ends_in_its_notebook_and_another_learner_is_graded_normally
     assert results["bomber"]["error"] is None
     feedback = (tmp_path / "feedback" / "bomber" / f"{assignment}.html").read_text()
     assert "fork bomb stopped after" in feedback  # the pids limit stopped it
-    strays = [p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and marker.encode() in p.read_bytes()]
+    strays = [
+        p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and marker.encode() in p.read_bytes()
+    ]
     assert strays == []
 
 
@@ -214,7 +218,15 @@ def test_a_class_is_refused_without_a_working_bwrap(tmp_path):
     target.write_bytes((REPO / "solutions" / "01-loading-data.ipynb").read_bytes())
     env = {**os.environ, "PATH": "/nonexistent"}  # no bwrap on the PATH
     done = subprocess.run(
-        [sys.executable, "-m", "mnistlib", "grade", str(tmp_path / "submitted"), "--csv", str(tmp_path / "g.csv")],
+        [
+            sys.executable,
+            "-m",
+            "mnistlib",
+            "grade",
+            str(tmp_path / "submitted"),
+            "--csv",
+            str(tmp_path / "g.csv"),
+        ],
         capture_output=True,
         text=True,
         env=env,
