@@ -17,10 +17,16 @@ kernelspec's command, ``python -m mnistlib.grading_kernel --forkserver SOCKET
 sends the server its command-line arguments, working directory, environment,
 limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
 
-* signals jupyter_client sends it (interrupt, terminate) are passed on to the kernel;
+* signals jupyter_client sends it (interrupt, terminate) are passed on to the kernel,
+  through the server (the kernel's pid may be in another PID namespace);
 * it exits when the kernel exits, with the kernel's exit status;
-* when the launcher dies (even by ``SIGKILL``), the kernel notices within
-  milliseconds and exits too, so killing a kernel the usual way still works.
+* when the launcher dies (even by ``SIGKILL``), the server sees its connection
+  close and kills the kernel; when the server dies, its kernels die too.
+
+In a grading sandbox (:mod:`mnistlib.grading_sandbox`) the server runs inside
+bubblewrap, imports TensorFlow only when asked to, and each kernel works on a
+copy of its folder in the sandbox's tmpfs, as PID 1 of its own user and PID
+namespace, so that everything it started ends with it.
 
 When no server answers on the socket, the launcher starts an ordinary kernel
 itself: the fork server only ever saves time, it is never needed.

@@ -16,7 +16,9 @@ same pipeline:
   loads them fresh from disk (a learner's monkey-patch of a check does not
   survive), it starts the kernel through :mod:`mnistlib.grading_kernel` (memory
   and output caps; forked from a warm :mod:`mnistlib.grading_forkserver`, so
-  TensorFlow is not imported again for every notebook), and if the kernel dies (a crash, or the memory guard) it records
+  TensorFlow is not imported again for every notebook), by default inside a
+  bubblewrap sandbox per learner (:mod:`mnistlib.grading_sandbox`; trait ``sandbox``),
+  and if the kernel dies (a crash, or the memory guard) it records
   the reason in that cell, restarts the kernel and goes on with the next cells.
 * :class:`HideHiddenTests` (feedback): in test cells, the code between
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a

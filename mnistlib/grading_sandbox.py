@@ -60,7 +60,7 @@ WORKSPACE = "/sandbox"
 TMPFS_MB = 512
 TMP_MB = 128
 #: Processes (threads count too: TensorFlow starts dozens) one sandbox may have at once.
-PIDS_MAX = 512
+PIDS_MAX = int(os.environ.get("MNISTLIB_SANDBOX_PIDS_MAX") or 512)
 #: Environment variable naming the workspace; set only inside a sandbox.
 WORKSPACE_ENV = "MNISTLIB_SANDBOX_WORKSPACE"
 HOME = f"{WORKSPACE}/home"
