@@ -25,8 +25,8 @@ limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
 
 In a grading sandbox (:mod:`mnistlib.grading_sandbox`) the server runs inside
 bubblewrap, imports TensorFlow only when asked to, and each kernel works on a
-copy of its folder in the sandbox's tmpfs, as PID 1 of its own user and PID
-namespace, so that everything it started ends with it.
+copy of its folder in the sandbox's tmpfs, in a user and PID namespace of its
+own, so that everything it started ends with it.
 
 When no server answers on the socket, the launcher starts an ordinary kernel
 itself: the fork server only ever saves time, it is never needed.
@@ -300,36 +300,46 @@ def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, li
 
 
 def _kernel_namespaces(workdir: str) -> bool:
-    """Put the kernel into its own user and PID namespace: it becomes PID 1 of a namespace of its
-    own, runs as an unprivileged user, sees none of the sandbox's other processes, and everything
-    it starts dies with it (the kernel ends the namespace when it exits).
+    """Put the kernel into its own user and PID namespace: it runs as an unprivileged user, sees
+    none of the sandbox's other processes, and everything it starts dies with it.
 
     Called in the forked child; returns in the kernel (True), or False when the namespaces could
     not be made (then the kernel runs in this process, and the server kills its process group at
-    the end). The child itself stays behind as the kernel's parent: it relays the signals it gets,
-    deletes the kernel's working copy ``workdir`` when the kernel has exited, and exits with the
-    kernel's status; if it is killed, the kernel is killed too.
+    the end). Two processes stay behind, each :func:`_stand_in` for the next: this child (in the
+    server's namespace; it deletes the kernel's working copy ``workdir`` at the end) and PID 1 of
+    the new namespace, a small init whose exit ends the namespace and every process in it. The
+    kernel itself is PID 2, so that it can die like any process (a PID 1 ignores even its own
+    ``SIGKILL``). Each of them dies when its parent does.
     """
     if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
         return False
-    pid = os.fork()
-    if pid == 0:
+    for cleanup in (workdir, None):
+        pid = os.fork()
+        if pid:
+            _stand_in(pid, cleanup)  # never returns
         _prctl_death_signal(signal.SIGKILL)
-        return True
+    return True
 
-    def relay(signum, _frame):  # a PID 1 ignores SIGTERM without a handler: ending it means SIGKILL
+
+def _stand_in(pid: int, workdir: str | None) -> None:
+    """Relay the signals this process gets to child ``pid``, reap every child until ``pid`` exits,
+    delete ``workdir``, and exit with ``pid``'s status."""
+
+    def relay(signum, _frame):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(
-                pid, signal.SIGKILL if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) else signum
-            )
+            os.kill(pid, signum)
 
     for signum in RELAYED_SIGNALS:
         signal.signal(signum, relay)
-    _, status = os.waitpid(pid, 0)
-    import shutil
+    while True:  # as a namespace's init, also reap the orphans the kernel leaves
+        done, status = os.wait()
+        if done == pid:
+            break
+    if workdir:
+        import shutil
 
-    shutil.rmtree(workdir, ignore_errors=True)
-    os._exit(os.waitstatus_to_exitcode(status) % 256)
+        shutil.rmtree(workdir, ignore_errors=True)
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
 def _child(request: dict, fds: list[int], close: list[int]) -> None:

@@ -109,9 +109,9 @@ def run_kernel(
 ) -> None:
     """Run an ipykernel in this process, under the memory and output limits, until it shuts down.
 
-    ``own_namespace``: this process is PID 1 of a PID namespace of its own (in a grading sandbox),
-    whose processes all die with it, but ``/proc`` shows the sandbox's: ipykernel's search for its
-    child processes at shutdown would find the sandbox's and wait for them, so it is skipped.
+    ``own_namespace``: this process is in a PID namespace of its own (in a grading sandbox), whose
+    processes all die with it, but ``/proc`` shows the sandbox's: ipykernel's search for its child
+    processes at shutdown would find the sandbox's and wait for them, so it is skipped.
     """
     limit_memory(memory_mb)
 

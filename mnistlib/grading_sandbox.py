@@ -29,9 +29,10 @@ Design
   in). So the grader, and any other client, reach a kernel by its connection file.
 * A process limit: a pids cgroup per sandbox (``pids.max`` = :data:`PIDS_MAX`) when
   one can be made, else ``RLIMIT_NPROC`` (which does not bind root; a note says so).
-* Per kernel, the forked child enters a new user and PID namespace: the kernel is
-  PID 1 of its own namespace, runs as an unprivileged user, cannot signal the
-  server, and every process it started dies with it. The launcher outside relays
+* Per kernel, the forked child enters a new user and PID namespace (a tiny init
+  is its PID 1, the kernel PID 2): the kernel runs as an unprivileged user,
+  cannot signal the server, and every process it started dies with the
+  namespace when its notebook ends. The launcher outside relays
   jupyter_client's signals through the server's socket.
 
 The memory cap, output cap (:mod:`mnistlib.grading_kernel`) and per-cell timeout
