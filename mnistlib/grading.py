@@ -220,15 +220,18 @@ def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | N
     return 2.0 + 4.0 * code.count(".fit(")
 
 
-def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
+def order_jobs(jobs: list[dict], cost=lambda assignment: 1, by_learner: bool = False) -> list[dict]:
     """The order in which the workers take ``jobs``: the most expensive assignments first.
 
     Every free worker takes the next job on the list, so starting with the slow ones leaves the
     quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
     behind each other on one worker). Jobs of one assignment stay together, so that a worker
-    mostly prepares each assignment once.
+    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading, where each
+    worker starts a sandbox per learner), one learner's jobs stay together instead, slowest first.
     """
     costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
+    if by_learner:
+        return sorted(jobs, key=lambda j: (j["student"], -costs[j["assignment"]], j["assignment"]))
     return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
 
 
@@ -287,7 +290,7 @@ def run_jobs(
     if not config.is_file():
         config = COURSE / "nbgrader_config.py"
     remembered = remembered_seconds()
-    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered))
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered), by_learner=sandbox)
     results: dict[tuple[str, str], dict] = {}
     workers = max(1, min(jobs_n, len(ordered)))
     env = worker_env(os.environ, workers, os.cpu_count() or 1)
