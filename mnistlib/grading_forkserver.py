@@ -280,14 +280,15 @@ def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, li
     import shutil
 
     workspace = Path(os.environ[sandbox_env.WORKSPACE_ENV])
+    for key in [k for k in env if sandbox_env.SECRET.search(k)] + ["JPY_PARENT_PID"]:
+        env.pop(key, None)
     env.update({k: os.environ[k] for k in sandbox_env.ENV_OVERRIDES if k in os.environ})
-    env.pop("JPY_PARENT_PID", None)
     name = f"{Path(request['cwd']).name}-{os.getpid()}"
     cwd = workspace / name
     shutil.copytree(request["files"], cwd, symlinks=True)
     argv = list(argv)
     if "-f" in argv:
-        connection = cwd.parent / f".{name}.json"
+        connection = cwd.parent / f"{name}.json"  # deleted with the folder (see _stand_in)
         shutil.copyfile(argv[argv.index("-f") + 1], connection)
         argv[argv.index("-f") + 1] = str(connection)
         os.chmod(connection, 0o666)
@@ -323,7 +324,7 @@ def _kernel_namespaces(workdir: str) -> bool:
 
 def _stand_in(pid: int, workdir: str | None) -> None:
     """Relay the signals this process gets to child ``pid``, reap every child until ``pid`` exits,
-    delete ``workdir``, and exit with ``pid``'s status."""
+    delete ``workdir`` and its connection file, and exit with ``pid``'s status."""
 
     def relay(signum, _frame):
         with contextlib.suppress(ProcessLookupError):
@@ -339,6 +340,8 @@ def _stand_in(pid: int, workdir: str | None) -> None:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.remove(f"{workdir}.json")
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 

@@ -19,7 +19,7 @@ Design
   death with the grading process; read-only views of ``/usr``, ``/etc``, ``/lib*``,
   ``/bin``, the Python installation, the venv, the ``mnistlib`` package folder only
   (never the repository: ``course/``, ``solutions/`` and the gradebook stay out of
-  sight) and the MNIST cache; a private tmpfs of :data:`TMPFS_MB` MB at
+  sight) and the MNIST cache (filled from outside first: no network inside); a private tmpfs of :data:`TMPFS_MB` MB at
   :data:`WORKSPACE` holding HOME, IPython's and matplotlib's folders and a copy of
   each notebook's folder; a small private ``/tmp``. Nothing of the grading user's
   home is visible.
@@ -128,15 +128,28 @@ def make_home() -> None:
                 os.chmod(folder, 0o1777)
 
 
+@functools.cache
+def ensure_data() -> None:
+    """Fill the MNIST cache from out here, once: kernels in a sandbox have no network to fetch it."""
+    from . import data
+
+    if os.environ.get("MNISTLIB_DATA"):
+        return
+    try:
+        data.fetch()
+    except Exception as err:  # the notebooks will say that they have no data
+        print(f"note: the MNIST cache could not be filled for the grading sandbox: {err}", file=sys.stderr)
+
+
 def read_only_paths() -> list[str]:
     """Host paths every sandbox sees read-only, at the same place."""
     from . import data
 
     package = Path(__file__).resolve().parent
     paths = ["/usr", "/etc", os.path.realpath(sys.base_prefix), sys.prefix, str(package)]
-    cache = data.cache_dir()
-    if cache.is_dir():
-        paths.append(str(cache.resolve()))
+    for place in (data.cache_dir(), Path(os.environ.get("MNISTLIB_DATA") or "/nonexistent")):
+        if place.exists():
+            paths.append(str(place.resolve()))
     return [p for p in dict.fromkeys(paths) if not p.startswith("/usr/")]
 
 
@@ -149,6 +162,10 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:
         "--unshare-uts",
     ]
     argv += ["--die-with-parent", "--new-session"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    # the tmpfs mounts first: host paths under /tmp bound below stay visible on top of them
+    argv += ["--size", str(TMPFS_MB * 2**20), "--perms", "0755", "--tmpfs", WORKSPACE]
+    argv += ["--size", str(TMP_MB * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in read_only_paths():
         argv += ["--ro-bind", path, path]
     for name in ("lib", "lib32", "lib64", "libx32", "bin", "sbin"):
@@ -157,9 +174,6 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:
             argv += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--dev", "/dev", "--proc", "/proc"]
-    argv += ["--size", str(TMPFS_MB * 2**20), "--perms", "0755", "--tmpfs", WORKSPACE]
-    argv += ["--size", str(TMP_MB * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
     argv += ["--bind", str(run_dir), str(run_dir), "--ro-bind", str(inbox), str(inbox)]
     argv += ["--chdir", WORKSPACE]
     return [*argv, "--", *command]
@@ -191,6 +205,7 @@ class Sandbox:
         if reason:
             raise SandboxError(unavailable_message(reason))
         self.learner, self.keras = learner, keras
+        ensure_data()
         self.dir = Path(tempfile.mkdtemp(prefix="mnistlib-sandbox-"))
         os.chmod(self.dir, 0o755)  # the kernels' unprivileged user must reach run/ and inbox/
         self.run_dir, self.inbox = self.dir / "run", self.dir / "inbox"

@@ -61,6 +61,7 @@ def probe(tmp_path_factory):
     (folder / "released-file.txt").write_text("released")
     canary = Path.home() / f"mnistlib-canary-{uuid.uuid4().hex}"
     canary.write_text("secret")
+    os.environ["MNISTLIB_TEST_API_TOKEN"] = "secret-token"  # what the grader's environment may hold
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -81,6 +82,7 @@ def probe(tmp_path_factory):
         "kill_grader": attempt(f"import os, signal; os.kill({os.getpid()}, signal.SIGKILL)"),
         "home": "import os; print(os.path.expanduser('~') != " + repr(str(Path.home())) + ")",
         "released_copy": "print(open('released-file.txt').read())",
+        "secret_env": "import os; print(os.environ.get('MNISTLIB_TEST_API_TOKEN'))",
         "write_workdir": attempt("open('notes.txt', 'w').write('mine')"),
         "tmpfs_limit": (
             "written = 0\n"
@@ -114,6 +116,7 @@ def probe(tmp_path_factory):
     finally:
         canary.unlink()
         listener.close()
+        del os.environ["MNISTLIB_TEST_API_TOKEN"]
         repo_file.unlink(missing_ok=True)
 
 
@@ -133,6 +136,7 @@ def test_the_package_the_venv_and_the_repo_are_read_only_or_absent(probe):
 def test_the_graders_home_solutions_and_course_source_are_invisible(probe):
     assert probe["read_canary"] == "FileNotFoundError"
     assert probe["home"] == "True"
+    assert probe["secret_env"] == "None"  # variables named like secrets are not passed in
     assert probe["read_solution"] == "FileNotFoundError"
     assert probe["read_source"] == "FileNotFoundError"
 
