@@ -109,7 +109,10 @@ def problem() -> str | None:
 
 
 def unavailable_message(reason: str) -> str:
-    return f"{reason}: install it with `{INSTALL_HINT}`"
+    return (
+        f"the grading sandbox cannot run: {reason}; install bubblewrap (`{INSTALL_HINT}`), or grade "
+        "without a sandbox (mnistlib grade --no-sandbox; c.GradingExecute.sandbox = False)"
+    )
 
 
 def needs_keras(nb) -> bool:

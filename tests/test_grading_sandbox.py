@@ -239,3 +239,19 @@ def test_a_class_is_refused_without_a_working_bwrap(tmp_path):
     )
     assert done.returncode == 2
     assert "bubblewrap" in done.stderr and "--no-sandbox" in done.stderr
+
+
+def test_a_learners_own_notebook_is_graded_unsandboxed_with_a_one_line_note_without_bwrap(tmp_path):
+    notebook = tmp_path / "01-loading-data.ipynb"
+    notebook.write_bytes((REPO / "solutions" / "01-loading-data.ipynb").read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistlib", "grade", str(notebook), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": "/nonexistent"},  # no bwrap on the PATH
+        timeout=300,
+    )
+    notes = [line for line in done.stderr.splitlines() if "sandbox" in line]
+    assert len(notes) == 1 and "apt install bubblewrap" in notes[0], done.stderr
+    result = json.loads(done.stdout)["results"][0]
+    assert result["error"] is None and result["score"] == result["max_score"] > 0
