@@ -255,3 +255,11 @@ def test_a_learners_own_notebook_is_graded_unsandboxed_with_a_one_line_note_with
     assert len(notes) == 1 and "apt install bubblewrap" in notes[0], done.stderr
     result = json.loads(done.stdout)["results"][0]
     assert result["error"] is None and result["score"] == result["max_score"] > 0
+
+
+def test_nbgrader_autograde_with_the_course_config_is_sandboxed():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "course")).load_config()
+    assert "mnistlib.grading_nbgrader.GradingExecute" in config.Autograde.autograde_preprocessors
+    assert GradingExecute(config=config).sandbox is True
