@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 WORK   ?= my-work
 PORT   ?= 8888
 
-.PHONY: lab test setup data generate check lint format browser-deps axe-core clean-venv
+.PHONY: lab test setup data generate check lint format browser-deps sandbox-deps axe-core clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ browser-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "note: /usr/bin/chromium is missing; the browser test will be skipped (apt-get install chromium)"; fi
 
+# Grading runs learners' kernels in a bubblewrap sandbox (docs/instructor.md, Sandbox); install it as for chromium.
+sandbox-deps:
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+	else echo "note: bwrap is missing; grading runs without a sandbox and its tests are skipped (apt-get install bubblewrap)"; fi
+
 # The accessibility check injects axe-core (from npm) into each notebook's page; kept in build/ (git-ignored).
 # AXE_VERSION must match tests/test_browser.py, which installs it itself when this step did not.
 AXE_VERSION := 4.14.1
@@ -62,7 +69,7 @@ axe-core:
 	  npm install --prefix build/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION); \
 	else echo "note: npm is missing; the accessibility check will be skipped (apt-get install npm)"; fi
 
-test: data browser-deps axe-core lint
+test: data browser-deps sandbox-deps axe-core lint
 	$(PY) -m pytest
 
 clean-venv:

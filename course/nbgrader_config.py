@@ -71,6 +71,7 @@ c.GradingExecute.startup_timeout = 180  # seconds for a kernel to start (TensorF
 c.GradingExecute.interrupt_on_timeout = True
 c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading_kernel, RLIMIT_DATA)
 c.GradingExecute.max_output_kb = 256  # output one cell may print before the rest is dropped
+c.GradingExecute.sandbox = True  # bubblewrap around each learner's kernels (docs/instructor.md, Sandbox)
 c.LimitOutput.max_lines = 200  # lines of output kept per cell in autograded notebooks and feedback
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",

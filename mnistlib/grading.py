@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from . import grading_diagnose as diagnose
-from . import grading_forkserver
+from . import grading_forkserver, grading_sandbox
 from .course import COURSE  # the course installed with mnistlib (importlib.resources)
 
 LEARNER = "learner"
@@ -220,15 +220,18 @@ def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | N
     return 2.0 + 4.0 * code.count(".fit(")
 
 
-def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
+def order_jobs(jobs: list[dict], cost=lambda assignment: 1, by_learner: bool = False) -> list[dict]:
     """The order in which the workers take ``jobs``: the most expensive assignments first.
 
     Every free worker takes the next job on the list, so starting with the slow ones leaves the
     quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
     behind each other on one worker). Jobs of one assignment stay together, so that a worker
-    mostly prepares each assignment once.
+    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading, where each
+    worker starts a sandbox per learner), one learner's jobs stay together instead, slowest first.
     """
     costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
+    if by_learner:
+        return sorted(jobs, key=lambda j: (j["student"], -costs[j["assignment"]], j["assignment"]))
     return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
 
 
@@ -276,18 +279,23 @@ def run_jobs(
     memory_mb: int,
     max_output_kb: int,
     feedback: Path | None = None,
+    sandbox: bool = True,
 ) -> list[dict]:
-    """Grade ``jobs`` in up to ``jobs_n`` worker processes; one result per job, in the given order."""
+    """Grade ``jobs`` in up to ``jobs_n`` worker processes; one result per job, in the given order.
+
+    With ``sandbox``, every kernel runs in a per-learner sandbox each worker starts
+    (:mod:`mnistlib.grading_sandbox`); without, kernels are forked from one shared fork server.
+    """
     config = course / "nbgrader_config.py"
     if not config.is_file():
         config = COURSE / "nbgrader_config.py"
     remembered = remembered_seconds()
-    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered))
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered), by_learner=sandbox)
     results: dict[tuple[str, str], dict] = {}
     workers = max(1, min(jobs_n, len(ordered)))
     env = worker_env(os.environ, workers, os.cpu_count() or 1)
     with contextlib.ExitStack() as stack:
-        if grading_forkserver.SUPPORTED:  # one warm TensorFlow process forks every worker's kernels
+        if grading_forkserver.SUPPORTED and not sandbox:  # one warm TensorFlow process forks all kernels
             env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
                 grading_forkserver.ForkServer(wait=True)
             ).socket
@@ -307,6 +315,7 @@ def run_jobs(
                     "timeout": timeout,
                     "memory_mb": memory_mb,
                     "max_output_kb": max_output_kb,
+                    "sandbox": sandbox,
                     "feedback": str(feedback.resolve()) if feedback else None,
                 }
                 spec, out = Path(tmp) / f"batch{worker}.json", Path(tmp) / f"result{worker}.json"
@@ -428,6 +437,29 @@ def remember_grades(results: list[dict]) -> None:
             progress.record_grade(r["path"], r["assignment"], r["score"], r["max_score"])
 
 
+def sandbox_choice(wanted: bool, is_class: bool) -> bool:
+    """Whether to grade in sandboxes: yes when wanted and bwrap works.
+
+    Without a working bwrap, a learner's own notebooks are graded unsandboxed with a one-line
+    note; a class is refused (:class:`GradingError`): other people's code needs the sandbox.
+    """
+    if not wanted:
+        return False
+    reason = grading_sandbox.problem()
+    if reason is None:
+        return True
+    if is_class:
+        raise GradingError(
+            f"grading a class needs the grading sandbox, but {reason}: install the bubblewrap package "
+            f"(`{grading_sandbox.INSTALL_HINT}`), or pass --no-sandbox to grade without it"
+        )
+    print(
+        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.INSTALL_HINT})",
+        file=sys.stderr,
+    )
+    return False
+
+
 def full_marks(result: dict) -> bool:
     return not result.get("error") and result["max_score"] > 0 and result["score"] >= result["max_score"]
 
@@ -439,6 +471,7 @@ def grade(
     timeout: int = 120,
     memory_mb: int = 2048,
     quiet: bool = False,
+    sandbox: bool = True,
 ) -> list[dict]:
     """Grade notebooks from Python (e.g. a check cell in a notebook); print the tables; return the results.
 
@@ -446,9 +479,10 @@ def grade(
     exactly as ``mnistlib grade 02-reshaping.ipynb`` does.
     """
     course = Path(course)
-    jobs_found, problems, _ = find_jobs([Path(p) for p in paths], course_assignments(course))
+    jobs_found, problems, is_class = find_jobs([Path(p) for p in paths], course_assignments(course))
     if problems:
         raise GradingError("; ".join(problems))
+    sandbox = sandbox_choice(sandbox, is_class)
     results = run_jobs(
         jobs_found,
         course=course,
@@ -456,6 +490,7 @@ def grade(
         timeout=timeout,
         memory_mb=memory_mb,
         max_output_kb=256,
+        sandbox=sandbox,
     )
     if not quiet:
         print("\n\n".join(format_table(r) for r in results))
@@ -497,6 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"write a grades CSV with nbgrader export's columns (default for a class folder: {DEFAULT_CSV})",
     )
     p.add_argument("--feedback", type=Path, help="also write nbgrader's HTML feedback to this folder")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
+    )
     return p
 
 
@@ -510,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assignments = course_assignments(args.course)
         jobs, problems, is_class = find_jobs(args.paths, assignments)
+        sandbox = sandbox_choice(not args.no_sandbox, is_class) if jobs else False
     except GradingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -528,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
             memory_mb=args.memory_mb,
             max_output_kb=args.max_output_kb,
             feedback=args.feedback,
+            sandbox=sandbox,
         )
     except KeyboardInterrupt:
         print("error: grading stopped before it finished; nothing was written", file=sys.stderr)

@@ -361,7 +361,7 @@ def read_file(folder_fd: int, name: str, limit: int) -> bytes:
 
 def _create(folder_fd: int, name: str):
     """A new file ``name`` in the folder, opened for writing; never through a planted link."""
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder_fd)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder_fd)
     return os.fdopen(fd, "wb")
 
 
@@ -512,6 +512,7 @@ class _Bridge(Codec):
         folder = self.root / name
         self.folder, self.files = folder, 0
         self.folder_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.root_fd)
+        os.fchmod(self.folder_fd, 0o777)  # a sandboxed kernel runs as another, unprivileged user
         try:
             if "args" in request:
                 request["args"] = [self.encode(arg) for arg in request["args"]]

@@ -17,10 +17,16 @@ kernelspec's command, ``python -m mnistlib.grading_kernel --forkserver SOCKET
 sends the server its command-line arguments, working directory, environment,
 limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
 
-* signals jupyter_client sends it (interrupt, terminate) are passed on to the kernel;
+* signals jupyter_client sends it (interrupt, terminate) are passed on to the kernel,
+  through the server (the kernel's pid may be in another PID namespace);
 * it exits when the kernel exits, with the kernel's exit status;
-* when the launcher dies (even by ``SIGKILL``), the kernel notices within
-  milliseconds and exits too, so killing a kernel the usual way still works.
+* when the launcher dies (even by ``SIGKILL``), the server sees its connection
+  close and kills the kernel; when the server dies, its kernels die too.
+
+In a grading sandbox (:mod:`mnistlib.grading_sandbox`) the server runs inside
+bubblewrap, imports TensorFlow only when asked to, and each kernel works on a
+copy of its folder in the sandbox's tmpfs, in a user and PID namespace of its
+own, so that everything it started ends with it.
 
 When no server answers on the socket, the launcher starts an ordinary kernel
 itself: the fork server only ever saves time, it is never needed.
@@ -34,6 +40,8 @@ one if the last has exited.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -44,10 +52,10 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from . import grading_sandbox as sandbox_env
 from .notebook import MALLOC_ARENAS, silenced_stderr
 
 #: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
@@ -95,6 +103,29 @@ def notebook_modules() -> list[str]:
     names = [m.name for m in here if m.name.startswith("mnistlib.plots") or m.name in NOTEBOOK_EXTRAS]
     names += ["mnistlib.checks", *(m.name for m in pkgutil.iter_modules(checks.__path__, "mnistlib.checks."))]
     return sorted(names)
+
+
+#: Environment variable: "0" when the server should not import TensorFlow and Keras (notebooks without them).
+KERAS_ENV = "MNISTLIB_FORKSERVER_KERAS"
+
+#: Signals a launcher gets from jupyter_client and passes on to its kernel.
+RELAYED_SIGNALS = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+# Linux constants (prctl, unshare).
+PR_SET_PDEATHSIG = 1
+CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
+
+
+def without_keras() -> list[str]:
+    """The modules to preload for notebooks that use neither TensorFlow nor Keras."""
+    return [m for m in (*PRELOAD, *notebook_modules()) if m not in ("tensorflow", "keras")]
 
 
 _HEADER = struct.Struct("!I")  # length of the JSON request that follows
@@ -153,22 +184,26 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 
 def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
-    """Listen on the Unix socket ``path`` and fork a kernel per request until ``parent_pid`` exits,
-    or until no kernel has run for ``idle_exit`` seconds."""
+    """Listen on the Unix socket ``path`` and fork a kernel per request until ``parent_pid`` exits
+    (0: no such watch; a sandboxed server ends with its sandbox), or until no kernel has run for
+    ``idle_exit`` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # launchers may connect while the imports below run; they wait in the backlog
-    preload()
+    preload(None if os.environ.get(KERAS_ENV, "1") != "0" else without_keras())
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, ("accept", None))
-    try:
-        parent = os.pidfd_open(parent_pid)
-    except ProcessLookupError:
-        return
-    selector.register(parent, selectors.EVENT_READ, ("parent", None))
-    # For each kernel: its pid, the launcher's connection and one pidfd each for the kernel and the
-    # launcher, so the server sees either of them exit.
+    server_fds = [listener.fileno(), selector.fileno()]
+    if parent_pid:
+        try:
+            parent = os.pidfd_open(parent_pid)
+        except ProcessLookupError:
+            return
+        selector.register(parent, selectors.EVENT_READ, ("parent", None))
+        server_fds.append(parent)
+    # For each kernel: its pid, a pidfd to see it exit, and the launcher's connection, which carries
+    # the signals to relay and whose end means the launcher is gone.
     kernels: dict[int, dict] = {}
     while True:
         events = selector.select(timeout=None if kernels else idle_exit)
@@ -178,7 +213,7 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
             return
         for key, _ in events:
             what, kernel = key.data
-            if kernel is not None and (kernel["pid"] not in kernels or key.fd not in kernel["fds"]):
+            if kernel is not None and kernel["pid"] not in kernels:
                 continue  # this kernel's other event, in the same batch, already dealt with it
             if what == "parent":
                 listener.close()
@@ -193,56 +228,122 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
                     continue
                 pid = os.fork()
                 if pid == 0:  # the new kernel: let go of everything that belongs to the server
-                    server_fds = [listener.fileno(), parent, selector.fileno(), conn.fileno()]
+                    close = [*server_fds, conn.fileno()]
                     for other in kernels.values():
-                        server_fds += [other["kernel_fd"], other["conn"].fileno()]
-                        server_fds += [other["launcher_fd"]] if other["launcher_fd"] is not None else []
-                    _child(request, fds, close=server_fds)  # never returns
+                        close += [other["kernel_fd"], other["conn"].fileno()]
+                    _child(request, fds, close=close)  # never returns
                 for fd in fds:
                     os.close(fd)
-                kernel = {"pid": pid, "conn": conn, "kernel_fd": os.pidfd_open(pid), "launcher_fd": None}
-                kernel["fds"] = {kernel["kernel_fd"]}  # the pidfds still registered for this kernel
+                kernel = {"pid": pid, "conn": conn, "kernel_fd": os.pidfd_open(pid), "buffer": b""}
                 kernels[pid] = kernel
                 selector.register(kernel["kernel_fd"], selectors.EVENT_READ, ("kernel", kernel))
-                try:
-                    kernel["launcher_fd"] = os.pidfd_open(int(request["pid"]))
-                    kernel["fds"].add(kernel["launcher_fd"])
-                    selector.register(kernel["launcher_fd"], selectors.EVENT_READ, ("launcher", kernel))
-                except (ProcessLookupError, ValueError, KeyError):
-                    os.kill(pid, signal.SIGKILL)  # nobody is waiting for this kernel any more
+                selector.register(conn, selectors.EVENT_READ, ("launcher", kernel))
                 _send(conn, {"pid": pid})
-            elif what == "launcher":  # the launcher was killed: so is its kernel, even if it is stuck
-                selector.unregister(kernel["launcher_fd"])
-                os.close(kernel["launcher_fd"])
-                kernel["fds"].discard(kernel["launcher_fd"])
-                kernel["launcher_fd"] = None
-                os.kill(kernel["pid"], signal.SIGKILL)  # not reaped yet, so the pid is still this kernel's
+            elif what == "launcher":  # a signal to relay, or the launcher is gone (even killed)
+                try:
+                    data = kernel["conn"].recv(4096)
+                except OSError:
+                    data = b""
+                if not data:  # the kernel goes with its launcher, even if it is stuck
+                    selector.unregister(kernel["conn"])
+                    os.kill(kernel["pid"], signal.SIGKILL)  # not reaped yet: the pid is still this kernel's
+                    continue
+                kernel["buffer"] += data
+                *lines, kernel["buffer"] = kernel["buffer"].split(b"\n")
+                for line in lines:
+                    with contextlib.suppress(ValueError, KeyError, OSError):
+                        os.kill(kernel["pid"], int(json.loads(line)["signal"]))
             else:  # the kernel exited: tell its launcher, which then exits with the same status
-                for fd in kernel["fds"]:
-                    selector.unregister(fd)
-                    os.close(fd)
-                kernel["fds"].clear()
-                kernel["launcher_fd"] = None
+                selector.unregister(kernel["kernel_fd"])
+                os.close(kernel["kernel_fd"])
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(kernel["conn"])
                 _, status = os.waitpid(kernel["pid"], 0)
+                with contextlib.suppress(OSError):  # what the kernel started (unsandboxed: its group)
+                    os.killpg(kernel["pid"], signal.SIGKILL)
                 _send(kernel["conn"], {"exit": os.waitstatus_to_exitcode(status)})
                 kernel["conn"].close()
                 del kernels[kernel["pid"]]
 
 
-def _exit_with_launcher(launcher_pid: int) -> None:
-    """Exit this process (a forked kernel) as soon as its launcher process is gone."""
-    try:
-        pidfd = os.pidfd_open(launcher_pid)
-    except ProcessLookupError:
-        os._exit(1)
+def _prctl_death_signal(signum: int) -> None:
+    """Have this process get ``signum`` when its parent exits (Linux ``PR_SET_PDEATHSIG``)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signum))
 
-    def watch() -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(pidfd, selectors.EVENT_READ)
-        selector.select()
-        os._exit(1)
 
-    threading.Thread(target=watch, name="mnistlib-launcher-watch", daemon=True).start()
+def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, list[str]]:
+    """In a sandbox: copy the notebook's folder (and the connection file) into the private tmpfs.
+
+    Returns the kernel's working directory and its ``argv`` with the copied connection file. The
+    kernel runs as an unprivileged user (see :func:`_kernel_namespaces`), so what it may write is
+    made writable for everyone: inside its own sandbox that is only the learner.
+    """
+    import shutil
+
+    workspace = Path(os.environ[sandbox_env.WORKSPACE_ENV])
+    for key in [k for k in env if sandbox_env.SECRET.search(k)] + ["JPY_PARENT_PID"]:
+        env.pop(key, None)
+    env.update({k: os.environ[k] for k in sandbox_env.ENV_OVERRIDES if k in os.environ})
+    name = f"{Path(request['cwd']).name}-{os.getpid()}"
+    cwd = workspace / name
+    shutil.copytree(request["files"], cwd, symlinks=True)
+    argv = list(argv)
+    if "-f" in argv:
+        connection = cwd.parent / f"{name}.json"  # deleted with the folder (see _stand_in)
+        shutil.copyfile(argv[argv.index("-f") + 1], connection)
+        argv[argv.index("-f") + 1] = str(connection)
+        os.chmod(connection, 0o666)
+    for folder, _dirs, files in os.walk(cwd):
+        os.chmod(folder, 0o777)
+        for file in files:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(folder, file), 0o666)
+    return str(cwd), argv
+
+
+def _kernel_namespaces(workdir: str) -> bool:
+    """Put the kernel into its own user and PID namespace: it runs as an unprivileged user, sees
+    none of the sandbox's other processes, and everything it starts dies with it.
+
+    Called in the forked child; returns in the kernel (True), or False when the namespaces could
+    not be made (then the kernel runs in this process, and the server kills its process group at
+    the end). Two processes stay behind, each :func:`_stand_in` for the next: this child (in the
+    server's namespace; it deletes the kernel's working copy ``workdir`` at the end) and PID 1 of
+    the new namespace, a small init whose exit ends the namespace and every process in it. The
+    kernel itself is PID 2, so that it can die like any process (a PID 1 ignores even its own
+    ``SIGKILL``). Each of them dies when its parent does.
+    """
+    if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+        return False
+    for cleanup in (workdir, None):
+        pid = os.fork()
+        if pid:
+            _stand_in(pid, cleanup)  # never returns
+        _prctl_death_signal(signal.SIGKILL)
+    return True
+
+
+def _stand_in(pid: int, workdir: str | None) -> None:
+    """Relay the signals this process gets to child ``pid``, reap every child until ``pid`` exits,
+    delete ``workdir`` and its connection file, and exit with ``pid``'s status."""
+
+    def relay(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for signum in RELAYED_SIGNALS:
+        signal.signal(signum, relay)
+    while True:  # as a namespace's init, also reap the orphans the kernel leaves
+        done, status = os.wait()
+        if done == pid:
+            break
+    if workdir:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.remove(f"{workdir}.json")
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
 def _child(request: dict, fds: list[int], close: list[int]) -> None:
@@ -252,14 +353,22 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
         for fd in close:
             os.close(fd)
         os.setsid()  # out of the server's session: signals for the server are not for kernels
+        _prctl_death_signal(signal.SIGKILL)  # the server gone (even killed), its kernels go too
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.chdir(request["cwd"])
+        env, argv = dict(request["env"]), list(request["argv"])
+        # ipykernel read JPY_PARENT_PID when the server imported it; give it this kernel's value
+        parent_handle = int(env.get("JPY_PARENT_PID") or 0)
+        cwd, own_namespace = request["cwd"], False
+        if os.environ.get(sandbox_env.WORKSPACE_ENV):
+            cwd, argv = _enter_workspace(request, argv, env)
+            parent_handle = 1  # no parent to poll (the launcher is outside; the server watches it)
+            own_namespace = _kernel_namespaces(cwd)
+        os.chdir(cwd)
         os.environ.clear()
-        os.environ.update(request["env"])
-        _exit_with_launcher(int(request["pid"]))
+        os.environ.update(env)
         import numpy as np
 
         np.random.seed()  # fresh entropy, as in a newly started process (Python's random reseeds itself)
@@ -271,11 +380,9 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
             )
         from .grading_kernel import run_kernel
 
-        argv = list(request["argv"])
-        # ipykernel read JPY_PARENT_PID when the server imported it; give it this kernel's value
-        argv.append(f"--IPKernelApp.parent_handle={int(os.environ.get('JPY_PARENT_PID') or 0)}")
+        argv.append(f"--IPKernelApp.parent_handle={parent_handle}")
         sys.argv = [sys.executable, "-m", "mnistlib.grading_kernel", *argv]
-        run_kernel(argv, int(request["memory_mb"]), int(request["max_output_kb"]))
+        run_kernel(argv, int(request["memory_mb"]), int(request["max_output_kb"]), own_namespace)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
@@ -296,11 +403,14 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
 # ----------------------------------------------------------------------------- the launcher side
 
 
-def launch(path: str, argv: list[str], memory_mb: int, max_output_kb: int) -> int | None:
+def launch(
+    path: str, argv: list[str], memory_mb: int, max_output_kb: int, inbox: str | None = None
+) -> int | None:
     """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
 
     Returns None, having started nothing, when no server answers (the caller then starts the
-    kernel itself).
+    kernel itself). With ``inbox`` (a sandboxed server's folder for files to hand in), the
+    working directory is copied there first: the kernel works on a copy inside its sandbox.
     """
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -308,10 +418,18 @@ def launch(path: str, argv: list[str], memory_mb: int, max_output_kb: int) -> in
     except OSError:
         conn.close()
         return None
+    files = None
+    if inbox:
+        import shutil
+        import uuid
+
+        files = os.path.join(inbox, f"files-{uuid.uuid4().hex}")
+        shutil.copytree(os.getcwd(), files, symlinks=True)
     request = json.dumps(
         {
             "argv": list(argv),
             "cwd": os.getcwd(),
+            "files": files,
             "env": dict(os.environ),
             "pid": os.getpid(),
             "memory_mb": int(memory_mb),
@@ -320,37 +438,34 @@ def launch(path: str, argv: list[str], memory_mb: int, max_output_kb: int) -> in
     ).encode()
     stream = conn.makefile("rb")
     try:
-        socket.send_fds(conn, [_HEADER.pack(len(request))], [0, 1, 2])
-        conn.sendall(request)
-        reply = json.loads(stream.readline() or b"{}")
-    except (OSError, ValueError):
-        conn.close()
-        return None
-    if "pid" not in reply:
-        conn.close()
-        return None
-    kernel = int(reply["pid"])
-
-    def forward(signum, _frame):
         try:
-            os.kill(kernel, signum)
-        except ProcessLookupError:
-            pass
+            socket.send_fds(conn, [_HEADER.pack(len(request))], [0, 1, 2])
+            conn.sendall(request)
+            reply = json.loads(stream.readline() or b"{}")
+        except (OSError, ValueError):
+            reply = {}
+        if "pid" not in reply:
+            conn.close()
+            return None
 
-    for signum in (
-        signal.SIGINT,
-        signal.SIGTERM,
-        signal.SIGHUP,
-        signal.SIGQUIT,
-        signal.SIGUSR1,
-        signal.SIGUSR2,
-    ):
-        signal.signal(signum, forward)
-    try:
-        ended = json.loads(stream.readline() or b"{}")
-    except (OSError, ValueError):
-        ended = {}
-    return int(ended.get("exit", 1))
+        # The kernel's pid means nothing here when it runs in another PID namespace: the server,
+        # which forked it, sends it the signals jupyter_client sends this process.
+        def forward(signum, _frame):
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps({"signal": int(signum)}).encode() + b"\n")
+
+        for signum in RELAYED_SIGNALS:
+            signal.signal(signum, forward)
+        try:
+            ended = json.loads(stream.readline() or b"{}")
+        except (OSError, ValueError):
+            ended = {}
+        return int(ended.get("exit", 1))
+    finally:
+        if files:
+            import shutil
+
+            shutil.rmtree(files, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- starting one
@@ -441,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) not in (2, 3):
         print("usage: python -m mnistlib.grading_forkserver SOCKET PARENT_PID [IDLE_EXIT_S]", file=sys.stderr)
         return 2
+    if os.environ.get(sandbox_env.WORKSPACE_ENV):  # in a sandbox: the home its kernels write to
+        sandbox_env.make_home()
     serve(argv[0], int(argv[1]), float(argv[2]) if len(argv) == 3 else IDLE_EXIT_S)
     return 0
 

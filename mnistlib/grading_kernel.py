@@ -23,7 +23,9 @@ kernel starts it
 With ``--forkserver SOCKET`` this process does not run the kernel itself: it
 asks the fork server on SOCKET (:mod:`mnistlib.grading_forkserver`, which has
 TensorFlow imported already) to fork one, with the same limits, and stands in
-for it until it exits. If no server answers, it starts the kernel as above.
+for it until it exits. If no server answers, it starts the kernel as above,
+except with ``--inbox FOLDER`` (the server runs in a grading sandbox,
+:mod:`mnistlib.grading_sandbox`): then it starts nothing and exits with an error.
 
 The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
 """
@@ -43,16 +45,20 @@ OUTPUT_CUT_NOTICE = (
 
 
 def limited_kernel_argv(
-    python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None
+    python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None, inbox: str | None = None
 ) -> list[str]:
     """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits.
 
-    With ``forkserver`` (a socket path), the kernel is forked from that warm fork server.
+    With ``forkserver`` (a socket path), the kernel is forked from that warm fork server; with
+    ``inbox`` too, that server runs in a sandbox (:mod:`mnistlib.grading_sandbox`) whose inbox
+    folder this is, and the kernel never runs outside it.
     """
     argv = [python, "-m", "mnistlib.grading_kernel", "--memory-mb", str(int(memory_mb))]
     argv += ["--max-output-kb", str(int(max_output_kb))]
     if forkserver:
         argv += ["--forkserver", str(forkserver)]
+    if inbox:
+        argv += ["--inbox", str(inbox)]
     return argv + ["-f", "{connection_file}"]
 
 
@@ -98,8 +104,15 @@ class _OutputBudget:
         stream.write = write
 
 
-def run_kernel(kernel_argv: list[str], memory_mb: int, max_output_kb: int) -> None:
-    """Run an ipykernel in this process, under the memory and output limits, until it shuts down."""
+def run_kernel(
+    kernel_argv: list[str], memory_mb: int, max_output_kb: int, own_namespace: bool = False
+) -> None:
+    """Run an ipykernel in this process, under the memory and output limits, until it shuts down.
+
+    ``own_namespace``: this process is in a PID namespace of its own (in a grading sandbox), whose
+    processes all die with it, but ``/proc`` shows the sandbox's: ipykernel's search for its child
+    processes at shutdown would find the sandbox's and wait for them, so it is skipped.
+    """
     limit_memory(memory_mb)
 
     from ipykernel.kernelapp import IPKernelApp
@@ -109,6 +122,8 @@ def run_kernel(kernel_argv: list[str], memory_mb: int, max_output_kb: int) -> No
     # TCP is not encrypted would be printed once per notebook into every grading command's output.
     app.log.addFilter(lambda record: "without encryption" not in record.getMessage())
     app.initialize(kernel_argv)
+    if own_namespace:
+        app.kernel._process_children = list
     if max_output_kb > 0:
         budget = _OutputBudget(max_output_kb * 1024, max_output_kb)
         budget.wrap(sys.stdout)
@@ -128,13 +143,22 @@ def main(argv: list[str] | None = None) -> None:
         metavar="SOCKET",
         help="have the fork server listening on SOCKET fork the kernel (see mnistlib.grading_forkserver)",
     )
+    parser.add_argument(
+        "--inbox",
+        metavar="FOLDER",
+        help="the fork server runs in a grading sandbox with this inbox: never start the kernel here",
+    )
     args, kernel_argv = parser.parse_known_args(argv)
     if args.forkserver:
         from .grading_forkserver import launch
 
-        status = launch(args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb)
+        status = launch(args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox)
         if status is not None:
             sys.exit(status)
+        if args.inbox:
+            sys.exit(
+                f"mnistlib grader: the grading sandbox at {args.forkserver} did not answer; no kernel started"
+            )
         # no fork server answered: start an ordinary kernel here
     if "MALLOC_ARENA_MAX" not in os.environ and argv is None:
         os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)

@@ -14,7 +14,8 @@ same pipeline:
   notebook's own cells run in the learner's kernel, started through
   :mod:`mnistlib.grading_kernel` (memory and output caps; forked from a warm
   :mod:`mnistlib.grading_forkserver`, so TensorFlow is not imported again for
-  every notebook). Test cells never run there: each runs in a clean *checker*
+  every notebook), by default inside a bubblewrap sandbox per
+  learner (:mod:`mnistlib.grading_sandbox`; trait ``sandbox``). Test cells never run there: each runs in a clean *checker*
   kernel that calls the learner's functions across a data-only bridge
   (:mod:`mnistlib.grading_bridge`), so no learner code runs in the process
   that decides whether a test passed. If a kernel dies (a crash, or the memory
@@ -29,6 +30,7 @@ same pipeline:
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -42,7 +44,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
-from . import grading_forkserver
+from . import grading_forkserver, grading_sandbox
 from .grading_bridge import learner_names
 from .grading_diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .grading_kernel import limited_kernel_argv
@@ -142,14 +144,29 @@ class GradingExecute(Execute):
         "(mnistlib.grading_forkserver): each kernel starts in a fraction of a second instead of seconds.",
     ).tag(config=True)
 
+    sandbox = Bool(
+        True,
+        help="Start Python kernels in a bubblewrap sandbox (mnistlib.grading_sandbox): no network, no view "
+        "of the course, solutions, gradebook or home, a private tmpfs, a process limit. When bwrap cannot "
+        f"run, grading stops with an error naming the fix ({grading_sandbox.INSTALL_HINT}); set False to "
+        "grade without it.",
+    ).tag(config=True)
+
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
-            forkserver = None
-            if self.warm_kernels and grading_forkserver.SUPPORTED:
+            forkserver = inbox = self._box = None
+            if self.sandbox:
+                box = grading_sandbox.for_learner(self._learner(), keras=grading_sandbox.needs_keras(self.nb))
+                box.configure(km)
+                self._box = box
+                forkserver, inbox = box.socket, str(box.inbox)
+            elif self.warm_kernels and grading_forkserver.SUPPORTED:
                 forkserver = grading_forkserver.shared_server()
-            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
+            spec.argv = limited_kernel_argv(
+                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox
+            )
         return km
 
     def preprocess(self, nb, resources=None, km=None):
@@ -159,6 +176,13 @@ class GradingExecute(Execute):
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_checker()
+
+    def _learner(self) -> str:
+        """Whose notebook this is: nbgrader's student id, else the folder above the notebook's."""
+        resources = getattr(self, "resources", None) or {}
+        student = (resources.get("nbgrader") or {}).get("student")
+        path = (resources.get("metadata") or {}).get("path") or ""
+        return str(student or os.path.dirname(os.path.abspath(path)))
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
@@ -178,9 +202,11 @@ class GradingExecute(Execute):
         if self._checker is None:
             self._start_checker()
         if self._calls_dir is None:
-            self._calls_dir = tempfile.mkdtemp(
-                prefix="mnistlib-calls-", dir=Path(self.km.connection_file).parent
-            )
+            # next to the kernel's sockets: a folder the sandboxed kernel can write in
+            box = getattr(self, "_box", None)
+            where = box.run_dir if box is not None else Path(self.km.connection_file).parent
+            self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
+            os.chmod(self._calls_dir, 0o777)
         connection = {
             key: value.decode() if isinstance(value, bytes) else value
             for key, value in self.km.get_connection_info().items()

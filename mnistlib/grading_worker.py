@@ -22,8 +22,9 @@ with other workers (each job is then graded by the first worker to claim it, see
    notebooks, and writes one result per job it graded to ``RESULT.json``.
 
 The course config's executor starts each kernel through :mod:`mnistlib.grading_kernel`
-(memory and output limits, set here from the command line); each kernel runs in
-the submission's own folder under ``autograded/``.
+(memory and output limits, set here from the command line), in a sandbox per
+learner (:mod:`mnistlib.grading_sandbox`) unless the batch says ``"sandbox": false``;
+each kernel works on a copy of the submission's own folder under ``autograded/``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ c.CourseDirectory.root = {root!r}
 c.GradingExecute.timeout = {timeout}
 c.GradingExecute.memory_mb = {memory_mb}
 c.GradingExecute.max_output_kb = {max_output_kb}
+c.GradingExecute.sandbox = {sandbox}
 c.Autograde.create_student = True
 c.Exchange.root = {exchange!r}
 """
@@ -149,6 +151,7 @@ def grade_batch(batch: dict) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="mnistlib-grade-") as tmp:
         workdir = Path(tmp)
         limits = {k: int(batch[k]) for k in ("timeout", "memory_mb", "max_output_kb")}
+        limits["sandbox"] = bool(batch.get("sandbox", True))
         root = prepare_course(workdir, course, config, assignments, limits)
         os.environ.pop("NBGRADER_EXECUTION", None)  # nbgrader sets it while it executes (quick mode)
         os.environ.pop("MNISTLIB_QUICK", None)  # so quick mode is on while graded, whatever the caller set
