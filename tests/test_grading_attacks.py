@@ -301,68 +301,120 @@ def _run_mnistlib(room: dict, out: Path, env: dict) -> dict:
     }
 
 
+def _halves(assignments: list[str]) -> list[list[str]]:
+    """The assignments in two groups with about as many submissions each (one nbgrader course each)."""
+    count = {a: sum(1 for x in SELECTED if x.assignment == a) + 1 for a in assignments}
+    groups: list[list[str]] = [[], []]
+    for assignment in sorted(assignments, key=count.get, reverse=True):
+        min(groups, key=lambda g: sum(count[a] for a in g)).append(assignment)
+    return [g for g in groups if g]
+
+
 def _run_nbgrader(room: dict, out: Path, env: dict) -> dict:
-    course = out / "course"
-    course.mkdir()
-    shutil.copytree(REPO / "course" / "source", course / "source")
-    shutil.copyfile(REPO / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(room["class"] / "submitted", course / "submitted")
-    nbgrader = str(VENV_BIN / "nbgrader")
-    log = []
-    started = time.perf_counter()
-    for assignment in ASSIGNMENTS:
-        returncode, _, stderr = _command(
-            [nbgrader, "generate_assignment", assignment], course, env, out / f"generate-{assignment}"
+    """Grade the class with the real nbgrader: two courses (half the assignments each), side by side
+    on the two cores, each graded by its own sequence of nbgrader commands and its own gradebook."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    groups = _halves(ASSIGNMENTS)
+    courses = [out / f"course-{i}" for i in range(len(groups))]
+    for course, group in zip(courses, groups, strict=True):
+        course.mkdir()
+        shutil.copytree(REPO / "course" / "source", course / "source")
+        shutil.copyfile(REPO / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
+        submitted = room["class"] / "submitted"
+        shutil.copytree(  # this half's submissions only
+            submitted,
+            course / "submitted",
+            ignore=lambda folder, names, group=group: [
+                n for n in names if Path(folder).parent == submitted and n not in group
+            ],
         )
-        assert returncode == 0, stderr[-3000:]
-    room["gradebook before"] = _gradebook_state(course / "gradebook.db")
-    room["nbgrader protected"] = {
-        "nbgrader course source": course / "source",
-        "nbgrader course config": course / "nbgrader_config.py",
-    }
-    before = protected_state(room["home"], room["nbgrader protected"])
-    prepared = time.perf_counter()
-    for step in ("autograde", "generate_feedback"):
-        for assignment in ASSIGNMENTS:
-            returncode, _, stderr = _command(
-                [nbgrader, step, assignment], course, env, out / f"{step}-{assignment}"
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(groups)) as pool:
+        prepared = list(
+            pool.map(
+                lambda cg: _nbgrader_steps(cg[0], cg[1], env, ("generate_assignment",)),
+                zip(courses, groups, strict=True),
             )
-            log.append(f"$ nbgrader {step} {assignment} -> {returncode}\n{stderr[-2000:]}")
-    seconds = time.perf_counter() - prepared
+        )
+    for log in prepared:
+        assert all(code == 0 for code, _ in log), "\n".join(text for _, text in log)
+    room["gradebook before"] = _gradebook_states(courses)
+    room["nbgrader protected"] = {}
+    for course in courses:
+        room["nbgrader protected"][f"nbgrader {course.name} source"] = course / "source"
+        room["nbgrader protected"][f"nbgrader {course.name} config"] = course / "nbgrader_config.py"
+    before = protected_state(room["home"], room["nbgrader protected"])
+    graded_at = time.perf_counter()
+    with ThreadPoolExecutor(len(groups)) as pool:
+        logs = list(
+            pool.map(
+                lambda cg: _nbgrader_steps(cg[0], cg[1], env, ("autograde", "generate_feedback")),
+                zip(courses, groups, strict=True),
+            )
+        )
+    seconds = time.perf_counter() - graded_at
     time.sleep(2)  # a daemon left by a submission would rewrite grades by now
     from nbgrader.api import Gradebook, MissingEntry
 
     scores, errors, texts = {}, {}, {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for learner in sorted(p.name for p in (course / "submitted").iterdir()):
-            for assignment in ASSIGNMENTS:
-                if not (course / "submitted" / learner / assignment).is_dir():
-                    continue
-                source = json.loads((course / "source" / assignment / f"{assignment}.ipynb").read_text())
-                grades = {}
-                try:
-                    for grade_id in exercise_ids(source):
-                        grade = gb.find_grade(grade_id, assignment, assignment, learner)
-                        grades[grade_id] = (grade.score, grade.max_score)
-                    errors[learner, assignment] = None
-                except MissingEntry as error:
-                    errors[learner, assignment] = f"not graded: {error}"
-                scores[learner, assignment] = grades
-                graded = course / "autograded" / learner / assignment / f"{assignment}.ipynb"
-                page = course / "feedback" / learner / assignment / f"{assignment}.html"
-                text = learner_outputs(graded) if graded.is_file() else ""
-                text += _page_text(page) if page.is_file() else ""
-                texts[learner] = texts.get(learner, "") + text
+    for course, group in zip(courses, groups, strict=True):
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            for learner in sorted(p.name for p in (course / "submitted").iterdir()):
+                for assignment in group:
+                    if not (course / "submitted" / learner / assignment).is_dir():
+                        continue
+                    source = json.loads((course / "source" / assignment / f"{assignment}.ipynb").read_text())
+                    grades = {}
+                    try:
+                        for grade_id in exercise_ids(source):
+                            grade = gb.find_grade(grade_id, assignment, assignment, learner)
+                            grades[grade_id] = (grade.score, grade.max_score)
+                        errors[learner, assignment] = None
+                    except MissingEntry as error:
+                        errors[learner, assignment] = f"not graded: {error}"
+                    scores[learner, assignment] = grades
+                    graded = course / "autograded" / learner / assignment / f"{assignment}.ipynb"
+                    page = course / "feedback" / learner / assignment / f"{assignment}.html"
+                    text = learner_outputs(graded) if graded.is_file() else ""
+                    text += _page_text(page) if page.is_file() else ""
+                    texts[learner] = texts.get(learner, "") + text
     return {
         "seconds": seconds,
-        "prepare seconds": prepared - started,
+        "prepare seconds": graded_at - started,
         "returncode": 0,
-        "output": "\n".join(log)[-8000:],
+        "output": "\n".join(text for log in logs for _, text in log)[-8000:],
         "scores": scores,
         "errors": errors,
         "texts": texts,
-        "gradebook": _gradebook_state(course / "gradebook.db"),
+        "gradebook": _gradebook_states(courses),
         "before": before,
+    }
+
+
+def _nbgrader_steps(course: Path, assignments: list[str], env: dict, steps: tuple[str, ...]) -> list:
+    """Run ``nbgrader STEP ASSIGNMENT`` for each step and assignment in ``course``: (status, log) each."""
+    nbgrader = str(VENV_BIN / "nbgrader")
+    log = []
+    for step in steps:
+        for assignment in assignments:
+            returncode, _, stderr = _command(
+                [nbgrader, step, assignment],
+                course,
+                env,
+                course.parent / f"{course.name}-{step}-{assignment}",
+            )
+            log.append((returncode, f"$ nbgrader {step} {assignment} -> {returncode}\n{stderr[-2000:]}"))
+    return log
+
+
+def _gradebook_states(courses: list[Path]) -> dict:
+    """What the gradebooks of ``courses`` hold, together (see :func:`_gradebook_state`)."""
+    states = [_gradebook_state(course / "gradebook.db") for course in courses]
+    return {
+        "tables": set().union(*(state.get("tables", set()) for state in states)),
+        "manual scores": sum(state.get("manual scores", 0) for state in states),
+        "token in dump": any(state.get("token in dump") for state in states),
     }
 
 
