@@ -325,7 +325,7 @@ def _run_nbgrader(room: dict, out: Path, env: dict) -> dict:
         shutil.copytree(  # this half's submissions only
             submitted,
             course / "submitted",
-            ignore=lambda folder, names, group=group: [
+            ignore=lambda folder, names, group=group, submitted=submitted: [
                 n for n in names if Path(folder).parent == submitted and n not in group
             ],
         )
