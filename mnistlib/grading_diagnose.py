@@ -264,7 +264,7 @@ def scan_tampering(submitted, source) -> list[dict]:
                         note(
                             "tampering",
                             f"{where} changes `{_dotted(target)}`, part of an imported "
-                            "module. Tests re-import their checks fresh, so patching library code does "
+                            "module. Tests run in a separate process your code cannot reach, so patching libraries does "
                             "not earn points; your instructor sees this note.",
                         )
                     )
