@@ -150,10 +150,40 @@ def read_only_paths() -> list[str]:
 
     package = Path(__file__).resolve().parent
     paths = ["/usr", "/etc", os.path.realpath(sys.base_prefix), sys.prefix, str(package)]
+    paths += _library_paths()
     for place in (data.cache_dir(), Path(os.environ.get("MNISTLIB_DATA") or "/nonexistent")):
         if place.exists():
             paths.append(str(place.resolve()))
     return [p for p in dict.fromkeys(paths) if not p.startswith("/usr/")]
+
+
+def _library_paths() -> list[str]:
+    """Folders outside the venv that this Python imports from (a venv that borrows another's
+    packages through a .pth file, user site-packages), and the package folders their links point
+    to; never the working folder (``sys.path[0]``) nor a folder holding the course."""
+    from .course import COURSE
+
+    course = os.path.realpath(COURSE)
+    checkout = os.path.dirname(course) + os.sep  # a repository's other folders (tests/...) stay out too
+    venv = os.path.realpath(sys.prefix) + os.sep
+    here = os.path.realpath(os.getcwd())
+    found = []
+    for entry in sys.path[1:]:
+        real = os.path.realpath(entry) if entry and os.path.isdir(entry) else None
+        if real is None or real == here or course == real or course.startswith(real + os.sep):
+            continue
+        if real.startswith(checkout) and not real.startswith(venv):
+            continue
+        found.append(real)
+        if os.path.basename(real) in ("site-packages", "dist-packages"):
+            continue
+        for name in os.listdir(real):  # a folder of links to packages installed elsewhere
+            target = os.path.join(real, name)
+            if os.path.islink(target):
+                parent = os.path.dirname(os.path.realpath(target))
+                if os.path.basename(parent) in ("site-packages", "dist-packages"):
+                    found.append(parent)
+    return found
 
 
 def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:

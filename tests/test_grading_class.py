@@ -143,16 +143,18 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
     parent = psutil.Process(run.pid)
     try:
         deadline = time.monotonic() + 120
-        while not any("mnistlib.grading_kernel" in " ".join(p.cmdline()) for p in _alive(parent)):
+        while not any("mnistlib.grading_kernel" in _command_line(p) for p in _alive(parent)):
             assert time.monotonic() < deadline and run.poll() is None, "no kernel started"
             time.sleep(0.3)
         time.sleep(3)  # the kernel is in the endless loop now
         family = _alive(parent)
-        assert any("mnistlib.grading_worker" in " ".join(p.cmdline()) for p in family)
+        assert any("mnistlib.grading_worker" in _command_line(p) for p in family)
         run.send_signal(stop)
         _, stderr = run.communicate(timeout=60)
         _, left = psutil.wait_procs(family, timeout=30)
-        assert left == [], f"still running after the command stopped: {[p.cmdline()[:3] for p in left]}"
+        assert left == [], (
+            f"still running after the command stopped: {[_command_line(p)[:200] for p in left]}"
+        )
         if stop == signal.SIGTERM:
             assert run.returncode == 130
             assert "grading stopped before it finished; nothing was written" in stderr
@@ -164,10 +166,29 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
             run.kill()
 
 
+def _command_line(process) -> str:
+    """The process's command line, or "" once it has ended."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
+
+
 def _alive(parent) -> list:
     import psutil
 
     try:
-        return [p for p in parent.children(recursive=True) if p.is_running()]
+        children = parent.children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+    alive = []
+    for process in children:
+        try:  # a process may end (or be a zombie awaiting its parent) between the listing and now
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                process.cmdline()
+                alive.append(process)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return alive
