@@ -34,12 +34,18 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from .progress import FILE_NAME
+
 #: The package the course is installed as (the checkout's course/ folder; see pyproject.toml).
 COURSE_PACKAGE = "mnistlib.course_files"
 
 
 class CourseFilesMissing(RuntimeError):
     """mnistlib is installed without its course files (e.g. an editable install made before them)."""
+
+
+#: What grading a notebook writes beside it (a learner's progress, and its lock): not course files.
+_LEARNER_FILES = {FILE_NAME, f".{FILE_NAME}.lock"}
 
 
 def course_folder() -> Path:
@@ -174,7 +180,11 @@ def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
         for fresh_root, committed_root in ((fresh_release, course / "release"), (fresh_solutions, solutions)):
             fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
             committed = (
-                {p.relative_to(committed_root) for p in committed_root.rglob("*") if p.is_file()}
+                {
+                    p.relative_to(committed_root)
+                    for p in committed_root.rglob("*")
+                    if p.is_file() and p.name not in _LEARNER_FILES
+                }
                 if committed_root.exists()
                 else set()
             )
