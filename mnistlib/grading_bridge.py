@@ -156,7 +156,6 @@ class Codec:
         self.objects: dict[str, object] = {}  # "c3" / "k7" -> object, on this side
         self.numbers: dict[int, str] = {}  # id(object) -> its number (objects kept alive in .objects)
         self.folder_fd: int | None = None
-        self.folder: Path | None = None
         self.files = 0
 
     def reset(self) -> None:
@@ -428,7 +427,6 @@ def serve(folder: str) -> None:
     if _KERNEL is None:
         _KERNEL = _KernelSide()
     codec = _KERNEL
-    codec.folder = Path(folder)
     codec.folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     codec.files = 1000  # request files are a1..; answers start past them
     try:
@@ -510,7 +508,7 @@ class _Bridge(Codec):
         name = f"call-{self.calls}-{uuid.uuid4().hex[:8]}"
         os.mkdir(name, 0o700, dir_fd=self.root_fd)  # the learner kernel can write in root: never follow links
         folder = self.root / name
-        self.folder, self.files = folder, 0
+        self.files = 0
         self.folder_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.root_fd)
         os.fchmod(self.folder_fd, 0o777)  # a sandboxed kernel runs as another, unprivileged user
         try:

@@ -31,7 +31,6 @@ def send(sender: Codec, receiver: Codec, value, folder):
     """``value`` encoded by one side into a fresh call folder and decoded by the other."""
     folder.mkdir()
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    sender.folder = receiver.folder = folder
     sender.folder_fd = receiver.folder_fd = fd
     return receiver.decode(json.loads(json.dumps(sender.encode(value))))
 
