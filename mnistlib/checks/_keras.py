@@ -61,6 +61,22 @@ def expect_declared_input(
         )
 
 
+def expect_parameters(model, expected: int, hint: str) -> None:
+    """Fail unless the model has ``expected`` parameters in all."""
+    if model.count_params() != expected:
+        fail(f"{expected:,} parameters", f"{model.count_params():,}", hint)
+
+
+def expect_uncompiled(model, what: str, function: str, hint: str) -> None:
+    """Fail if the builder already compiled its model: the notebook compiles it in a later cell."""
+    if getattr(model, "compiled", False):
+        fail(
+            f"an uncompiled {what} ({function} only builds)",
+            f"a {what} already compiled with {type(model.optimizer).__name__}",
+            hint,
+        )
+
+
 def _activation(layer) -> str:
     return getattr(layer.activation, "__name__", str(layer.activation))
 

@@ -23,7 +23,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailed, call, describe, fail, guided, passed
-from ._keras import build_sequential, describe_layer, expect_declared_input, layer_text
+from ._keras import (
+    build_sequential,
+    describe_layer,
+    expect_declared_input,
+    expect_parameters,
+    expect_uncompiled,
+    layer_text,
+)
 
 __all__ = ["check_build_dropout_network", "check_dropout"]
 
@@ -292,19 +299,14 @@ def check_build_dropout_network(fn) -> None:
                 "probabilities that add up to 1)"
             )
         fail(expected_text, "keras.Input -> " + got_text, hint)
-    if model.count_params() != PARAMETERS:
-        fail(
-            f"{PARAMETERS:,} parameters",
-            f"{model.count_params():,}",
-            "check the input size (784) and the units",
-        )
-    if getattr(model, "compiled", False):
-        fail(
-            "an uncompiled network (build_dropout_network only builds)",
-            f"a network already compiled with {type(model.optimizer).__name__}",
-            "leave model.compile(...) out of the function: the notebook compiles the network in a later cell, "
-            "with the same settings as network 1, so that only the architecture changes",
-        )
+    expect_parameters(model, PARAMETERS, "check the input size (784) and the units")
+    expect_uncompiled(
+        model,
+        "network",
+        "build_dropout_network",
+        "leave model.compile(...) out of the function: the notebook compiles the network in a later cell, "
+        "with the same settings as network 1, so that only the architecture changes",
+    )
     passed(
         "build_dropout_network builds Input(784) -> 3 x (Dense 512 relu + Dropout 0.4/0.3/0.2) -> Dense 10 softmax."
     )

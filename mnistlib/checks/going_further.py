@@ -27,7 +27,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailed, call, describe, expect_close, fail, guided, passed
-from ._keras import build_sequential, describe_layer, expect_declared_input, layers_text
+from ._keras import (
+    build_sequential,
+    describe_layer,
+    expect_declared_input,
+    expect_parameters,
+    expect_uncompiled,
+    layers_text,
+)
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
 
@@ -239,18 +246,15 @@ def check_build_convnet(fn) -> None:
             f"output shape {output_shape}",
             "end with Flatten, Dropout, Dense(10)",
         )
-    if model.count_params() != PARAMETERS:
-        fail(
-            f"{PARAMETERS:,} parameters",
-            f"{model.count_params():,}",
-            "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters",
-        )
-    if getattr(model, "compiled", False):
-        fail(
-            "an uncompiled convnet (build_convnet only builds)",
-            f"a convnet already compiled with {type(model.optimizer).__name__}",
-            "leave model.compile(...) out of the function: the notebook compiles the convnet in a later cell",
-        )
+    expect_parameters(
+        model, PARAMETERS, "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters"
+    )
+    expect_uncompiled(
+        model,
+        "convnet",
+        "build_convnet",
+        "leave model.compile(...) out of the function: the notebook compiles the convnet in a later cell",
+    )
     passed(
         "build_convnet builds Input(28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPool 2x2 -> Conv2D 64 3x3 relu -> "
         f"MaxPool 2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax ({PARAMETERS:,} parameters)."

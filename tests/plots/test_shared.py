@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from figures import renders
 from matplotlib.figure import Figure
 
 from mnistlib import plots
 
 RNG = np.random.default_rng(7)
 DIGITS = RNG.integers(0, 256, (12, 28, 28), dtype=np.uint8)
-
-
-@pytest.fixture(autouse=True)
-def no_pyplot_figures():
-    """Library plots never register with pyplot (no stray windows, no double display in Jupyter)."""
-    assert plt.get_fignums() == []
-    yield
-    assert plt.get_fignums() == [], "a plot function registered a figure with pyplot"
-
-
-def renders(fig: Figure) -> Figure:
-    assert isinstance(fig, Figure)
-    fig.savefig(io.BytesIO(), format="png")  # the whole drawing code runs, layout included
-    return fig
 
 
 # --------------------------------------------------------------------- one digit

@@ -1,29 +1,13 @@
-"""The pictures of notebooks 04 and 05 (mnistlib.plots.network, mnistlib.plots.training): what they draw."""
+"""The pictures of notebook 04 (mnistlib.plots.network): what they draw."""
 
 from __future__ import annotations
 
-import io
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+from figures import renders
 from matplotlib.patches import Rectangle
 
-from mnistlib.plots import network, training
-
-
-@pytest.fixture(autouse=True)
-def no_pyplot_figures():
-    assert plt.get_fignums() == []
-    yield
-    assert plt.get_fignums() == [], "a plot function registered a figure with pyplot"
-
-
-def renders(fig: Figure) -> Figure:
-    assert isinstance(fig, Figure)
-    fig.savefig(io.BytesIO(), format="png")
-    return fig
+from mnistlib.plots import network
 
 
 def test_relu_is_zero_below_and_the_identity_above():
@@ -61,21 +45,3 @@ def test_probabilities_highlight_the_largest_and_mark_the_true_digit():
     assert labels[7] == "7\n(true)" and labels[3] == "3"
     with pytest.raises(ValueError, match="ten probabilities"):
         network.plot_probabilities(np.ones(9) / 9)
-
-
-def test_epoch_split_draws_54_batches_and_the_last_6000_as_validation():
-    fig = renders(training.plot_epoch_split(60_000, 1000, 0.1))
-    patches = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
-    batches, validation = patches[:-1], patches[-1]
-    assert len(batches) == 54
-    assert validation.get_x() == 54_000 and validation.get_width() == 6_000
-    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert "54 batches of 1,000" in texts and "6,000" in texts
-
-
-def test_epoch_split_last_batch_is_partial_and_no_validation_without_split():
-    fig = renders(training.plot_epoch_split(1000, 300))
-    patches = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
-    assert [p.get_width() for p in patches] == [300, 300, 300, 100]
-    with pytest.raises(ValueError):
-        training.plot_epoch_split(0, 10)
