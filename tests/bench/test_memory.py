@@ -66,7 +66,8 @@ def test_benchmark_script_reports_json_and_fails_over_the_budget(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "notebook_memory.py"),
+            "-m",
+            "mnistlib.bench.notebook_memory",
             str(big),
             "--limit-mb",
             "250",
