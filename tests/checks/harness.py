@@ -43,6 +43,8 @@ class Mistake(NamedTuple):
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise's record; ``name`` (the grade_id) comes from the reference, ``notebook`` from the course."""
+
     reference: Callable
     check: Callable
     mistakes: dict[str, Mistake]

@@ -10,6 +10,7 @@ visible check catches it).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -84,3 +85,12 @@ def test_test_cell_and_hidden_tests_pass_on_the_solution(name):
 @pytest.mark.parametrize(("name", "mistake"), MISTAKES, ids=_ids(MISTAKES))
 def test_test_cell_and_hidden_tests_fail_on_the_mistake(name, mistake):
     EXERCISES[name].assert_test_cell_fails(mistake)
+
+
+def test_hidden_tests_that_miss_a_mistake_fail_unless_the_record_says_so():
+    """Only the visible check catches input_shape= on a layer; without visible_only, that is a failure."""
+    network = EXERCISES["build_dropout_network"]
+    network.assert_test_cell_fails("input_shape=")
+    strict = dataclasses.replace(network, visible_only=frozenset())
+    with pytest.raises(AssertionError, match="the hidden tests of test_build_dropout_network pass"):
+        strict.assert_test_cell_fails("input_shape=")

@@ -7,7 +7,7 @@ from checks.harness import Exercise
 from mnistlib.checks.dropout import check_build_dropout_network, check_dropout
 
 
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def dropout(x, rate, rng):
     """Inverted dropout, training mode.
 

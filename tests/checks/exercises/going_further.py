@@ -12,7 +12,7 @@ from mnistlib.checks.going_further import (
 )
 
 
-# ---- the reference implementations: the same code as the notebook's solutions (test_references_are_...)
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def add_channel_axis(images):
     """Prepare grayscale images for Conv2D: add a last channel axis and scale to [0, 1].
 

@@ -7,7 +7,7 @@ from checks.harness import Exercise
 from mnistlib.checks.network import check_build_network, check_compile_network, check_dense_param_count
 
 
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def build_network():
     """The tutorial's network, not compiled.
 

@@ -6,7 +6,7 @@ from checks.harness import Exercise
 from mnistlib.checks.overfitting import check_best_epoch, check_confusion_matrix
 
 
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def best_epoch(history):
     """The epoch with the lowest validation loss.
 

@@ -9,7 +9,7 @@ from checks.harness import Exercise
 from mnistlib.checks.training import check_batches_per_epoch, check_predict_classes
 
 
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def batches_per_epoch(n_samples, batch_size, validation_split=0.0):
     """Gradient steps in one epoch of model.fit(..., batch_size, validation_split), as Keras counts them.
 
