@@ -6,6 +6,7 @@ The references are the notebook's own answer cells, run in the notebook's order 
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -21,8 +22,6 @@ NAMES = ["relu", "relu_grad", "softmax", "cross_entropy", "forward", "backward",
 
 def _given_cell(name: str) -> str:
     """The source of the notebook's (non-graded) code cell that defines ``name``."""
-    import json
-
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     found = [
         "".join(c["source"])
@@ -413,6 +412,7 @@ CONTRACTS = {
         "(epochs * ceil(n / batch_size)).": ["one loss per epoch", "loss after the update"],
     },
 }
+
 EXERCISES = [
     Exercise(
         reference=SOL[name],
