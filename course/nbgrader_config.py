@@ -21,18 +21,8 @@ c.GenerateAssignment.force = True
 # ("Object of type <SubmittedAssignment> not in session"); it says nothing an instructor can act on.
 warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
 
-# The nine assignments, in teaching order (each is a folder of source/; listed here for readers and tests).
-ASSIGNMENTS = [
-    "01-loading-data",
-    "02-reshaping",
-    "03-one-hot-labels",
-    "04-building-the-network",
-    "05-training",
-    "06-diagnosing-overfitting",
-    "07-dropout",
-    "08-gradient-descent-by-hand",
-    "09-going-further",
-]
+# The assignments are the folders of source/, in teaching order (mnistlib.course.assignment_ids
+# reads them from there; nbgrader finds them the same way).
 
 # What the student release shows in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -46,19 +36,20 @@ c.Execute.interrupt_on_timeout = True
 
 # --- Grading (owned by mnistlib.grading; see docs/instructor.md) ---------------------------------
 # The same pipeline serves `nbgrader autograde` / `generate_feedback` and `mnistlib grade`:
-# deleted test cells are restored from the source, check modules are re-imported fresh before each
-# test cell (a learner's monkey-patch does not survive), a dead kernel is restarted and grading goes
-# on, and learner feedback shows hidden tests' names and messages but never their code.
+# deleted test cells are restored from the source, test cells run in a clean checker kernel that
+# calls the learner's functions across a data-only bridge (a learner's monkey-patch cannot reach
+# them), a dead kernel is restarted and grading goes on, and learner feedback shows hidden tests'
+# names and messages but never their code.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "mnistlib.grading_nbgrader.RestoreMissingCells",
+    "mnistlib.grading.preprocessors.RestoreMissingCells",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "mnistlib.grading_nbgrader.GradingExecute",
+    "mnistlib.grading.preprocessors.GradingExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -69,12 +60,12 @@ c.Autograde.autograde_preprocessors = [
 c.GradingExecute.timeout = 120  # seconds per cell; then the cell is interrupted and grading goes on
 c.GradingExecute.startup_timeout = 180  # seconds for a kernel to start (TensorFlow on a busy grading machine)
 c.GradingExecute.interrupt_on_timeout = True
-c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading_kernel, RLIMIT_DATA)
+c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading.kernel, RLIMIT_DATA)
 c.GradingExecute.max_output_kb = 256  # output one cell may print before the rest is dropped
 c.GradingExecute.sandbox = True  # bubblewrap around each learner's kernels (docs/instructor.md, Sandbox)
 c.LimitOutput.max_lines = 200  # lines of output kept per cell in autograded notebooks and feedback
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "mnistlib.grading_nbgrader.HideHiddenTests",
+    "mnistlib.grading.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -20,12 +20,12 @@ __all__ = ["FinishFirst", "MNISTDataError", "hint", "is_quick", "load_mnist", "n
 __version__ = "0.1.0"  # the package version: pyproject.toml reads it from here
 
 # Where each name of __all__ lives. They are imported on first use, so that importing a small
-# module such as mnistlib.grading_kernel (which starts every grading kernel) skips NumPy.
+# module such as mnistlib.grading.kernel (which starts every grading kernel) skips NumPy.
 _HOMES = {
     "MNISTDataError": "data",
     "load_mnist": "data",
     "setup_notebook": "notebook",
-    "is_quick": "quick",
+    "is_quick": "data.quick",
     "hint": "hints",
     "needs": "prerequisites",
     "FinishFirst": "prerequisites",

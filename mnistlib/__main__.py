@@ -1,3 +1,4 @@
 from .cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a grading worker re-imports it (multiprocessing spawn)
+    raise SystemExit(main())

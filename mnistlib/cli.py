@@ -27,7 +27,7 @@ from . import data
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
     "course": ("mnistlib.course", "copy, regenerate or drift-check the course's notebooks"),
-    "grade": ("mnistlib.grading", "grade learner notebooks with nbgrader"),
+    "grade": ("mnistlib.grading.command", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
     "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),
 }

@@ -31,7 +31,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from .plots import LINE_COLORS, describe_figure, plot_digit, plot_digits
-from .plots_sgd import smooth
+from .plots.gradient_descent import smooth
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

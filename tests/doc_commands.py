@@ -3,7 +3,7 @@
 A *block* is one fenced ```bash (or ```sh / ```shell) block of README.md, CONTRIBUTING.md or
 docs/instructor.md, named by its document, the heading it stands under, and its number under
 that heading (0 for the first). Tests run a block's commands as written, so a changed command is
-tested as soon as it is changed, and ``tests/test_docs.py`` fails when a block has no test.
+tested as soon as it is changed, and ``tests/docs/test_docs.py`` fails when a block has no test.
 """
 
 from __future__ import annotations

@@ -30,10 +30,7 @@ import re
 import textwrap
 from pathlib import Path
 
-MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
-HIDDEN = re.compile(
-    r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$\n(.*?)^\s*#+\s*END HIDDEN TESTS\s*$", re.MULTILINE | re.DOTALL
-)
+from mnistlib.markers import hidden_region, strip_marker_lines
 
 
 def cell_by_grade_id(notebook_path, grade_id: str) -> dict:
@@ -59,7 +56,7 @@ def raw_source(notebook_path, grade_id: str) -> str:
 
 def strip_markers(source: str) -> str:
     """The source without nbgrader's solution and hidden-test marker lines (what they enclose stays)."""
-    return "\n".join(line for line in source.split("\n") if not MARKER.match(line))
+    return strip_marker_lines(source)
 
 
 def test_cell_source(notebook_path, grade_id: str) -> str:
@@ -69,10 +66,10 @@ def test_cell_source(notebook_path, grade_id: str) -> str:
 
 def hidden_tests_source(notebook_path, grade_id: str) -> str:
     """Only the code between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` of the cell."""
-    match = HIDDEN.search(raw_source(notebook_path, grade_id))
-    if match is None:
+    hidden = hidden_region(raw_source(notebook_path, grade_id))
+    if hidden is None:
         raise LookupError(f"{notebook_path}: cell {grade_id!r} has no hidden tests")
-    return textwrap.dedent(match.group(1))
+    return textwrap.dedent(hidden)
 
 
 def _run(source: str, label: str, namespace: dict) -> dict:

@@ -106,8 +106,8 @@ def test_postbuild_is_executable_and_stops_at_the_first_failure():
 
 
 def test_start_sets_what_the_memory_measurements_assume_then_runs_jupyter():
-    """binder/start exports the environment that mnistlib.memory measures notebooks under."""
-    from mnistlib.memory import BINDER_ENVIRONMENT
+    """binder/start exports the environment that mnistlib.bench.memory measures notebooks under."""
+    from mnistlib.bench.memory import BINDER_ENVIRONMENT
 
     start = BINDER / "start"
     assert os.access(start, os.X_OK), "binder/start must be executable"

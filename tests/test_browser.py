@@ -43,6 +43,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, need_browser
 
 from mnistlib.course import assignment_ids
 from mnistlib.widgets import WIDGET_VIEW
@@ -51,17 +52,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTEBOOKS = tuple(assignment_ids())  # the nine assignments, in teaching order
 #: Seconds from "Run All Cells" to an idle kernel, quick mode. In brackets what was measured with the
 #: whole module on the two cores of the CI machine while other jobs kept it busy (load average 5-6);
@@ -95,23 +85,6 @@ BLOCKING = ("serious", "critical")
 #: Listed, counted in test-artifacts/axe-<notebook>.json, and left to upstream.
 UPSTREAM = {("aria-input-field-name", ".noUi-handle")}
 STALL_S = 30  # the kernel idle this long with prompts still empty: stop waiting, read the saved file
-
-
-def need_browser() -> None:
-    """Skip (or, under CI, fail) with the reason when the browser or its driver is missing."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: apt-get install chromium"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is missing: pip install -e '.[dev]'"
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser test cannot run under CI: {problem}", pytrace=False)
-    pytest.skip(problem)
 
 
 def notebook_path(assignment: str) -> Path:

@@ -14,6 +14,7 @@ import mnistlib
 from mnistlib import hints, progress
 from mnistlib.checks import CheckFailed
 from mnistlib.hints import RUNGS, hint
+from mnistlib.markers import regions
 from mnistlib.progress import COURSE_MAP
 
 EXERCISES = [e for _, (_, names) in COURSE_MAP.items() for e in names]
@@ -36,9 +37,9 @@ def solution_lines(exercise: str) -> list[str]:
     """The answer cell's solution lines, without comments, whitespace removed; trivial ones dropped."""
     for cell in _source(exercise).cells:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == exercise:
-            found = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+            found = regions(cell.source)
             assert found, f"{exercise}: no solution markers in its answer cell"
-            lines = [re.sub(r"\s+#.*$", "", line) for line in found.group(1).splitlines()]
+            lines = [re.sub(r"\s+#.*$", "", line) for line in found[0].splitlines()]
             lines = ["".join(line.split()) for line in lines]
             return [line for line in lines if len(line) >= 8 and re.search(r"[A-Za-z0-9]", line)]
     raise AssertionError(f"{exercise}: no answer cell in {RECORDS[exercise].notebook}")

@@ -29,7 +29,9 @@ REPORT = json.loads(bench.REPORT_DATA.read_text())
 SUMMARY = {row["model"]: row for row in bench.accuracy_summary(REPORT)}
 N1, N2, SGD, CONV = "network 1", "network 2", "NumPy SGD (notebook 08)", "convnet (notebook 09)"
 TEST_IMAGES = 10_000
-QUICK = json.loads((REPO / "docs" / "quick-mode.json").read_text())["runs"]  # benchmarks/quick_figures.py
+QUICK = json.loads((REPO / "docs" / "quick-mode.json").read_text())[
+    "runs"
+]  # python -m mnistlib.bench.quick_figures
 
 
 def acc(model: str) -> float:

@@ -16,9 +16,10 @@ import pytest
 from doc_commands import block
 from fresh_clone import run_block
 
-from mnistlib import grading, progress
+from mnistlib import progress
 from mnistlib.checks import CheckFailed
 from mnistlib.checks.reshaping import check_flatten_images
+from mnistlib.grading import command as grading
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ the package from the repository without ``-e``.
 Time (2 cores): about 5 s to build, 2 s to install, 16 s per ``mnistlib grade`` (TensorFlow's
 start in the fork server and the kernel), 20 s for nbgrader (its start and ``alembic``), 17 s for
 postBuild; each step's time is printed. nbgrader's own ``autograde`` of the course config is
-tested on a clone by tests/test_docs_instructor.py.
+tested on a clone by tests/docs/test_instructor.py.
 
 What differs from a hub, and why: installing TensorFlow & co. from PyPI takes minutes, so the
 fresh environment borrows the suite's installed packages. ``python -m venv --without-pip`` plus a
@@ -40,7 +40,7 @@ from doc_commands import REPO, block
 from fresh_clone import base_env, make_origin, run_block, run_script
 
 import mnistlib
-from mnistlib import grading_diagnose
+from mnistlib.grading import diagnose as grading_diagnose
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 

@@ -18,7 +18,6 @@ deeper hints to its message (:mod:`mnistlib.hints`).
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -90,34 +89,6 @@ def call(fn, *args, name: str | None = None, **kwargs):
         raise CheckFailed(
             f"\n  {name} is not written yet: replace `raise NotImplementedError()` with your code."
         ) from None
-
-
-def build_sequential(fn, name: str, error_hint: Callable[[Exception], str] | None = None) -> tuple[Any, bool]:
-    """Call a learner's model-building function; return ``(model, used_input_shape)``.
-
-    Fails unless it returns a ``keras.Sequential``. ``used_input_shape`` says whether
-    a layer was given the old ``input_shape=`` argument (Keras 3 warns about it).
-    With ``error_hint``, an exception raised while building becomes a failure
-    whose hint is ``error_hint(exception)``.
-    """
-    import keras
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = call(fn, name=name)
-        except CheckFailed:
-            raise
-        except Exception as error:
-            if error_hint is None:
-                raise
-            fail(f"{name}() to return a model", f"{type(error).__name__}: {error}", error_hint(error))
-    if not isinstance(model, keras.Sequential):
-        fail("a keras.Sequential model", describe(model), "return keras.Sequential([...]) from the function")
-    used_input_shape = any("input_shape" in str(w.message) for w in caught) or any(
-        getattr(layer, "_input_shape_arg", None) is not None for layer in model.layers
-    )
-    return model, used_input_shape
 
 
 def expect_array(

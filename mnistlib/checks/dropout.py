@@ -22,7 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, build_sequential, call, describe, fail, guided, passed
+from . import CheckFailed, call, describe, fail, guided, passed
+from ._keras import (
+    build_sequential,
+    describe_layer,
+    expect_declared_input,
+    expect_parameters,
+    expect_uncompiled,
+    layer_text,
+)
 
 __all__ = ["check_build_dropout_network", "check_dropout"]
 
@@ -236,26 +244,14 @@ PARAMETERS = (784 * 512 + 512) + 2 * (512 * 512 + 512) + (512 * 10 + 10)  # 932,
 
 
 def _describe_layer(layer) -> tuple:
-    kind = type(layer).__name__
-    if kind == "Dense":
-        return (kind, layer.units, getattr(layer.activation, "__name__", str(layer.activation)))
-    if kind == "Dropout":
-        return (kind, round(float(layer.rate), 6), None)
-    return (kind, None, None)
-
-
-def _layer_text(described: tuple) -> str:
-    kind, size, activation = described
-    if kind == "Dense":
-        return f"Dense({size}, {activation})"
-    if kind == "Dropout":
-        return f"Dropout({size:g})"
-    return kind
+    """``(kind, size, activation)``: the parts of :func:`describe_layer` a dense network has."""
+    kind, size, _, activation, _ = describe_layer(layer)
+    return (kind, size, activation)
 
 
 def layers_text(layers) -> str:
     """A one-line description of layers such as ``Dense(512, relu) -> Dropout(0.4) -> ...``."""
-    return " -> ".join(_layer_text(d) for d in layers)
+    return " -> ".join(layer_text((kind, size, None, activation, None)) for kind, size, activation in layers)
 
 
 def _build(fn):
@@ -267,18 +263,8 @@ def check_build_dropout_network(fn) -> None:
     """Check ``build_dropout_network()``: the tutorial's second network as an uncompiled keras.Sequential."""
     model, used_input_shape = _build(fn)
     expected_text = "keras.Input((784,)) -> " + layers_text(EXPECTED_LAYERS)
-    if used_input_shape:
-        fail(
-            "the input declared with keras.Input(shape=(784,)) as the first item of the list",
-            "input_shape= passed to a layer",
-            "Keras 3 warns about input_shape= on a layer: put keras.Input(shape=(784,)) first instead",
-        )
-    if not model.built or len(model.inputs) != 1:
-        fail(
-            f"a network that knows its input: {expected_text}",
-            "no input declared",
-            "start the list with keras.Input(shape=(784,)), the 784 pixels of a flattened image",
-        )
+    start = "start the list with keras.Input(shape=(784,)), the 784 pixels of a flattened image"
+    expect_declared_input(model, used_input_shape, "keras.Input(shape=(784,))", expected_text, start)
     if tuple(model.inputs[0].shape) != (None, 784):
         fail(
             "an input of 784 numbers per image: keras.Input(shape=(784,))",
@@ -313,19 +299,14 @@ def check_build_dropout_network(fn) -> None:
                 "probabilities that add up to 1)"
             )
         fail(expected_text, "keras.Input -> " + got_text, hint)
-    if model.count_params() != PARAMETERS:
-        fail(
-            f"{PARAMETERS:,} parameters",
-            f"{model.count_params():,}",
-            "check the input size (784) and the units",
-        )
-    if getattr(model, "compiled", False):
-        fail(
-            "an uncompiled network (build_dropout_network only builds)",
-            f"a network already compiled with {type(model.optimizer).__name__}",
-            "leave model.compile(...) out of the function: the notebook compiles the network in a later cell, "
-            "with the same settings as network 1, so that only the architecture changes",
-        )
+    expect_parameters(model, PARAMETERS, "check the input size (784) and the units")
+    expect_uncompiled(
+        model,
+        "network",
+        "build_dropout_network",
+        "leave model.compile(...) out of the function: the notebook compiles the network in a later cell, "
+        "with the same settings as network 1, so that only the architecture changes",
+    )
     passed(
         "build_dropout_network builds Input(784) -> 3 x (Dense 512 relu + Dropout 0.4/0.3/0.2) -> Dense 10 softmax."
     )

@@ -26,7 +26,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, build_sequential, call, describe, expect_close, fail, guided, passed
+from . import CheckFailed, call, describe, expect_close, fail, guided, passed
+from ._keras import (
+    build_sequential,
+    describe_layer,
+    expect_declared_input,
+    expect_parameters,
+    expect_uncompiled,
+    layers_text,
+)
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
 
@@ -134,47 +142,6 @@ EXPECTED_LAYERS = [
 PARAMETERS = 320 + 18_496 + 16_010  # 34,826
 
 
-def _activation(layer) -> str:
-    return getattr(layer.activation, "__name__", str(layer.activation))
-
-
-def describe_layer(layer) -> tuple:
-    """``(kind, size, window, activation, padding)`` of a Keras layer, None where it does not apply.
-
-    size: filters (Conv2D), units (Dense) or rate (Dropout); window: kernel_size or pool_size.
-    """
-    kind = type(layer).__name__
-    if kind == "Conv2D":
-        return (kind, layer.filters, tuple(layer.kernel_size), _activation(layer), layer.padding)
-    if kind == "MaxPooling2D":
-        return (kind, None, tuple(layer.pool_size), None, layer.padding)
-    if kind == "Dense":
-        return (kind, layer.units, None, _activation(layer), None)
-    if kind == "Dropout":
-        return (kind, round(float(layer.rate), 6), None, None, None)
-    return (kind, None, None, None, None)
-
-
-def layer_text(described: tuple) -> str:
-    """One layer as text, e.g. ``Conv2D(32, 3x3, relu)``."""
-    kind, size, window, activation, padding = described
-    same = ", same" if padding == "same" else ""
-    if kind == "Conv2D":
-        return f"Conv2D({size}, {window[0]}x{window[1]}, {activation}{same})"
-    if kind == "MaxPooling2D":
-        return f"MaxPooling2D({window[0]}x{window[1]}{same})"
-    if kind == "Dense":
-        return f"Dense({size}, {activation})"
-    if kind == "Dropout":
-        return f"Dropout({size:g})"
-    return kind
-
-
-def layers_text(layers) -> str:
-    """A one-line description such as ``Conv2D(32, 3x3, relu) -> MaxPooling2D(2x2) -> ...``."""
-    return " -> ".join(layer_text(d) for d in layers)
-
-
 def _kinds_hint(kinds: list[str]) -> str:
     expected = [d[0] for d in EXPECTED_LAYERS]
     if "Flatten" not in kinds:
@@ -251,18 +218,8 @@ def check_build_convnet(fn) -> None:
     """Check ``build_convnet()``: the notebook's convnet as an uncompiled keras.Sequential."""
     model, used_input_shape = _build(fn)
     expected_text = "keras.Input((28, 28, 1)) -> " + layers_text(EXPECTED_LAYERS)
-    if used_input_shape:
-        fail(
-            "the input declared with keras.Input((28, 28, 1)) as the first item of the list",
-            "input_shape= passed to a layer",
-            "Keras 3 warns about input_shape= on a layer: put keras.Input((28, 28, 1)) first instead",
-        )
-    if not model.built or len(model.inputs) != 1:
-        fail(
-            f"a network that knows its input: {expected_text}",
-            "no input declared",
-            "start the list with keras.Input((28, 28, 1)): 28 x 28 pixels, 1 channel",
-        )
+    start = "start the list with keras.Input((28, 28, 1)): 28 x 28 pixels, 1 channel"
+    expect_declared_input(model, used_input_shape, "keras.Input((28, 28, 1))", expected_text, start)
     input_shape = tuple(model.inputs[0].shape)
     if input_shape != (None, 28, 28, 1):
         if input_shape == (None, 1, 28, 28):
@@ -289,18 +246,15 @@ def check_build_convnet(fn) -> None:
             f"output shape {output_shape}",
             "end with Flatten, Dropout, Dense(10)",
         )
-    if model.count_params() != PARAMETERS:
-        fail(
-            f"{PARAMETERS:,} parameters",
-            f"{model.count_params():,}",
-            "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters",
-        )
-    if getattr(model, "compiled", False):
-        fail(
-            "an uncompiled convnet (build_convnet only builds)",
-            f"a convnet already compiled with {type(model.optimizer).__name__}",
-            "leave model.compile(...) out of the function: the notebook compiles the convnet in a later cell",
-        )
+    expect_parameters(
+        model, PARAMETERS, "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters"
+    )
+    expect_uncompiled(
+        model,
+        "convnet",
+        "build_convnet",
+        "leave model.compile(...) out of the function: the notebook compiles the convnet in a later cell",
+    )
     passed(
         "build_convnet builds Input(28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPool 2x2 -> Conv2D 64 3x3 relu -> "
         f"MaxPool 2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax ({PARAMETERS:,} parameters)."

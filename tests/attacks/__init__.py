@@ -3,7 +3,7 @@
 Each :class:`Attack` is a learner who hands in the worked solution of one assignment with ONE
 answer cell replaced by ``code``: a wrong implementation plus a trick meant to get it full marks
 anyway, or to harm the grading machine (read hidden tests, write protected files, reach the
-network, leave processes behind, signal the grader). ``tests/test_grading_attacks.py`` grades
+network, leave processes behind, signal the grader). ``tests/grading/test_attacks.py`` grades
 them all, with an honest control learner per assignment, once through ``mnistlib grade`` and once
 through the real ``nbgrader autograde``, and asserts the required outcome: the tricked exercise
 scores 0, nothing protected changes, no process survives, the test server gets no request.

@@ -1,0 +1,137 @@
+"""Course authoring: regenerate the student release and the worked solutions, or check them for drift.
+
+    mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
+    mnistlib course check   # exit 1 and name every file that differs from a fresh build
+
+Only ``course/source/`` is edited by hand. Both commands run the real nbgrader
+(``generate_assignment`` for the student release, ``generate_solution`` without
+execution for the worked solutions) in a throw-away copy of ``course/``, so no
+gradebook or log is left behind. The solutions keep nbgrader's cell metadata
+(so they can be graded) but lose the marker lines (:mod:`mnistlib.markers`),
+so they read as plain worked notebooks. They write to, and compare with, a
+checkout's files (:data:`mnistlib.course.REPO`).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .course import COURSE, REPO, SOLUTIONS, assignment_ids
+from .markers import strip_marker_lines
+from .progress import FILE_NAME
+
+#: What grading a notebook writes beside it (a learner's progress, and its lock): not course files.
+_LEARNER_FILES = {FILE_NAME, f".{FILE_NAME}.lock"}
+
+
+# Runs inside the throw-away course folder: one process for every nbgrader conversion (starting
+# nbgrader once per notebook costs seconds each). Same converters as `nbgrader generate_assignment`
+# and `nbgrader generate_solution`; the solutions are not executed, so they stay output-free.
+_GENERATE = """
+import sys
+from traitlets.config.loader import PyFileConfigLoader
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.converters import GenerateAssignment, GenerateSolution
+from nbgrader.utils import capture_log
+
+config = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
+config.CourseDirectory.root = "."
+config.GenerateSolution.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearOutput",
+]
+for assignment in sys.argv[1:]:
+    for converter in (GenerateAssignment, GenerateSolution):
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = assignment
+        app = converter(coursedir=coursedir, config=config)
+        app.force = True
+        result = capture_log(app)
+        if not result["success"]:
+            sys.exit(f"nbgrader {converter.__name__} {assignment} failed: {result}")
+"""
+
+
+def _nbgrader_generate(assignments: list[str], cwd: Path) -> None:
+    env = dict(os.environ)
+    env.pop("NBGRADER_EXECUTION", None)
+    # nbgrader runs `alembic` to create its database: find it next to this Python.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", _GENERATE, *assignments], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"generating {', '.join(assignments)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def strip_markers(notebook: dict) -> dict:
+    """Drop nbgrader's solution / hidden-test marker lines, keeping what is between them."""
+    for cell in notebook["cells"]:
+        source = cell["source"]
+        cell["source"] = strip_marker_lines("".join(source) if isinstance(source, list) else source)
+    return notebook
+
+
+def _write_notebook(notebook: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def build(out_release: Path, out_solutions: Path, course: Path = COURSE) -> list[str]:
+    """Generate the release and the solutions for every assignment into the given folders."""
+    ids = assignment_ids(course)
+    with tempfile.TemporaryDirectory(prefix="mnistlib-course-") as tmp:
+        work = Path(tmp) / "course"
+        work.mkdir()
+        shutil.copy2(course / "nbgrader_config.py", work / "nbgrader_config.py")
+        shutil.copytree(course / "source", work / "source")
+        _nbgrader_generate(ids, work)
+        if out_release.exists():
+            shutil.rmtree(out_release)
+        shutil.copytree(work / "release", out_release)
+        out_solutions.mkdir(parents=True, exist_ok=True)
+        for old in out_solutions.glob("*.ipynb"):
+            old.unlink()
+        for assignment in ids:
+            generated = work / "solution" / assignment / f"{assignment}.ipynb"
+            notebook = strip_markers(json.loads(generated.read_text()))
+            _write_notebook(notebook, out_solutions / f"{assignment}.ipynb")
+    for path in out_release.rglob("*.ipynb"):  # one stable JSON layout for clean diffs
+        _write_notebook(json.loads(path.read_text()), path)
+    return ids
+
+
+def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
+    """Files that differ between the committed release/solutions and a fresh build."""
+    with tempfile.TemporaryDirectory(prefix="mnistlib-drift-") as tmp:
+        fresh_release, fresh_solutions = Path(tmp) / "release", Path(tmp) / "solutions"
+        build(fresh_release, fresh_solutions, course)
+        problems = []
+        for fresh_root, committed_root in ((fresh_release, course / "release"), (fresh_solutions, solutions)):
+            fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
+            committed = (
+                {
+                    p.relative_to(committed_root)
+                    for p in committed_root.rglob("*")
+                    if p.is_file() and p.name not in _LEARNER_FILES
+                }
+                if committed_root.exists()
+                else set()
+            )
+            for rel in sorted(fresh | committed):
+                a, b = fresh_root / rel, committed_root / rel
+                if rel not in committed:
+                    problems.append(f"missing: {b.relative_to(REPO)}")
+                elif rel not in fresh:
+                    problems.append(f"not generated from any source: {b.relative_to(REPO)}")
+                elif not filecmp.cmp(a, b, shallow=False):
+                    problems.append(f"differs from its source: {b.relative_to(REPO)}")
+        return problems

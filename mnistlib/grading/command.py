@@ -1,0 +1,596 @@
+"""``mnistlib grade``: grade learner notebooks with nbgrader, the way the instructor's nbgrader would.
+
+    mnistlib grade 02-reshaping.ipynb     one notebook: a table of points and messages
+    mnistlib grade my-work/               every notebook in a folder (one learner)
+    mnistlib grade course/submitted       a class, laid out as submitted/<student>/<id>/
+                                          (grades in mnistlib-grades.csv, or --csv FILE)
+    mnistlib grade ... --json             machine-readable results
+
+Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
+layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
+copied into a throw-away nbgrader course next to the course source (the course
+installed with mnistlib, or ``--course``), and graded
+by nbgrader's own ``autograde`` (hidden tests included, test cells restored
+from the source). Work is spread over ``--jobs`` worker processes (default:
+every core). The exit status is 0 only when every notebook has full marks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from ..course import COURSE  # the course installed with mnistlib (importlib.resources)
+from . import diagnose
+from . import forkserver as grading_forkserver
+from . import sandbox as grading_sandbox
+
+LEARNER = "learner"
+#: The grades file of a class run: not ``grades.csv``, which is ``nbgrader export``'s in the same folder.
+DEFAULT_CSV = "mnistlib-grades.csv"
+
+CSV_COLUMNS = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+]
+
+
+class GradingError(Exception):
+    """A command-line problem worth one clear line (no traceback)."""
+
+
+# ----------------------------------------------------------------------------- finding submissions
+
+
+def course_assignments(course: Path) -> dict[str, set[str]]:
+    """``{assignment id: grade_ids of its test cells}`` for every source notebook of ``course``."""
+    found = {}
+    source = course / "source"
+    if not source.is_dir():
+        raise GradingError(f"{course} has no source/ folder: pass the course folder with --course")
+    for folder in sorted(p for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file()):
+        notebook = diagnose.read_notebook(folder / f"{folder.name}.ipynb")
+        found[folder.name] = set(diagnose.test_ids(notebook))
+    return found
+
+
+def identify(path: Path, assignments: dict[str, set[str]]) -> str | None:
+    """The assignment a submitted notebook belongs to, or None."""
+    if path.parent.name in assignments and path.stem == path.parent.name:
+        return path.stem
+    if path.stem in assignments:
+        return path.stem
+    notebook, _ = diagnose.read_submission(path)
+    if notebook is None:
+        return None
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    best = max(assignments, key=lambda a: len(assignments[a] & ids), default=None)
+    return best if best is not None and assignments[best] & ids else None
+
+
+def _class_root(folder: Path, assignments: dict[str, set[str]]) -> Path | None:
+    """``folder`` (or its ``submitted/``) when laid out as ``<student>/<assignment>/``, else None."""
+    for candidate in (folder / "submitted", folder):
+        if candidate.is_dir() and any(
+            (student / a).is_dir() for student in candidate.iterdir() if student.is_dir() for a in assignments
+        ):
+            return candidate
+    return None
+
+
+def submission_timestamp(notebook: Path) -> str:
+    """When the notebook was handed in, as ``nbgrader export`` writes it; "" when unknown.
+
+    ``nbgrader collect`` leaves ``timestamp.txt`` (``2026-12-02 05:23:21.162918 UTC``) beside
+    each submitted notebook; export writes the same time without the zone.
+    """
+    try:
+        text = (notebook.parent / "timestamp.txt").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text.removesuffix("UTC").strip()
+
+
+def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list[dict], list[str], bool]:
+    """Jobs ``{"student", "assignment", "path"}`` for the given files / folders; problems; class mode."""
+    jobs, problems, is_class = [], [], False
+    taken: set[tuple[str, str]] = set()
+
+    def add(student: str, assignment: str, path: Path) -> None:
+        name, n = student, 1
+        while (name, assignment) in taken:
+            n += 1
+            name = f"{student}-{n}"
+        taken.add((name, assignment))
+        jobs.append(
+            {
+                "student": name,
+                "assignment": assignment,
+                "path": str(path.resolve()),
+                "timestamp": submission_timestamp(path),
+            }
+        )
+
+    for path in paths:
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+        elif path.is_dir() and (root := _class_root(path, assignments)) is not None:
+            is_class = True
+            for student in sorted(p for p in root.iterdir() if p.is_dir()):
+                for assignment in assignments:
+                    notebook = student / assignment / f"{assignment}.ipynb"
+                    if notebook.is_file():
+                        add(student.name, assignment, notebook)
+        else:
+            files = sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
+            if not files:
+                problems.append(f"{path}: no .ipynb notebooks in this folder")
+            for file in files:
+                assignment = identify(file, assignments)
+                if assignment is None:
+                    problems.append(
+                        f"{file}: cannot tell which assignment this is; name it after one of "
+                        f"{', '.join(f'{a}.ipynb' for a in assignments)}"
+                    )
+                else:
+                    add(LEARNER, assignment, file)
+    return jobs, problems, is_class
+
+
+# ----------------------------------------------------------------------------- running workers
+
+
+#: File in mnistlib's cache folder with how long each assignment last took to grade here (seconds).
+TIMINGS_FILE = "grading-seconds.json"
+
+
+def _timings_path() -> Path:
+    from ..data import cache_dir
+
+    return cache_dir() / TIMINGS_FILE
+
+
+def remembered_seconds(path: Path | None = None) -> dict[str, float]:
+    """How long each assignment took to grade the last time, on this machine: ``{assignment: seconds}``.
+
+    Empty when nothing was remembered yet, or the file is unreadable (it is only a hint for the order).
+    """
+    try:
+        values = json.loads((path or _timings_path()).read_text())
+        return {str(k): float(v) for k, v in values.items() if isinstance(v, int | float) and v >= 0}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def remember_seconds(results: list[dict], path: Path | None = None) -> None:
+    """Keep each graded assignment's median seconds per submission, for the next run's order.
+
+    Writes a new file and renames it over the old one, so a reader never sees half of it; a cache
+    folder that cannot be written only means the next run estimates the order from the code.
+    """
+    taken: dict[str, list[float]] = {}
+    for result in results:
+        if not result.get("error") and isinstance(result.get("seconds"), int | float):
+            taken.setdefault(result["assignment"], []).append(float(result["seconds"]))
+    if not taken:
+        return
+    path = path or _timings_path()
+    values = remembered_seconds(path)
+    values.update({a: round(statistics.median(seconds), 2) for a, seconds in taken.items()})
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(values, indent=1, sort_keys=True))
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | None = None) -> float:
+    """Expected seconds to grade one submission of ``assignment`` (quick mode); only the order matters.
+
+    The time it took the last time on this machine (``remembered``, see :func:`remembered_seconds`),
+    else an estimate from its source: 2 s for the kernel and the notebook, 4 s for each Keras
+    training run (``.fit(``) in its code.
+    """
+    if remembered and assignment in remembered:
+        return remembered[assignment]
+    notebook = diagnose.read_notebook(course / "source" / assignment / f"{assignment}.ipynb")
+    if notebook is None:
+        return 2.0
+    code = "\n".join("".join(c.get("source", "")) for c in notebook["cells"] if c["cell_type"] == "code")
+    return 2.0 + 4.0 * code.count(".fit(")
+
+
+def order_jobs(jobs: list[dict], cost=lambda assignment: 1, by_learner: bool = False) -> list[dict]:
+    """The order in which the workers take ``jobs``: the most expensive assignments first.
+
+    Every free worker takes the next job on the list, so starting with the slow ones leaves the
+    quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
+    behind each other on one worker). Jobs of one assignment stay together, so that a worker
+    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading, where each
+    worker starts a sandbox per learner), one learner's jobs stay together instead, slowest first.
+    """
+    costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
+    if by_learner:
+        return sorted(jobs, key=lambda j: (j["student"], -costs[j["assignment"]], j["assignment"]))
+    return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
+
+
+#: TensorFlow's thread-pool sizes, read when a kernel's TensorFlow runtime starts (its first op).
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def worker_env(environ, workers: int, cores: int) -> dict[str, str]:
+    """The environment of the grading workers, and so of the kernels they start.
+
+    Each kernel's TensorFlow gets its share of the cores (``cores // workers``, at least 1) unless
+    the caller set the thread counts: by default every kernel would start a thread per core, and
+    two kernels training at once on two cores then took turns (slower in all; docs/benchmarks.md, Notes).
+    """
+    env = dict(environ)
+    for variable in TF_THREAD_VARIABLES:
+        env.setdefault(variable, str(max(1, cores // max(1, workers))))
+    return env
+
+
+def stop_workers(grace: float = 10.0) -> None:
+    """Stop this process's grading workers still running (SIGTERM), and kill those left after ``grace`` s.
+
+    A stopped worker stops its kernel and deletes its throw-away course; kernels whose worker is
+    killed outright exit when the fork server does, which exits with this process. The workers
+    are found as this process's ``multiprocessing`` children (the pool keeps no public list).
+    """
+    import psutil
+
+    workers = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if "multiprocessing" in " ".join(child.cmdline()):
+                workers.append(child)
+    for worker in workers:
+        with contextlib.suppress(psutil.Error):
+            worker.terminate()
+    _, left = psutil.wait_procs(workers, timeout=grace)
+    for worker in left:
+        with contextlib.suppress(psutil.Error):
+            worker.kill()
+    psutil.wait_procs(left, timeout=grace)
+
+
+def failed_job(job: dict, error: str) -> dict:
+    """The result of a job that could not be graded: zero points and the reason."""
+    return {**job, "score": 0.0, "max_score": 0.0, "exercises": [], "notes": [], "error": error}
+
+
+def run_jobs(
+    jobs: list[dict],
+    *,
+    course: Path,
+    jobs_n: int,
+    timeout: int,
+    memory_mb: int,
+    max_output_kb: int,
+    feedback: Path | None = None,
+    sandbox: bool = True,
+) -> list[dict]:
+    """Grade ``jobs`` in up to ``jobs_n`` worker processes; one result per job, in the given order.
+
+    The jobs go, slowest assignments first (:func:`order_jobs`), to a
+    :class:`~concurrent.futures.ProcessPoolExecutor` whose free workers each take the next one
+    (:mod:`mnistlib.grading.worker`). With ``sandbox``, every kernel runs in a per-learner sandbox
+    its worker starts (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
+    shared fork server (:mod:`mnistlib.grading.forkserver`).
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from . import worker
+
+    config = course / "nbgrader_config.py"
+    if not config.is_file():
+        config = COURSE / "nbgrader_config.py"
+    remembered = remembered_seconds()
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered), by_learner=sandbox)
+    results: dict[tuple[str, str], dict] = {}
+    workers = max(1, min(jobs_n, len(ordered)))
+    env = worker_env(os.environ, workers, os.cpu_count() or 1)
+    settings = {
+        "course": str(course.resolve()),
+        "config": str(config.resolve()),
+        "assignments": sorted({job["assignment"] for job in ordered}),
+        "parent_pid": os.getpid(),
+        "timeout": timeout,
+        "memory_mb": memory_mb,
+        "max_output_kb": max_output_kb,
+        "sandbox": sandbox,
+        "feedback": str(feedback.resolve()) if feedback else None,
+    }
+    with contextlib.ExitStack() as stack:
+        if grading_forkserver.SUPPORTED and not sandbox:  # one warm TensorFlow process forks all kernels
+            env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
+                grading_forkserver.ForkServer(wait=True)
+            ).socket
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),  # a fresh interpreter, as the kernels expect
+            initializer=worker.start,
+            initargs=(settings, env),
+        )
+        try:
+            futures = {pool.submit(worker.grade_job, job): job for job in ordered}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # a worker that died (BrokenProcessPool) or failed to start
+                    result = failed_job(job, f"the grading worker failed: {type(err).__name__}: {err}")
+                results[job["student"], job["assignment"]] = result
+            pool.shutdown()
+        finally:  # stopped (Ctrl-C, SIGTERM) or failed: no worker goes on grading on its own
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers()
+    remember_seconds(list(results.values()))
+    return [{**results[j["student"], j["assignment"]], "timestamp": j.get("timestamp", "")} for j in jobs]
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_table(result: dict) -> str:
+    """The per-exercise table of one graded notebook, with its notes."""
+    head = f"{Path(result['path']).name}  ({result['assignment']}"
+    head += f", student {result['student']})" if result["student"] != LEARNER else ")"
+    lines = [head]
+    if result.get("error"):
+        lines.append(f"  ERROR: {result['error']}")
+        return "\n".join(lines)
+    width = max([len(e["name"]) for e in result["exercises"]] + [8])
+    lines.append(f"  {'exercise':<{width}}  {'points':>7}  first failure")
+    for e in result["exercises"]:
+        pts = f"{_fmt(e['score'])} / {_fmt(e['max_score'])}"
+        message = (e["message"] or "").strip().splitlines()
+        first = message[0].strip() if message else ""
+        lines.append(f"  {e['name']:<{width}}  {pts:>7}  {first}")
+        lines += [f"  {'':<{width}}  {'':>7}  {m.strip()}" for m in message[1:]]
+    total = f"{_fmt(result['score'])} / {_fmt(result['max_score'])}"
+    lines.append(f"  {'total':<{width}}  {total:>7}")
+    lines += [f"  note: {n}" for n in result["notes"]]
+    return "\n".join(lines)
+
+
+def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
+    """A grades CSV with ``nbgrader export``'s columns: one row per student and assignment.
+
+    Like ``nbgrader export``: ``\\n`` line ends, and the hand-in time in ``timestamp`` where
+    the submission has nbgrader's ``timestamp.txt``. Written atomically: a reader never
+    sees half a file, and an interrupted run leaves the previous file as it was.
+    """
+    students = sorted({r["student"] for r in results})
+    handed = {(r["student"], r["assignment"]): r for r in results}
+    maxima = {r["assignment"]: r["max_score"] for r in results if not r.get("error")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for assignment in assignments:
+            for student in students:
+                r = handed.get((student, assignment))
+                score = r["score"] if r else 0.0
+                writer.writerow(
+                    {
+                        "assignment": assignment,
+                        "duedate": "",
+                        "timestamp": r.get("timestamp", "") if r else "",
+                        "student_id": student,
+                        "last_name": "",
+                        "first_name": "",
+                        "email": "",
+                        "raw_score": score,
+                        "late_submission_penalty": 0.0,
+                        "score": score,
+                        "max_score": maxima.get(assignment, 0.0),
+                    }
+                )
+    os.replace(partial, path)
+
+
+def remember_grades(results: list[dict]) -> None:
+    """Add each graded notebook's score to its learner's progress file (``mnistlib progress``)."""
+    from .. import progress
+
+    for r in results:
+        if r.get("student") == LEARNER and not r.get("error"):
+            progress.record_grade(r["path"], r["assignment"], r["score"], r["max_score"])
+
+
+def sandbox_choice(wanted: bool, is_class: bool) -> bool:
+    """Whether to grade in sandboxes: yes when wanted and bwrap works.
+
+    Without a working bwrap, a learner's own notebooks are graded unsandboxed with a one-line
+    note; a class is refused (:class:`GradingError`): other people's code needs the sandbox.
+    """
+    if not wanted:
+        return False
+    reason = grading_sandbox.problem()
+    if reason is None:
+        return True
+    if is_class:
+        raise GradingError(
+            f"grading a class needs the grading sandbox, but {reason}: install the bubblewrap package "
+            f"(`{grading_sandbox.INSTALL_HINT}`), or pass --no-sandbox to grade without it"
+        )
+    print(
+        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.INSTALL_HINT})",
+        file=sys.stderr,
+    )
+    return False
+
+
+def full_marks(result: dict) -> bool:
+    return not result.get("error") and result["max_score"] > 0 and result["score"] >= result["max_score"]
+
+
+def grade(
+    *paths,
+    course: Path | str = COURSE,
+    jobs: int | None = None,
+    timeout: int = 120,
+    memory_mb: int = 2048,
+    quiet: bool = False,
+    sandbox: bool = True,
+) -> list[dict]:
+    """Grade notebooks from Python (e.g. a check cell in a notebook); print the tables; return the results.
+
+    ``grade("02-reshaping.ipynb")`` grades the saved file (save the notebook first),
+    exactly as ``mnistlib grade 02-reshaping.ipynb`` does.
+    """
+    course = Path(course)
+    jobs_found, problems, is_class = find_jobs([Path(p) for p in paths], course_assignments(course))
+    if problems:
+        raise GradingError("; ".join(problems))
+    sandbox = sandbox_choice(sandbox, is_class)
+    results = run_jobs(
+        jobs_found,
+        course=course,
+        jobs_n=jobs or os.cpu_count() or 1,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        max_output_kb=256,
+        sandbox=sandbox,
+    )
+    if not quiet:
+        print("\n\n".join(format_table(r) for r in results))
+    remember_grades(results)
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mnistlib grade",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    p.add_argument("paths", nargs="+", type=Path, help="notebooks, folders of notebooks, or a class folder")
+    p.add_argument(
+        "--course",
+        type=Path,
+        default=COURSE,
+        help="the nbgrader course root, e.g. an instructor's own copy (default: the course installed "
+        "with mnistlib: `mnistlib course where`)",
+    )
+    p.add_argument(
+        "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
+    )
+    p.add_argument(
+        "--timeout", type=int, default=120, help="seconds a cell may run before it is stopped (default 120)"
+    )
+    p.add_argument(
+        "--memory-mb", type=int, default=2048, help="memory per notebook kernel in MB (default 2048)"
+    )
+    p.add_argument(
+        "--max-output-kb", type=int, default=256, help="output a cell may print, in KB (default 256)"
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        help=f"write a grades CSV with nbgrader export's columns (default for a class folder: {DEFAULT_CSV})",
+    )
+    p.add_argument("--feedback", type=Path, help="also write nbgrader's HTML feedback to this folder")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
+    )
+    return p
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        assignments = course_assignments(args.course)
+        jobs, problems, is_class = find_jobs(args.paths, assignments)
+        sandbox = sandbox_choice(not args.no_sandbox, is_class) if jobs else False
+    except GradingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not jobs:
+        print("error: nothing to grade", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: workers and kernels too
+    try:
+        results = run_jobs(
+            jobs,
+            course=args.course,
+            jobs_n=args.jobs,
+            timeout=args.timeout,
+            memory_mb=args.memory_mb,
+            max_output_kb=args.max_output_kb,
+            feedback=args.feedback,
+            sandbox=sandbox,
+        )
+    except KeyboardInterrupt:
+        print("error: grading stopped before it finished; nothing was written", file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - started
+    if not is_class:
+        remember_grades(results)
+    csv_path = args.csv or (Path(DEFAULT_CSV) if is_class else None)
+    replaced = csv_path is not None and csv_path.exists()
+    if csv_path:
+        write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
+    score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "results": results,
+                    "score": score,
+                    "max_score": max_score,
+                    "seconds": round(seconds, 1),
+                    "problems": problems,
+                },
+                indent=1,
+            )
+        )
+    else:
+        for result in results:
+            print(format_table(result))
+            print()
+        print(
+            f"TOTAL {_fmt(score)} / {_fmt(max_score)} over {len(results)} notebook(s) in {seconds:.1f} s"
+            + (f"; grades written to {csv_path}" if csv_path else "")
+            + (" (it replaced the file of the same name)" if replaced else "")
+        )
+    return 0 if not problems and all(full_marks(r) for r in results) else 1

@@ -1,0 +1,170 @@
+"""The kernel that runs a learner's notebook while it is graded: ipykernel with limits.
+
+    python -m mnistlib.grading.kernel --memory-mb 2048 --max-output-kb 256 -f CONNECTION_FILE
+
+The course's nbgrader executor (:class:`mnistlib.grading.preprocessors.GradingExecute`)
+starts Python kernels with this command instead of a bare ipykernel (it swaps
+the ``argv`` of the ``python3`` kernelspec), so ``nbgrader autograde`` and
+``mnistlib grade`` both run learners' code under these limits. Before the
+kernel starts it
+
+* caps the process's data segment (``RLIMIT_DATA``, in MB): an allocation past
+  the cap raises ``MemoryError`` in the learner's cell and the kernel lives on,
+  so the rest of the notebook is still graded. (``RLIMIT_AS`` is not used: the
+  TensorFlow runtime reserves far more virtual address space than it touches.)
+* caps what one cell may print (``--max-output-kb`` of stdout + stderr): past the
+  cap the cell's further output is dropped and one notice says so, so a print
+  loop cannot fill the grader's memory or the feedback.
+
+* limits glibc's malloc to two memory pools (``MALLOC_ARENA_MAX=2``, as on
+  Binder; see :func:`mnistlib.notebook.limit_malloc_arenas`), re-starting itself
+  once with that variable set, because it only fully works from process start.
+
+With ``--forkserver SOCKET`` this process does not run the kernel itself: it
+asks the fork server on SOCKET (:mod:`mnistlib.grading.forkserver`, which has
+TensorFlow imported already) to fork one, with the same limits, and stands in
+for it until it exits. If no server answers, it starts the kernel as above,
+except with ``--inbox FOLDER`` (the server runs in a grading sandbox,
+:mod:`mnistlib.grading.sandbox`): then it starts nothing and exits with an error.
+
+The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+
+from ..notebook import MALLOC_ARENAS
+
+OUTPUT_CUT_NOTICE = (
+    "[mnistlib grader: this cell printed more than {kb} KB; the rest of its output was dropped]"
+)
+
+
+def limited_kernel_argv(
+    python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None, inbox: str | None = None
+) -> list[str]:
+    """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits.
+
+    With ``forkserver`` (a socket path), the kernel is forked from that warm fork server; with
+    ``inbox`` too, that server runs in a sandbox (:mod:`mnistlib.grading.sandbox`) whose inbox
+    folder this is, and the kernel never runs outside it.
+    """
+    argv = [python, "-m", "mnistlib.grading.kernel", "--memory-mb", str(int(memory_mb))]
+    argv += ["--max-output-kb", str(int(max_output_kb))]
+    if forkserver:
+        argv += ["--forkserver", str(forkserver)]
+    if inbox:
+        argv += ["--inbox", str(inbox)]
+    return argv + ["-f", "{connection_file}"]
+
+
+def limit_memory(memory_mb: int) -> None:
+    """Cap the data segment (heap and anonymous mappings) of this process at ``memory_mb`` MB."""
+    if memory_mb <= 0:
+        return
+    limit = int(memory_mb) * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+class _OutputBudget:
+    """Counts the characters a cell writes to stdout + stderr; drops them past the budget."""
+
+    def __init__(self, max_chars: int, kb: int):
+        self.max_chars = max_chars
+        self.kb = kb
+        self.used = 0
+        self.cut = False
+
+    def reset(self, *_args) -> None:
+        self.used = 0
+        self.cut = False
+
+    def wrap(self, stream):
+        original_write = stream.write
+
+        def write(text):
+            if self.cut:
+                return len(text)
+            self.used += len(text)
+            if self.used > self.max_chars:
+                self.cut = True
+                keep = max(0, len(text) - (self.used - self.max_chars))
+                original_write(text[:keep])
+                original_write("\n" + OUTPUT_CUT_NOTICE.format(kb=self.kb) + "\n")
+                return len(text)
+            return original_write(text)
+
+        stream.write = write
+
+
+def run_kernel(
+    kernel_argv: list[str], memory_mb: int, max_output_kb: int, own_namespace: bool = False
+) -> None:
+    """Run an ipykernel in this process, under the memory and output limits, until it shuts down.
+
+    ``own_namespace``: this process is in a PID namespace of its own (in a grading sandbox), whose
+    processes all die with it, but ``/proc`` shows the sandbox's: ipykernel's search for its child
+    processes at shutdown would find the sandbox's and wait for them, so it is skipped.
+    """
+    limit_memory(memory_mb)
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    # The grader talks to its kernels over 127.0.0.1 with signed messages; ipykernel's notice that
+    # TCP is not encrypted would be printed once per notebook into every grading command's output.
+    app.log.addFilter(lambda record: "without encryption" not in record.getMessage())
+    app.initialize(kernel_argv)
+    if own_namespace:
+        app.kernel._process_children = list
+    if max_output_kb > 0:
+        budget = _OutputBudget(max_output_kb * 1024, max_output_kb)
+        budget.wrap(sys.stdout)
+        budget.wrap(sys.stderr)
+        app.shell.events.register("pre_run_cell", budget.reset)
+    app.start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mnistlib.grading.kernel", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--memory-mb", type=int, default=2048, help="data segment cap in MB (0: none)")
+    parser.add_argument("--max-output-kb", type=int, default=256, help="output cap per cell in KB (0: none)")
+    parser.add_argument(
+        "--forkserver",
+        metavar="SOCKET",
+        help="have the fork server listening on SOCKET fork the kernel (see mnistlib.grading.forkserver)",
+    )
+    parser.add_argument(
+        "--inbox",
+        metavar="FOLDER",
+        help="the fork server runs in a grading sandbox with this inbox: never start the kernel here",
+    )
+    args, kernel_argv = parser.parse_known_args(argv)
+    if args.forkserver:
+        from .forkserver import launch
+
+        status = launch(args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox)
+        if status is not None:
+            sys.exit(status)
+        if args.inbox:
+            sys.exit(
+                f"mnistlib grader: the grading sandbox at {args.forkserver} did not answer; no kernel started"
+            )
+        # no fork server answered: start an ordinary kernel here
+    if "MALLOC_ARENA_MAX" not in os.environ and argv is None:
+        os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
+        os.execv(sys.executable, [sys.executable, "-m", "mnistlib.grading.kernel", *sys.argv[1:]])
+    run_kernel(kernel_argv, args.memory_mb, args.max_output_kb)
+
+
+if __name__ == "__main__":
+    main()

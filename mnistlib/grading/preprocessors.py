@@ -1,0 +1,328 @@
+"""nbgrader preprocessors that make autograding safe for the course and feedback fit for learners.
+
+They are plugged into nbgrader by ``course/nbgrader_config.py``, so an instructor's
+``nbgrader autograde`` / ``generate_feedback`` and ``mnistlib grade`` run the very
+same pipeline:
+
+* :class:`RestoreMissingCells` (sanitizing, before nbgrader's ``OverwriteCells``):
+  a test cell the learner deleted is put back from the gradebook's copy of the
+  source, after the cell that precedes it in the source, so a deleted test
+  still runs (and usually fails) instead of silently scoring nothing.
+  nbgrader's own ``OverwriteCells.add_missing_cells`` crashes when the answer
+  cell before it was deleted too; this one does not.
+* :class:`GradingExecute` (nbgrader's ``Execute``, judged elsewhere): the
+  notebook's own cells run in the learner's kernel, started through
+  :mod:`mnistlib.grading.kernel` (memory and output caps; forked from a warm
+  :mod:`mnistlib.grading.forkserver`, so TensorFlow is not imported again for
+  every notebook), by default inside a bubblewrap sandbox per
+  learner (:mod:`mnistlib.grading.sandbox`; trait ``sandbox``). Test cells never run there: each runs in a clean *checker*
+  kernel that calls the learner's functions across a data-only bridge
+  (:mod:`mnistlib.grading.bridge`), so no learner code runs in the process
+  that decides whether a test passed. If a kernel dies (a crash, or the memory
+  guard) the reason is recorded in that cell, the kernel is restarted and
+  grading goes on with the next cells.
+* :class:`HideHiddenTests` (feedback): in test cells, the code between
+  ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a
+  one-line note, and error tracebacks are cut to their last line
+  (``CheckFailed: expected ... got ... hint ...``), so learners see each test's
+  name and message but never the hidden tests' code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer, List, Unicode
+
+from ..markers import BEGIN_HIDDEN, END_HIDDEN
+from . import forkserver as grading_forkserver
+from . import sandbox as grading_sandbox
+from .bridge import learner_names
+from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
+from .kernel import limited_kernel_argv
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+class RestoreMissingCells(NbGraderPreprocessor):
+    """Put deleted test (grade) cells back into a submission, from the gradebook's source cells."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        notebook_id = resources["nbgrader"]["notebook"]
+        assignment_id = resources["nbgrader"]["assignment"]
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            try:
+                source_nb = gb.find_notebook(notebook_id, assignment_id)
+            except MissingEntry:
+                return nb, resources
+            order = [cell.name for cell in source_nb.source_cells]
+            source_by_id = {cell.name: cell for cell in source_nb.source_cells}
+            graded = {cell.name: cell for cell in source_nb.grade_cells}
+            for name in order:
+                present = [_grade_id(cell) for cell in nb.cells]
+                if name not in graded or name in present:
+                    continue
+                source = source_by_id[name]
+                cell = from_dict(
+                    {
+                        "cell_type": source.cell_type,
+                        "id": f"restored-{name}"[:64],
+                        "metadata": {
+                            "deletable": False,
+                            "editable": False,
+                            "nbgrader": {
+                                "grade": True,
+                                "grade_id": name,
+                                "locked": True,
+                                "points": graded[name].max_score,
+                                "schema_version": 3,
+                                "solution": False,
+                                "task": False,
+                            },
+                        },
+                        "source": RESTORED_NOTE + source.source,
+                    }
+                )
+                if source.cell_type == "code":
+                    cell["outputs"] = []
+                    cell["execution_count"] = None
+                nb.cells.insert(self._position(nb, order, name), cell)
+                self.log.warning("Test cell %s was missing: restored it from the source", name)
+        return nb, resources
+
+    @staticmethod
+    def _position(nb: NotebookNode, order: list[str], name: str) -> int:
+        """Index right after the nearest source cell before ``name`` that the submission still has."""
+        where = {gid: i for i, cell in enumerate(nb.cells) if (gid := _grade_id(cell))}
+        for earlier in reversed(order[: order.index(name)]):
+            if earlier in where:
+                return where[earlier] + 1
+        for later in order[order.index(name) + 1 :]:
+            if later in where:
+                return where[later]
+        return len(nb.cells)
+
+    def preprocess_cell(self, cell, resources, cell_index):  # pragma: no cover - preprocess does the work
+        return cell, resources
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute with fresh check modules before each test cell and survival of a dead kernel."""
+
+    kernel_died_message = Unicode(
+        "The kernel stopped while running this cell (it crashed, or used more memory than the grader "
+        "allows). The grader restarted it; cells after this one ran in a fresh kernel.",
+        help="Error text recorded in a cell during which the kernel died.",
+    ).tag(config=True)
+
+    checker_died_message = Unicode(
+        "The grader's own checker process stopped while running this test (for example, the "
+        "learner's function returned more data than it can hold). The test did not pass.",
+        help="Error text recorded in a test cell during which the checker kernel died.",
+    ).tag(config=True)
+
+    limit_kernel = Bool(
+        True, help="Start Python kernels through mnistlib.grading.kernel, with the limits below."
+    ).tag(config=True)
+    memory_mb = Integer(2048, help="Memory (data segment) a kernel may use, in MB; 0 for no limit.").tag(
+        config=True
+    )
+    max_output_kb = Integer(256, help="Output one cell may print, in KB; 0 for no limit.").tag(config=True)
+    warm_kernels = Bool(
+        True,
+        help="Fork Python kernels from a process that has TensorFlow imported already "
+        "(mnistlib.grading.forkserver): each kernel starts in a fraction of a second instead of seconds.",
+    ).tag(config=True)
+
+    sandbox = Bool(
+        True,
+        help="Start Python kernels in a bubblewrap sandbox (mnistlib.grading.sandbox): no network, no view "
+        "of the course, solutions, gradebook or home, a private tmpfs, a process limit. When bwrap cannot "
+        f"run, grading stops with an error naming the fix ({grading_sandbox.INSTALL_HINT}); set False to "
+        "grade without it.",
+    ).tag(config=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        spec = km.kernel_spec
+        if self.limit_kernel and spec is not None and spec.language.lower() == "python":
+            forkserver = inbox = self._box = None
+            if self.sandbox:
+                box = grading_sandbox.for_learner(self._learner(), keras=grading_sandbox.needs_keras(self.nb))
+                box.configure(km)
+                self._box = box
+                forkserver, inbox = box.socket, str(box.inbox)
+            elif self.warm_kernels and grading_forkserver.SUPPORTED:
+                forkserver = grading_forkserver.shared_server()
+            spec.argv = limited_kernel_argv(
+                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox
+            )
+        return km
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._checker = None
+        self._calls_dir = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._stop_checker()
+
+    def _learner(self) -> str:
+        """Whose notebook this is: nbgrader's student id, else the folder above the notebook's."""
+        resources = getattr(self, "resources", None) or {}
+        student = (resources.get("nbgrader") or {}).get("student")
+        path = (resources.get("metadata") or {}).get("path") or ""
+        return str(student or os.path.dirname(os.path.abspath(path)))
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            return self._judge(cell, resources, index)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self.log.warning("Kernel died in cell %s; restarting it", index)
+            self._record_error(cell, "KernelDied", self.kernel_died_message)
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            return cell, self.resources
+
+    # -- test cells: judged in the checker kernel (see mnistlib.grading.bridge)
+    def _judge(self, cell, resources, index):
+        """Run test ``cell`` in the checker kernel, with the learner's names bound across the bridge."""
+        if self._checker is None:
+            self._start_checker()
+        if self._calls_dir is None:
+            # next to the kernel's sockets: a folder the sandboxed kernel can write in
+            box = getattr(self, "_box", None)
+            where = box.run_dir if box is not None else Path(self.km.connection_file).parent
+            self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
+            os.chmod(self._calls_dir, 0o777)
+        connection = {
+            key: value.decode() if isinstance(value, bytes) else value
+            for key, value in self.km.get_connection_info().items()
+        }
+        call_timeout = max(5, (self.timeout or 120) - 5)
+        names = learner_names(cell.source)
+        setup = (
+            "from mnistlib.grading.bridge import bind as _mnistlib_bind\n"
+            f"_mnistlib_bind({names!r}, {connection!r}, {self._calls_dir!r}, {call_timeout})\n"
+            "del _mnistlib_bind\n"
+        )
+        helper = from_dict(
+            {"cell_type": "code", "metadata": {}, "source": setup, "outputs": [], "id": "bind"}
+        )
+        with self._in_checker():
+            try:
+                try:
+                    self.execute_cell(helper, index, store_history=False)
+                finally:
+                    self.nb.cells[index] = cell  # nbclient put the helper in the cell's place
+                errors = [output for output in helper.outputs if output.get("output_type") == "error"]
+                if errors:  # the learner's names could not be read: the test cannot pass
+                    what = ", ".join(f"`{name}`" for name in names) or "your code"
+                    detail = f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
+                    cell.outputs = []
+                    self._record_error(cell, "GradingError", f"the grader could not use {what}: {detail}")
+                    return cell, self.resources
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self.log.warning("The checker kernel died in cell %s; restarting it", index)
+                self._record_error(cell, "CheckerDied", self.checker_died_message)
+                self._stop_checker()
+                return cell, self.resources
+
+    @contextmanager
+    def _in_checker(self):
+        saved = self.km, self.kc
+        self.km, self.kc = self._checker
+        try:
+            yield
+        finally:
+            self.km, self.kc = saved
+
+    def _start_checker(self) -> None:
+        km = self.kernel_manager_class(kernel_name="python3", config=self.config)
+        spec = km.kernel_spec
+        forkserver = None
+        if self.warm_kernels and grading_forkserver.SUPPORTED:
+            forkserver = grading_forkserver.shared_server()
+        spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
+        self._checker_cwd = tempfile.mkdtemp(prefix="mnistlib-checker-")
+        run_sync(km.start_kernel)(
+            extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self._checker_cwd
+        )
+        kc = km.client()
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
+        kc.allow_stdin = False
+        self._checker = (km, kc)
+
+    def _stop_checker(self) -> None:
+        checker, self._checker = getattr(self, "_checker", None), None
+        if checker is not None:
+            km, kc = checker
+            try:
+                kc.stop_channels()
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception as error:  # noqa: BLE001 - a dead checker has nothing left to stop
+                self.log.debug("checker shutdown: %s", error)
+            shutil.rmtree(self._checker_cwd, ignore_errors=True)
+        calls, self._calls_dir = getattr(self, "_calls_dir", None), None
+        if calls:
+            shutil.rmtree(calls, ignore_errors=True)
+
+    def _record_error(self, cell, ename: str, evalue: str) -> None:
+        cell.setdefault("outputs", []).append(
+            from_dict(
+                {
+                    "output_type": "error",
+                    "ename": ename,
+                    "evalue": evalue,
+                    "traceback": [f"{ename}: {evalue}"],
+                }
+            )
+        )
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Replace hidden test code in test cells by a note; cut test-cell tracebacks to their message."""
+
+    begin_test_delimeter = Unicode(BEGIN_HIDDEN, help="marks the start of hidden tests").tag(config=True)
+    end_test_delimeter = Unicode(END_HIDDEN, help="marks the end of hidden tests").tag(config=True)
+    # generate_feedback hands every preprocessor nbconvert's display_data_priority; taking it as
+    # configurable (as nbgrader's GetGrades does) keeps traitlets from warning that it is unknown.
+    display_data_priority = List(
+        [
+            "text/html",
+            "application/pdf",
+            "text/latex",
+            "image/svg+xml",
+            "image/png",
+            "image/jpeg",
+            "text/plain",
+        ]
+    ).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if not utils.is_grade(cell) or cell.cell_type != "code":
+            return cell, resources
+        cell.source = hide_hidden_region(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources
+
+
+__all__ = ["HIDDEN_NOTE", "GradingExecute", "HideHiddenTests", "RestoreMissingCells", "hide_hidden_region"]

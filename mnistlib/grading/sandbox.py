@@ -1,0 +1,355 @@
+"""A sandbox around every grading kernel: bubblewrap, one per grading process and learner.
+
+Learners' notebooks are code the grader runs. Without a sandbox that code has the
+grader's access: it could rewrite mnistlib's checks, read the hidden tests in
+``course/source`` and ``solutions/``, edit the gradebook, use the network, and
+leave processes behind. :class:`GradingExecute <mnistlib.grading.preprocessors.GradingExecute>`
+therefore starts each Python kernel in a sandbox made with bubblewrap (``bwrap``,
+Debian package ``bubblewrap``): an unprivileged, small, widely packaged tool that
+builds Linux namespaces for one command (Flatpak uses it), with no daemon and no
+image, so it fits a grading run that forks kernels in a fraction of a second.
+
+Design
+------
+* One :class:`Sandbox` per grading process and learner (:func:`for_learner`). It runs
+  a warm fork server (:mod:`mnistlib.grading.forkserver`) *inside* bwrap, so every
+  kernel it forks is in the sandbox. The server imports TensorFlow only when the
+  notebook uses Keras (:func:`needs_keras`), so NumPy-only notebooks start cheaply.
+* Inside bwrap: no network (``--unshare-net``), its own PID namespace, a new session,
+  death with the grading process; read-only views of ``/usr``, ``/etc``, ``/lib*``,
+  ``/bin``, the Python installation, the venv, the ``mnistlib`` package folder only
+  (never the repository: ``course/``, ``solutions/`` and the gradebook stay out of
+  sight) and the MNIST cache (filled from outside first: no network inside); a private tmpfs of :data:`TMPFS_MB` MB at
+  :data:`WORKSPACE` holding HOME, IPython's and matplotlib's folders and a copy of
+  each notebook's folder; a small private ``/tmp``. Nothing of the grading user's
+  home is visible.
+* Two host folders per sandbox, visible inside at the same path: ``run/`` (writable:
+  the server's socket and the kernels' ``ipc`` sockets) and ``inbox/`` (read-only
+  inside: connection files, and the copy of the notebook folder the launcher hands
+  in). So the grader, and any other client, reach a kernel by its connection file.
+* A process limit: a pids cgroup per sandbox (``pids.max`` = :data:`PIDS_MAX`) when
+  one can be made, else ``RLIMIT_NPROC`` (which does not bind root; a note says so).
+* Per kernel, the forked child enters a new user and PID namespace (a tiny init
+  is its PID 1, the kernel PID 2): the kernel runs as an unprivileged user,
+  cannot signal the server, and every process it started dies with the
+  namespace when its notebook ends. The launcher outside relays
+  jupyter_client's signals through the server's socket.
+
+The memory cap, output cap (:mod:`mnistlib.grading.kernel`) and per-cell timeout
+(nbgrader) apply as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: How to get bubblewrap, for the messages.
+INSTALL_HINT = "apt install bubblewrap"
+#: The private tmpfs inside each sandbox, and its size.
+WORKSPACE = "/sandbox"
+TMPFS_MB = 512
+TMP_MB = 128
+#: Processes (threads count too: TensorFlow starts dozens) one sandbox may have at once.
+PIDS_MAX = int(os.environ.get("MNISTLIB_SANDBOX_PIDS_MAX") or 512)
+#: Environment variable naming the workspace; set only inside a sandbox.
+WORKSPACE_ENV = "MNISTLIB_SANDBOX_WORKSPACE"
+HOME = f"{WORKSPACE}/home"
+#: Variables the sandbox sets for its kernels (the launcher's values are the grading user's).
+SANDBOX_ENV = {
+    "HOME": HOME,
+    "IPYTHONDIR": f"{HOME}/.ipython",
+    "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
+    "JUPYTER_RUNTIME_DIR": f"{HOME}/.local/share/jupyter/runtime",
+    "XDG_CACHE_HOME": f"{HOME}/.cache",
+    "XDG_CONFIG_HOME": f"{HOME}/.config",
+    "KERAS_HOME": f"{HOME}/.keras",
+    "TMPDIR": "/tmp",
+    WORKSPACE_ENV: WORKSPACE,
+}
+ENV_OVERRIDES = (*SANDBOX_ENV, "MNISTLIB_CACHE")
+#: Variables never handed into a sandbox.
+SECRET = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|API_KEY|ACCESS_KEY", re.IGNORECASE)
+
+_KERAS = re.compile(r"^\s*(?:import|from)\s+(?:keras|tensorflow)\b", re.MULTILINE)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be made or started."""
+
+
+@functools.cache
+def problem() -> str | None:
+    """Why grading sandboxes cannot run here, in a few words; None when they can."""
+    if not sys.platform.startswith("linux"):
+        return "the grading sandbox needs Linux"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed"
+    probe = [bwrap, "--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"]
+    probe += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bwrap does not run here ({err})"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bwrap does not work here ({last})"
+    return None
+
+
+def unavailable_message(reason: str) -> str:
+    return (
+        f"the grading sandbox cannot run: {reason}; install bubblewrap (`{INSTALL_HINT}`), or grade "
+        "without a sandbox (mnistlib grade --no-sandbox; c.GradingExecute.sandbox = False)"
+    )
+
+
+def needs_keras(nb) -> bool:
+    """Whether a notebook's code imports Keras or TensorFlow (its kernels then want them preloaded)."""
+    cells = nb.get("cells", []) if nb is not None else []
+    code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    return bool(_KERAS.search(code))
+
+
+def make_home() -> None:
+    """Inside a sandbox: the home folders, writable by the kernels' unprivileged user."""
+    for key in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR", "XDG_CACHE_HOME", "KERAS_HOME"):
+        os.makedirs(SANDBOX_ENV[key], exist_ok=True)
+        for folder in [Path(SANDBOX_ENV[key]), *Path(SANDBOX_ENV[key]).parents]:
+            if str(folder).startswith(WORKSPACE):
+                os.chmod(folder, 0o1777)
+
+
+@functools.cache
+def ensure_data() -> None:
+    """Fill the MNIST cache from out here, once: kernels in a sandbox have no network to fetch it."""
+    from .. import data
+
+    if os.environ.get("MNISTLIB_DATA"):
+        return
+    try:
+        data.fetch()
+    except Exception as err:  # the notebooks will say that they have no data
+        print(f"note: the MNIST cache could not be filled for the grading sandbox: {err}", file=sys.stderr)
+
+
+def read_only_paths() -> list[str]:
+    """Host paths every sandbox sees read-only, at the same place."""
+    from .. import data
+
+    package = Path(__file__).resolve().parent.parent  # the mnistlib folder
+    paths = ["/usr", "/etc", os.path.realpath(sys.base_prefix), sys.prefix, str(package)]
+    paths += _library_paths()
+    for place in (data.cache_dir(), Path(os.environ.get("MNISTLIB_DATA") or "/nonexistent")):
+        if place.exists():
+            paths.append(str(place.resolve()))
+    return [p for p in dict.fromkeys(paths) if not p.startswith("/usr/")]
+
+
+def _library_paths() -> list[str]:
+    """Folders outside the venv that this Python imports from (a venv that borrows another's
+    packages through a .pth file, user site-packages), and the package folders their links point
+    to; never the working folder (``sys.path[0]``) nor a folder holding the course."""
+    from ..course import COURSE
+
+    course = os.path.realpath(COURSE)
+    checkout = os.path.dirname(course) + os.sep  # a repository's other folders (tests/...) stay out too
+    venv = os.path.realpath(sys.prefix) + os.sep
+    here = os.path.realpath(os.getcwd())
+    found = []
+    for entry in sys.path[1:]:
+        real = os.path.realpath(entry) if entry and os.path.isdir(entry) else None
+        if real is None or real == here or course == real or course.startswith(real + os.sep):
+            continue
+        if real.startswith(checkout) and not real.startswith(venv):
+            continue
+        found.append(real)
+        if os.path.basename(real) in ("site-packages", "dist-packages"):
+            continue
+        for name in os.listdir(real):  # a folder of links to packages installed elsewhere
+            target = os.path.join(real, name)
+            if os.path.islink(target):
+                parent = os.path.dirname(os.path.realpath(target))
+                if os.path.basename(parent) in ("site-packages", "dist-packages"):
+                    found.append(parent)
+    return found
+
+
+def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:
+    argv = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+    ]
+    argv += ["--die-with-parent", "--new-session"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    # the tmpfs mounts first: host paths under /tmp bound below stay visible on top of them
+    argv += ["--size", str(TMPFS_MB * 2**20), "--perms", "0755", "--tmpfs", WORKSPACE]
+    argv += ["--size", str(TMP_MB * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
+    for path in read_only_paths():
+        argv += ["--ro-bind", path, path]
+    for name in ("lib", "lib32", "lib64", "libx32", "bin", "sbin"):
+        path = Path("/", name)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--bind", str(run_dir), str(run_dir), "--ro-bind", str(inbox), str(inbox)]
+    argv += ["--chdir", WORKSPACE]
+    return [*argv, "--", *command]
+
+
+def _pids_cgroup(name: str) -> Path | None:
+    """A new pids cgroup limited to :data:`PIDS_MAX` processes (cgroup v1 or v2), or None."""
+    for parent in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        group = parent / name
+        try:
+            group.mkdir()
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(PIDS_MAX))
+            return group
+        except OSError:
+            group.rmdir()
+    return None
+
+
+class Sandbox:
+    """A bwrap sandbox running a fork server for one learner's kernels (see the module docstring)."""
+
+    def __init__(
+        self, learner: str = "", *, keras: bool = True, idle_exit: float = 120.0, timeout: float = 120.0
+    ):
+        reason = problem()
+        if reason:
+            raise SandboxError(unavailable_message(reason))
+        self.learner, self.keras = learner, keras
+        ensure_data()
+        self.dir = Path(tempfile.mkdtemp(prefix="mnistlib-sandbox-"))
+        os.chmod(self.dir, 0o755)  # the kernels' unprivileged user must reach run/ and inbox/
+        self.run_dir, self.inbox = self.dir / "run", self.dir / "inbox"
+        self.run_dir.mkdir(mode=0o777)
+        os.chmod(self.run_dir, 0o777)
+        self.inbox.mkdir(mode=0o755)
+        self.socket = str(self.run_dir / "kernels.sock")
+        self.cgroup = _pids_cgroup(self.dir.name)
+        self.pids_limit = "cgroup" if self.cgroup else "RLIMIT_NPROC"
+        env = {k: v for k, v in os.environ.items() if not SECRET.search(k)}
+        env.update(SANDBOX_ENV)
+        from .. import data
+        from ..notebook import MALLOC_ARENAS
+        from .forkserver import KERAS_ENV
+
+        env["MNISTLIB_CACHE"] = str(data.cache_dir().resolve())
+        env[KERAS_ENV] = "1" if keras else "0"
+        env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        server = [sys.executable, "-m", "mnistlib.grading.forkserver", self.socket, "0", str(idle_exit)]
+        self.log = self.dir / "sandbox.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                bwrap_argv(self.run_dir, self.inbox, server),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=self._limit_processes,
+            )
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.socket):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
+                self.close()
+                raise SandboxError(f"the grading sandbox did not start: {tail or 'no message'}")
+            time.sleep(0.01)
+
+    def _limit_processes(self) -> None:  # in the bwrap process, before it starts
+        if self.cgroup is not None:
+            (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        else:
+            resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_MAX, PIDS_MAX))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and os.path.exists(self.socket)
+
+    def configure(self, km) -> None:
+        """Have the kernel manager ``km`` talk to its kernel over ipc sockets in this sandbox."""
+        import uuid
+
+        name = f"kernel-{uuid.uuid4().hex[:12]}"
+        km.transport = "ipc"
+        km.ip = str(self.run_dir / name)
+        km.cache_ports = False
+        km.connection_file = str(self.inbox / f"{name}.json")
+
+    def close(self) -> None:
+        """Stop the sandbox and everything in it; remove its folders and cgroup."""
+        if self.process.poll() is None:
+            self.process.kill()  # bwrap's own init then dies, and with it the whole PID namespace
+        self.process.wait()
+        if self.cgroup is not None:
+            procs = self.cgroup / "cgroup.procs"
+            for _ in range(200):
+                pids = procs.read_text().split() if procs.exists() else []
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.01)
+            try:
+                self.cgroup.rmdir()
+            except OSError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_current: Sandbox | None = None
+
+
+def for_learner(learner: str, *, keras: bool) -> Sandbox:
+    """This process's sandbox for ``learner``: the current one, or a new one in its place.
+
+    One sandbox is kept at a time (a learner's notebooks are graded one after the other); a
+    new one is started for another learner, or when Keras is needed and the current one's
+    fork server has not imported it.
+    """
+    global _current
+    if _current is not None and (
+        _current.learner != learner or (keras and not _current.keras) or not _current.alive()
+    ):
+        _current.close()
+        _current = None
+    if _current is None:
+        _current = Sandbox(learner, keras=keras)
+        if _current.pids_limit != "cgroup":
+            print(
+                "note: no pids cgroup could be made: the sandbox limits processes with RLIMIT_NPROC, "
+                "which does not hold for root",
+                file=sys.stderr,
+            )
+    return _current
+
+
+@atexit.register
+def close_current() -> None:
+    global _current
+    if _current is not None:
+        _current.close()
+        _current = None

@@ -1,0 +1,242 @@
+"""README.md and CONTRIBUTING.md, run as written on a fresh clone (see fresh_clone.py).
+
+The two ways to open the course, ``make lab`` and the README's plain commands, are started for
+real: the browser JupyterLab asks to open is recorded (``BROWSER``), the page it names is opened
+in Chromium, and the test checks through the server's REST API and in the page that it is
+notebook 01 of ``my-work/`` and that its first cells run; then the server is stopped and no
+process it started may be left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, need_browser
+from doc_commands import block
+from fresh_clone import run_block, run_script
+
+from mnistlib.course import assignment_ids
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK_01 = "01-loading-data/01-loading-data.ipynb"
+ASSIGNMENTS = set(assignment_ids())
+FIRST_CELLS = 12  # notebook 01 prints the arrays' shapes within its first dozen cells
+OPEN_TIMEOUT_S = 900  # make lab may first re-run pip (everything already installed) and fetch nothing
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:  # only 127.0.0.1 / localhost
+        return json.loads(response.read().decode())
+
+
+def lab_env(clone, tmp: Path, *, allow_root: bool) -> dict:
+    """The clone's environment with Jupyter's folders in ``tmp`` and a browser that only records."""
+    recorder = tmp / "browser.sh"
+    recorder.write_text(f'#!/bin/sh\necho "$@" >> "{tmp / "opened.txt"}"\n')
+    recorder.chmod(0o755)
+    config = tmp / "jupyter-config"
+    config.mkdir()
+    if allow_root:  # plays a learner who is not root: JupyterLab refuses root without --allow-root
+        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"allow_root": True}}))
+    return dict(
+        clone.env,
+        BROWSER=str(recorder),
+        MNISTLIB_QUICK="1",
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+    )
+
+
+def opened_url(tmp: Path, process: subprocess.Popen, log: Path) -> str:
+    """The notebook URL JupyterLab asked the browser to open (through its redirect file)."""
+    opened = tmp / "opened.txt"
+    deadline = time.monotonic() + OPEN_TIMEOUT_S
+    while not opened.is_file() or not opened.read_text().strip():
+        if process.poll() is not None:
+            pytest.fail(
+                f"the command exited ({process.returncode}) before opening a browser:\n{log.read_text()}"
+            )
+        assert time.monotonic() < deadline, f"no browser was opened in {OPEN_TIMEOUT_S} s:\n{log.read_text()}"
+        time.sleep(0.5)
+    target = opened.read_text().split()[0]
+    if target.startswith("file://"):  # jupyter_server's redirect page: <meta ... url=http://...>
+        page = Path(target.removeprefix("file://")).read_text()
+        target = re.search(r'url=(http[^"]+)"', page).group(1)
+    return target.replace("&amp;", "&")
+
+
+def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path) -> None:
+    """REST API and Chromium: the server's root is ``work`` and notebook 01 opens and runs."""
+    match = re.match(r"(http://[^/]+)/lab/tree/(.+?)\?token=(\w+)$", url)
+    assert match, f"not a JupyterLab notebook URL: {url}"
+    server, path, token = match.groups()
+    assert path == NOTEBOOK_01, f"JupyterLab opened {path}, not {NOTEBOOK_01}"
+    root = get_json(f"{server}/api/contents?token={token}")
+    assert {item["name"] for item in root["content"]} >= ASSIGNMENTS, "the server's root is not my-work/"
+    notebook = get_json(f"{server}/api/contents/{NOTEBOOK_01}?token={token}&content=0")
+    assert notebook["type"] == "notebook" and (work / NOTEBOOK_01).is_file()
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+            tab = page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel").first.inner_text()
+            assert tab == "01-loading-data.ipynb"
+            wait_for_idle_kernel(server, token)
+            page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+            page.keyboard.press("Escape")
+            # Run cell after cell from the top (Shift+Enter) until the shapes cell has printed.
+            shapes = page.locator(".jp-OutputArea-output", has_text="training images:")
+            for _ in range(FIRST_CELLS):
+                page.keyboard.press("Shift+Enter")
+                page.wait_for_timeout(300)
+                if shapes.count():
+                    break
+            shapes.first.wait_for(timeout=180_000)
+            text = shapes.first.inner_text()
+            page.screenshot(path=str(shots))
+            assert "(3000, 28, 28)" in text, text  # quick mode: MNISTLIB_QUICK=1
+            errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+            assert not [t for t in errors.all_inner_texts() if "Traceback" in t]
+        finally:
+            browser.close()
+    sessions = get_json(f"{server}/api/sessions?token={token}")
+    assert [s["path"] for s in sessions] == [NOTEBOOK_01]
+
+
+def wait_for_idle_kernel(server: str, token: str, timeout: float = 180) -> None:
+    """Until the notebook's kernel has started and is idle (a cell run earlier may be dropped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kernels = get_json(f"{server}/api/kernels?token={token}")
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no idle kernel after {timeout:.0f} s: {kernels}")
+
+
+def start(command: str, cwd: Path, env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["bash", "-e", "-c", command],
+        cwd=cwd,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the command's process group (what Ctrl-C's second press does); nothing may remain."""
+    family = [process.pid]
+    try:
+        family += [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    alive = [pid for pid in family if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+        alive = [pid for pid in alive if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"processes left running after the server stopped: {alive}"
+
+
+def test_make_lab_opens_notebook_01_of_my_work(fresh_clone, tmp_path):
+    need_browser()
+    (command,) = [c for c in block("README.md", "Quickstart").commands if c.startswith("make lab")]
+    log = tmp_path / "make-lab.log"
+    process = start(
+        f"{command} PORT={free_port()}",
+        fresh_clone.root,
+        lab_env(fresh_clone, tmp_path, allow_root=False),
+        log,
+    )
+    try:
+        url = opened_url(tmp_path, process, log)
+        check_notebook_01_opens_and_runs(url, fresh_clone.root / "my-work", tmp_path / "make-lab.png")
+    finally:
+        stop(process)
+    assert (fresh_clone.root / "my-work" / NOTEBOOK_01).is_file()
+    assert run_script("git status --porcelain", fresh_clone.root, fresh_clone.env).stdout == ""
+
+
+def test_readme_plain_commands_open_notebook_01(fresh_clone, tmp_path):
+    need_browser()
+    plain = block("README.md", "Quickstart", 2)
+    log = tmp_path / "plain-lab.log"
+    process = start(plain.text, fresh_clone.root, lab_env(fresh_clone, tmp_path, allow_root=True), log)
+    try:
+        url = opened_url(tmp_path, process, log)
+        check_notebook_01_opens_and_runs(url, fresh_clone.root / "my-work", tmp_path / "plain-lab.png")
+    finally:
+        stop(process)
+
+
+def test_copy_release_never_overwrites_a_learners_work(fresh_clone):
+    (command, _) = block("README.md", "Quickstart", 2).commands
+    mine = fresh_clone.root / "my-work" / "02-reshaping" / "02-reshaping.ipynb"
+    run_script(command, fresh_clone.root, fresh_clone.env)
+    mine.write_text(mine.read_text().replace("raise NotImplementedError()", "return images  # my try"))
+    before = mine.read_bytes()
+    done = run_script(command, fresh_clone.root, fresh_clone.env)
+    assert done.returncode == 0, done.stderr
+    assert mine.read_bytes() == before
+
+
+def test_readme_test_commands_lint_cleanly_and_are_what_make_test_runs(fresh_clone):
+    lint, pytest_command = block("README.md", "Quickstart", 3).commands
+    done = run_script(lint, fresh_clone.root, fresh_clone.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The whole suite is what CI runs through `make test` (test_docs checks .ci/run): `make test`
+    # must run exactly these commands, so the plain ones are tested by every CI run.
+    recipe = run_script("make -n test", fresh_clone.root, fresh_clone.env).stdout.splitlines()
+    for command in [*lint.split(" && "), pytest_command]:
+        assert command in recipe, f"`make test` does not run {command!r}:\n" + "\n".join(recipe)
+
+
+def test_readme_data_commands(fresh_clone):
+    done = run_block(
+        block("README.md", "Where the data comes from"), fresh_clone.root, fresh_clone.activated()
+    )
+    assert str(fresh_clone.cache) in done.stdout
+    assert "verified" in done.stdout.lower() or "ok" in done.stdout.lower(), done.stdout
+
+
+def test_contributing_generate_and_drift_check(fresh_clone):
+    run_block(block("CONTRIBUTING.md", "How the pieces fit"), fresh_clone.root, fresh_clone.env)
+    changed = run_script("git status --porcelain", fresh_clone.root, fresh_clone.env).stdout
+    assert changed == "", f"make generate changed committed files:\n{changed}"

@@ -1,0 +1,229 @@
+"""Warm grading kernels (mnistlib.grading.forkserver): real kernels forked from a real fork server,
+driven through jupyter_client the way nbgrader drives them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from mnistlib.grading.forkserver import ForkServer
+from mnistlib.grading.kernel import OUTPUT_CUT_NOTICE, limited_kernel_argv
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ForkServer(wait=True) as running:
+        yield running
+
+
+def start(argv: list[str], cwd: Path, **env: str):
+    km = KernelManager(kernel_name="python3")
+    km.kernel_spec.argv = argv
+    km.start_kernel(cwd=str(cwd), env={**os.environ, **env})
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=180)
+    return km, kc
+
+
+def run(kc, code: str, timeout: float = 120) -> tuple[dict, str]:
+    """Execute ``code``; return the reply content and everything it printed."""
+    printed = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    return reply["content"], "".join(printed)
+
+
+def stop(km, kc) -> None:
+    kc.stop_channels()
+    if km.has_kernel:
+        km.shutdown_kernel(now=True)
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":  # exited, not yet reaped
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def kernel_pid(kc) -> int:
+    _, out = run(kc, "import os; print(os.getpid())")
+    return int(out)
+
+
+def test_a_forked_kernel_starts_warm_in_its_own_folder_and_environment(server, tmp_path):
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path, MARKER="m-42")
+    try:
+        reply, out = run(
+            kc,
+            "import os, sys\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+            "print(os.getcwd())\n"
+            "print(os.environ.get('MARKER'))\n"
+            "print(os.getpid(), os.getppid())",
+        )
+        assert reply["status"] == "ok"
+        warm, cwd, marker, pids = out.splitlines()
+        assert warm == "True True", "TensorFlow and Keras come loaded from the fork server"
+        assert Path(cwd) == tmp_path and marker == "m-42"
+        pid, parent = map(int, pids.split())
+        assert parent == server.process.pid, "the kernel is a child of the fork server"
+        assert pid != km.provisioner.pid, "jupyter_client holds the launcher, not the kernel itself"
+
+        # TensorFlow works after the fork (its thread pools start in the kernel, not the server)
+        reply, out = run(
+            kc,
+            "import numpy as np, keras\n"
+            "keras.utils.set_random_seed(0)\n"
+            "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+            "m.compile(optimizer='rmsprop', loss='categorical_crossentropy')\n"
+            "h = m.fit(np.ones((64, 4), 'float32'), np.eye(3)[np.arange(64) % 3], epochs=2, verbose=0)\n"
+            "print(len(h.history['loss']), m.predict(np.ones((2, 4), 'float32'), verbose=0).shape)",
+        )
+        assert reply["status"] == "ok" and out.split() == ["2", "(2,", "3)"]
+    finally:
+        stop(km, kc)
+
+
+def test_each_forked_kernel_draws_its_own_random_numbers(server, tmp_path):
+    draws = []
+    for _ in range(2):
+        km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path)
+        try:
+            _, out = run(kc, "import numpy as np, random; print(np.random.rand(), random.random())")
+            draws.append(out.split())
+        finally:
+            stop(km, kc)
+    assert draws[0][0] != draws[1][0] and draws[0][1] != draws[1][1]
+
+
+def test_memory_and_output_limits_apply_to_forked_kernels(server, tmp_path):
+    km, kc = start(limited_kernel_argv(sys.executable, 1500, 4, server.socket), tmp_path)
+    try:
+        reply, _ = run(kc, "hog = bytearray(3 * 2**30)")
+        assert reply["status"] == "error" and reply["ename"] == "MemoryError"
+        reply, out = run(kc, "print('x' * 100_000)")
+        assert reply["status"] == "ok"
+        assert OUTPUT_CUT_NOTICE.format(kb=4) in out and len(out) < 5000
+        reply, out = run(kc, "print(6 * 7)")
+        assert out.strip() == "42", "the kernel lives on after both"
+    finally:
+        stop(km, kc)
+
+
+def test_an_interrupt_reaches_the_forked_kernel(server, tmp_path):
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path)
+    try:
+        msg_id = kc.execute("while True:\n    pass")
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=30)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        _, out = run(kc, "print('still here')")
+        assert out.strip() == "still here"
+    finally:
+        stop(km, kc)
+
+
+def test_killing_the_launcher_kills_the_kernel_even_when_it_is_busy(server, tmp_path):
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path)
+    pid = kernel_pid(kc)
+    kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
+    time.sleep(0.5)
+    km.provisioner.process.send_signal(signal.SIGKILL)  # what a forced shutdown does to the launcher
+    assert gone(pid), "the kernel outlived its launcher"
+    kc.stop_channels()
+    km.cleanup_resources()
+
+
+def test_the_launcher_exits_with_the_kernels_exit_status(server, tmp_path):
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path)
+    try:
+        kc.execute("import os; os._exit(3)")
+        assert km.provisioner.process.wait(timeout=30) == 3
+    finally:
+        stop(km, kc)
+
+
+def test_without_a_server_the_kernel_starts_the_ordinary_way(tmp_path):
+    missing = str(tmp_path / "no-such.sock")
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, missing), tmp_path)
+    try:
+        _, out = run(kc, "import os, sys; print('tensorflow' in sys.modules, os.getppid())")
+        warm, parent = out.split()
+        assert warm == "False" and int(parent) == os.getpid()
+    finally:
+        stop(km, kc)
+
+
+def test_the_server_stops_when_the_process_that_started_it_exits(tmp_path):
+    script = textwrap.dedent(
+        """
+        from mnistlib.grading.forkserver import ForkServer
+        server = ForkServer(wait=True)
+        print(server.process.pid, flush=True)
+        import os
+        os._exit(0)  # no clean-up: the server must notice on its own
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert gone(int(done.stdout), within=60)
+
+
+def test_an_idle_server_exits_and_a_new_one_is_started_on_demand(tmp_path):
+    with ForkServer(tmp_path, wait=True, idle_exit=1.0) as idle:
+        idle.process.wait(timeout=120)  # its imports, then one idle second
+        assert not Path(idle.socket).exists(), "an idle server removes its socket"
+    km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, idle.socket), tmp_path)
+    try:
+        _, out = run(kc, "import sys; print('tensorflow' in sys.modules)")
+        assert out.strip() == "False", "with the server gone, the kernel starts the ordinary way"
+    finally:
+        stop(km, kc)
+
+
+def test_the_server_preloads_every_mnistlib_module_the_course_notebooks_import():
+    """A module a notebook imports but the server lacks would cost every kernel its import again."""
+    import json
+    import re
+
+    from mnistlib.grading.forkserver import PRELOAD, notebook_modules
+
+    preloaded = set(PRELOAD) | set(notebook_modules())
+    course = Path(__file__).resolve().parents[2] / "course" / "source"
+    imported = set()
+    for notebook in course.glob("*/*.ipynb"):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                code = "".join(cell["source"])
+                imported |= set(re.findall(r"^\s*(?:from|import) (mnistlib[\w.]*)", code, re.M))
+                imported |= {
+                    f"mnistlib.{m}" for m in re.findall(r"^\s*from mnistlib import (\w+)", code, re.M)
+                }
+    assert {"mnistlib.checks.training", "mnistlib.plots", "mnistlib.widgets"} <= imported, (
+        "the scan finds imports"
+    )
+    assert imported - preloaded == set()
