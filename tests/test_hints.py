@@ -8,7 +8,7 @@ import re
 
 import nbformat
 import pytest
-from contracts import CONTRACTS
+from checks.exercises import EXERCISES as RECORDS
 
 import mnistlib
 from mnistlib import hints, progress
@@ -30,7 +30,7 @@ def _check(exercise: str):
 
 
 def _source(exercise: str) -> nbformat.NotebookNode:
-    return nbformat.read(CONTRACTS[exercise].notebook, as_version=4)
+    return nbformat.read(RECORDS[exercise].notebook, as_version=4)
 
 
 def solution_lines(exercise: str) -> list[str]:
@@ -42,7 +42,7 @@ def solution_lines(exercise: str) -> list[str]:
             lines = [re.sub(r"\s+#.*$", "", line) for line in found[0].splitlines()]
             lines = ["".join(line.split()) for line in lines]
             return [line for line in lines if len(line) >= 8 and re.search(r"[A-Za-z0-9]", line)]
-    raise AssertionError(f"{exercise}: no answer cell in {CONTRACTS[exercise].notebook}")
+    raise AssertionError(f"{exercise}: no answer cell in {RECORDS[exercise].notebook}")
 
 
 def leaks(rung: str, solution: list[str]) -> list[str]:
@@ -57,11 +57,11 @@ def test_every_exercise_has_rungs_and_every_check_is_guided():
         for name, _ in inspect.getmembers(importlib.import_module(f"mnistlib.checks.{module}"))
         if name.startswith("check_")
     }
-    assert set(RUNGS) == checks == set(CONTRACTS) == set(EXERCISES)
+    assert set(RUNGS) == checks == set(RECORDS) == set(EXERCISES)
     assert len(RUNGS) == 24
     for exercise in RUNGS:
         assert hasattr(_check(exercise), "__wrapped__"), f"check_{exercise} is not wrapped by @guided"
-        assert RUNGS[exercise].notebook == CONTRACTS[exercise].notebook.stem
+        assert RUNGS[exercise].notebook == RECORDS[exercise].notebook.stem
 
 
 @pytest.mark.parametrize("exercise", list(RUNGS))
@@ -93,8 +93,8 @@ def test_the_leak_test_can_fail():
 
 
 def _failing_answer(exercise, check):
-    """The first of the exercise's named wrong answers (tests/contracts.py) that the visible check rejects."""
-    for name, (wrong, _) in CONTRACTS[exercise].mistakes.items():
+    """The first of the exercise's named wrong answers (tests/checks/exercises/) that the visible check rejects."""
+    for name, (wrong, _) in RECORDS[exercise].mistakes.items():
         try:
             check(wrong)
         except CheckFailed:

@@ -1,31 +1,13 @@
-"""Notebook 04's checks and hidden tests tell the right network code from the usual mistakes."""
-
-from pathlib import Path
+"""Notebook 04's exercises: build_network, dense_param_count and compile_network, mistakes and contracts."""
 
 import keras
 import numpy as np
-import pytest
-from notebook_cells import run_answer_cell, run_hidden_tests, run_test_cell, same_function
+from checks.harness import Exercise
 
-from mnistlib.checks import CheckFailed
-from mnistlib.checks.network import (
-    check_build_network,
-    check_compile_network,
-    check_dense_param_count,
-    loss_value,
-    metric_names,
-)
-
-NOTEBOOK = (
-    Path(__file__).resolve().parents[1]
-    / "course"
-    / "source"
-    / "04-building-the-network"
-    / "04-building-the-network.ipynb"
-)
+from mnistlib.checks.network import check_build_network, check_compile_network, check_dense_param_count
 
 
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def build_network():
     """The tutorial's network, not compiled.
 
@@ -170,66 +152,6 @@ def _added():
     return model
 
 
-def test_references_are_the_solutions():
-    for fn in (build_network, dense_param_count, compile_network):
-        assert same_function(fn, NOTEBOOK), fn.__name__
-
-
-def test_the_tutorials_numbers_hold_in_keras():
-    """The parameter counts the notebook states, verified on a real Keras model."""
-    model = build_network()
-    assert [layer.count_params() for layer in model.layers] == [615_440, 401_920, 5_130]
-    assert model.count_params() == 1_022_490
-    assert [dense_param_count(a, b) for a, b in ((784, 784), (784, 512), (512, 10))] == [
-        615_440,
-        401_920,
-        5_130,
-    ]
-    assert not model.compiled
-
-
-def test_build_check_passes_on_the_solution(capsys):
-    check_build_network(build_network)
-    check_build_network(run_answer_cell(NOTEBOOK, "build_network", keras=keras)["build_network"])
-    assert capsys.readouterr().out.count("\u2714") == 2
-
-
-@pytest.mark.parametrize("name", BUILD_VARIANTS)
-def test_build_check_accepts_equivalent_code(name, capsys):
-    check_build_network(BUILD_VARIANTS[name])
-    assert "\u2714" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", BUILD_MISTAKES)
-def test_build_check_names_the_mistake(name):
-    wrong, hint = BUILD_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_build_network(wrong)
-    assert hint in str(failure.value)
-
-
-def test_build_check_says_not_written_yet():
-    def build_network():
-        raise NotImplementedError()
-
-    with pytest.raises(CheckFailed, match="not written yet"):
-        check_build_network(build_network)
-
-
-def test_build_cell_passes_on_the_solution():
-    run_test_cell(NOTEBOOK, "test_build_network", build_network=build_network)
-    run_test_cell(NOTEBOOK, "test_build_network", build_network=BUILD_VARIANTS["separate activation layers"])
-
-
-@pytest.mark.parametrize("name", BUILD_MISTAKES)
-def test_build_hidden_tests_fail_on_the_mistake(name):
-    wrong, _ = BUILD_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_build_network", build_network=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_build_network", build_network=wrong)
-
-
 # --------------------------------------------------------------------------------------- dense_param_count
 
 COUNT_MISTAKES = {
@@ -241,36 +163,6 @@ COUNT_MISTAKES = {
     "a float": (lambda n_in, n_out: float(n_in * n_out + n_out), "as an int"),
     "a string": (lambda n_in, n_out: f"{n_in * n_out + n_out:,}", "whole number"),
 }
-
-
-def test_count_check_passes_on_the_solution_and_the_other_right_formula(capsys):
-    check_dense_param_count(dense_param_count)
-    check_dense_param_count(lambda n_in, n_out: (n_in + 1) * n_out)  # one extra "input" of 1 per unit
-    check_dense_param_count(lambda n_in, n_out: np.int64(n_in) * n_out + n_out)
-    check_dense_param_count(run_answer_cell(NOTEBOOK, "dense_param_count")["dense_param_count"])
-    assert capsys.readouterr().out.count("\u2714") == 4
-
-
-@pytest.mark.parametrize("name", COUNT_MISTAKES)
-def test_count_check_names_the_mistake(name):
-    wrong, hint = COUNT_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_dense_param_count(wrong)
-    assert hint in str(failure.value)
-
-
-def test_count_cell_passes_on_the_solution():
-    run_test_cell(NOTEBOOK, "test_dense_param_count", dense_param_count=dense_param_count)
-
-
-@pytest.mark.parametrize("name", COUNT_MISTAKES)
-def test_count_hidden_tests_fail_on_the_mistake(name):
-    wrong, _ = COUNT_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_dense_param_count", dense_param_count=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_dense_param_count", dense_param_count=wrong)
-
 
 # ----------------------------------------------------------------------------------------- compile_network
 
@@ -336,61 +228,80 @@ COMPILE_VARIANTS = {
 }
 
 
-def test_compile_check_passes_on_the_solution(capsys):
-    check_compile_network(compile_network)
-    check_compile_network(run_answer_cell(NOTEBOOK, "compile_network")["compile_network"])
-    assert capsys.readouterr().out.count("\u2714") == 2
-
-
-@pytest.mark.parametrize("name", COMPILE_VARIANTS)
-def test_compile_check_and_cell_accept_strings_or_objects(name, capsys):
-    check_compile_network(COMPILE_VARIANTS[name])
-    assert "\u2714" in capsys.readouterr().out
-    run_test_cell(NOTEBOOK, "test_compile_network", compile_network=COMPILE_VARIANTS[name])
-
-
-@pytest.mark.parametrize("name", COMPILE_MISTAKES)
-def test_compile_check_names_the_mistake(name):
-    wrong, hint = COMPILE_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_compile_network(wrong)
-    assert hint in str(failure.value)
-
-
-def test_compile_cell_passes_on_the_solution():
-    run_test_cell(NOTEBOOK, "test_compile_network", compile_network=compile_network)
-
-
-@pytest.mark.parametrize("name", COMPILE_MISTAKES)
-def test_compile_hidden_tests_fail_on_the_mistake(name):
-    wrong, _ = COMPILE_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_compile_network", compile_network=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_compile_network", compile_network=wrong)
-
-
-def test_loss_value_is_the_cross_entropy_for_strings_functions_and_objects():
-    y_true = np.eye(3, dtype=np.float32)[[0, 2]]
-    y_pred = np.array([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]], dtype=np.float32)
-    expected = -np.mean(np.log([0.5, 0.8]))
-    for loss in (
-        "categorical_crossentropy",
-        keras.losses.categorical_crossentropy,
-        keras.losses.CategoricalCrossentropy(),
-    ):
-        assert loss_value(loss, y_true, y_pred) == pytest.approx(expected, rel=1e-5)
-
-
-def test_metric_names_reads_strings_objects_and_functions():
-    model = keras.Sequential([keras.Input(shape=(2,)), Dense(2, activation="softmax")])
-    model.compile(
-        loss="categorical_crossentropy",
-        metrics=["accuracy", keras.metrics.CategoricalAccuracy(), keras.metrics.categorical_accuracy],
-    )
-    assert metric_names(model.get_compile_config()["metrics"]) == [
-        "accuracy",
-        "CategoricalAccuracy",
-        "categorical_accuracy",
-    ]
-    assert metric_names(None) == []
+EXERCISES = [
+    Exercise(
+        reference=build_network,
+        check=check_build_network,
+        answer_globals={"keras": keras},
+        mistakes=BUILD_MISTAKES,
+        variants=BUILD_VARIANTS,
+        contract={
+            "The tutorial's network, not compiled.": ["compiled already"],
+            "Input: rows of 784 pixels (batch shape (n, 784)); layers Dense(784, relu) -> Dense(512, relu) -> "
+            "Dense(10, softmax).": [
+                "no keras.Input",
+                "input_shape on the first layer",
+                "input (28, 28)",
+                "units in the wrong order",
+                "sigmoid hidden layer",
+                "a layer missing",
+                "no biases",
+            ],
+            "Output: (n, 10), ten probabilities per image.": [
+                "9 outputs",
+                "softmax missing",
+                "relu on the output",
+            ],
+            "Returns a new keras.Sequential with fresh random weights at every call.": [
+                "one shared model",
+                "seed fixed inside",
+                "nothing returned",
+            ],
+        },
+    ),
+    Exercise(
+        reference=dense_param_count,
+        check=check_dense_param_count,
+        mistakes=COUNT_MISTAKES,
+        variants={
+            "(n_in + 1) * n_out": lambda n_in, n_out: (n_in + 1) * n_out,  # one extra "input" of 1 per unit
+            "a numpy integer": lambda n_in, n_out: np.int64(n_in) * n_out + n_out,
+        },
+        contract={
+            "Parameters of one dense layer: its weights plus its biases.": ["biases forgotten"],
+            "n_in: number of inputs (int); n_out: number of units (int).": [
+                "n_in * n_out + n_in",
+                "inputs counted",
+            ],
+            "Returns an int: n_in * n_out weights (the kernel, shape (n_in, n_out)) + n_out biases.": [
+                "n_in + n_out",
+                "a float",
+                "a string",
+            ],
+        },
+    ),
+    Exercise(
+        reference=compile_network,
+        check=check_compile_network,
+        mistakes=COMPILE_MISTAKES,
+        variants=COMPILE_VARIANTS,
+        contract={
+            "Compile `model` in place for training on one-hot digit targets, and return it.": [
+                "sparse loss",
+                "no return",
+            ],
+            "model: a Keras model whose output is softmax probabilities, shape (n, classes).": [
+                "from_logits"
+            ],
+            "Uses the rmsprop optimizer, the categorical cross-entropy loss and the accuracy metric.": [
+                "adam",
+                "sgd",
+                "mse",
+                "binary loss",
+                "no metrics",
+                "keras.metrics.Accuracy()",
+            ],
+            "Returns the same model object.": ["a new model", "return model.compile(...)"],
+        },
+    ),
+]

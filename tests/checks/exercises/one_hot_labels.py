@@ -1,21 +1,9 @@
-"""Notebook 03's check and hidden tests tell the right one_hot from the usual mistakes."""
-
-from pathlib import Path
+"""Notebook 03's exercise: one_hot, its usual mistakes and its contract."""
 
 import numpy as np
-import pytest
-from notebook_cells import run_answer_cell, run_hidden_tests, run_test_cell, same_function
+from checks.harness import Exercise
 
-from mnistlib.checks import CheckFailed
 from mnistlib.checks.one_hot_labels import check_one_hot
-
-NOTEBOOK = (
-    Path(__file__).resolve().parents[1]
-    / "course"
-    / "source"
-    / "03-one-hot-labels"
-    / "03-one-hot-labels.ipynb"
-)
 
 
 # The reference implementation: the same code as the notebook's solution (test_reference_is_the_solution).
@@ -94,49 +82,32 @@ ONE_HOT_MISTAKES = {
 }
 
 
-def test_reference_is_the_solution():
-    assert same_function(one_hot, NOTEBOOK)
-
-
-def test_check_passes_on_the_solution(capsys):
-    check_one_hot(one_hot)
-    check_one_hot(run_answer_cell(NOTEBOOK, "one_hot", np=np)["one_hot"])
-    assert capsys.readouterr().out.count("\u2714") == 2
-
-
-def test_solution_matches_keras_to_categorical():
-    keras = pytest.importorskip("keras")
-    labels = np.random.default_rng(0).integers(0, 10, size=1000).astype(np.uint8)
-    got = one_hot(labels)
-    assert got.dtype == np.float32
-    assert np.array_equal(got, keras.utils.to_categorical(labels, num_classes=10))
-
-
-def test_solution_encodes_the_tutorial_example_and_rejects_bad_labels():
-    assert one_hot(np.array([3, 0, 9])).argmax(axis=1).tolist() == [3, 0, 9]
-    assert one_hot(np.array([3, 0, 9])).sum() == 3
-    with pytest.raises(ValueError, match="label -1 is not a class: labels must be 0 to 9"):
-        one_hot(np.array([1, -1]))
-    with pytest.raises(ValueError, match="label 10 is not a class"):
-        one_hot(np.array([10]))
-
-
-@pytest.mark.parametrize("name", ONE_HOT_MISTAKES)
-def test_check_names_the_mistake(name):
-    wrong, hint = ONE_HOT_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_one_hot(wrong)
-    assert hint in str(failure.value)
-
-
-def test_notebook_test_cell_passes_on_the_solution():
-    run_test_cell(NOTEBOOK, "test_one_hot", one_hot=one_hot)
-
-
-@pytest.mark.parametrize("name", ONE_HOT_MISTAKES)
-def test_notebook_hidden_tests_fail_on_the_mistake(name):
-    wrong, _ = ONE_HOT_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_one_hot", one_hot=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_one_hot", one_hot=wrong)
+EXERCISES = [
+    Exercise(
+        reference=one_hot,
+        check=check_one_hot,
+        answer_globals={"np": np},
+        mistakes=ONE_HOT_MISTAKES,
+        contract={
+            "One-hot encode whole-number class labels.": ["column d + 1"],
+            "labels: array of shape (n,), whole numbers from 0 to num_classes - 1.": [
+                "column d - 1",
+                "columns from the largest label",
+            ],
+            "num_classes: the number of classes, i.e. of columns (10 digits for MNIST).": [
+                "num_classes ignored"
+            ],
+            "Returns a float32 array of shape (n, num_classes): row i is all 0 except a 1 in column labels[i].": [
+                "int",
+                "float64",
+                "transposed",
+                "a list",
+            ],
+            "Raises ValueError if any label is < 0 or >= num_classes.": [
+                "np.eye, no checks",
+                "negative labels let through",
+                "labels > num_classes rejected, not >=",
+            ],
+        },
+    ),
+]

@@ -1,33 +1,18 @@
-"""Notebook 09's checks and hidden tests tell the right code from the usual mistakes.
-
-Three exercises: ``add_channel_axis`` (images for Conv2D), ``build_convnet`` (the notebook's
-convnet) and ``conv2d_valid`` (one channel, one filter, compared with Keras' own Conv2D).
-"""
-
-from pathlib import Path
+"""Notebook 09's exercises: add_channel_axis, build_convnet and conv2d_valid, mistakes and contracts."""
 
 import keras
 import numpy as np
-import pytest
-from notebook_cells import run_answer_cell, run_hidden_tests, run_test_cell, same_function
+from checks.harness import Exercise
 
-from mnistlib.checks import CheckFailed
 from mnistlib.checks.going_further import (
-    PARAMETERS,
     check_add_channel_axis,
     check_build_convnet,
     check_conv2d_valid,
-    example_images,
-    example_problems,
     reference_conv2d_valid,
 )
 
-NOTEBOOK = (
-    Path(__file__).resolve().parents[1] / "course" / "source" / "09-going-further" / "09-going-further.ipynb"
-)
 
-
-# ---- the reference implementations: the same code as the notebook's solutions (test_references_are_...)
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def add_channel_axis(images):
     """Prepare grayscale images for Conv2D: add a last channel axis and scale to [0, 1].
 
@@ -111,36 +96,6 @@ CHANNEL_MISTAKES = {
     "a list": (lambda images: (images[..., None].astype(np.float32) / 255).tolist(), "numpy array"),
 }
 
-
-def test_add_channel_axis_reference_is_the_solution():
-    assert same_function(add_channel_axis, NOTEBOOK)
-
-
-def test_add_channel_axis_check_passes_on_the_solution(capsys):
-    check_add_channel_axis(add_channel_axis)
-    check_add_channel_axis(run_answer_cell(NOTEBOOK, "add_channel_axis", np=np)["add_channel_axis"])
-    check_add_channel_axis(lambda images: np.expand_dims(images, -1).astype(np.float32) / np.float32(255))
-    check_add_channel_axis(lambda images: images.reshape(len(images), 28, 28, 1) / np.float32(255))
-    assert capsys.readouterr().out.count("\u2714") == 4
-
-
-def test_add_channel_axis_solution_is_channels_last_and_leaves_input_alone():
-    images = example_images(2)
-    before = images.copy()
-    got = add_channel_axis(images)
-    assert got.shape == (2, 28, 28, 1) and got.dtype == np.float32
-    assert got[1, 10, 20, 0] == 1.0 and got[0, 3, 4, 0] == np.float32(images[0, 3, 4]) / 255
-    assert np.array_equal(images, before)
-
-
-@pytest.mark.parametrize("name", CHANNEL_MISTAKES)
-def test_add_channel_axis_check_names_the_mistake(name):
-    wrong, hint = CHANNEL_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_add_channel_axis(wrong)
-    assert hint in str(failure.value)
-
-
 # ---------------------------------------------------------------------------------------- build_convnet
 
 
@@ -175,17 +130,9 @@ def _convnet(
 
 
 def _with_input_shape():
-    return keras.Sequential(
-        [
-            keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Conv2D(64, (3, 3), activation="relu"),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    """The solution's layers, but the first one declares input_shape= instead of a keras.Input."""
+    first = keras.layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1))
+    return keras.Sequential([first, *build_convnet().layers[1:]])
 
 
 def _compiled_convnet():
@@ -212,39 +159,6 @@ CONVNET_MISTAKES = {
     "returns nothing": (lambda: None, "keras.Sequential"),
     "compiled already": (_compiled_convnet, "leave model.compile(...) out"),
 }
-
-
-def test_build_convnet_reference_is_the_solution():
-    assert same_function(build_convnet, NOTEBOOK)
-
-
-def test_build_convnet_check_passes_on_the_solution(capsys):
-    check_build_convnet(build_convnet)
-    check_build_convnet(run_answer_cell(NOTEBOOK, "build_convnet", keras=keras)["build_convnet"])
-    check_build_convnet(lambda: _convnet(kernel=3, pool=2))  # kernel_size=3 means 3 x 3
-    assert capsys.readouterr().out.count("\u2714") == 3
-
-
-def test_build_convnet_solution_has_the_taught_shapes_and_far_fewer_parameters_than_network_1():
-    model = build_convnet()
-    assert model.count_params() == PARAMETERS == 34_826
-    assert [tuple(layer.output.shape) for layer in model.layers][::2] == [
-        (None, 26, 26, 32),
-        (None, 11, 11, 64),
-        (None, 1600),
-        (None, 10),
-    ]
-    network_1 = (784 * 784 + 784) + (784 * 512 + 512) + (512 * 10 + 10)
-    assert network_1 == 1_022_490 and network_1 > 29 * PARAMETERS
-
-
-@pytest.mark.parametrize("name", CONVNET_MISTAKES)
-def test_build_convnet_check_names_the_mistake(name):
-    wrong, hint = CONVNET_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_build_convnet(wrong)
-    assert hint in str(failure.value)
-
 
 # ----------------------------------------------------------------------------------------- conv2d_valid
 
@@ -319,81 +233,88 @@ CONV_MISTAKES = {
 }
 
 
-def test_conv2d_valid_reference_is_the_solution():
-    assert same_function(conv2d_valid, NOTEBOOK)
-
-
-def test_conv2d_valid_check_passes_on_the_solution(capsys):
-    check_conv2d_valid(conv2d_valid)
-    check_conv2d_valid(run_answer_cell(NOTEBOOK, "conv2d_valid", np=np)["conv2d_valid"])
-    check_conv2d_valid(reference_conv2d_valid)
-    assert capsys.readouterr().out.count("\u2714") == 3
-
-
-def _keras_conv2d(image, kernel):
-    """Keras' own Conv2D, one filter, no bias, padding 'valid', with ``kernel`` as its weights."""
-    kh, kw = kernel.shape
-    layer = keras.layers.Conv2D(1, (kh, kw), use_bias=False, padding="valid")
-    layer.build((1, *image.shape, 1))
-    layer.set_weights([kernel.reshape(kh, kw, 1, 1).astype(np.float32)])
-    result = layer(image.reshape(1, *image.shape, 1).astype(np.float32))
-    return keras.ops.convert_to_numpy(result)[0, :, :, 0]
-
-
-def test_conv2d_valid_is_what_keras_conv2d_computes():
-    rng = np.random.default_rng(5)
-    problems = [(image, kernel) for image, kernel, _ in example_problems()]
-    problems.append((rng.normal(size=(28, 28)), rng.normal(size=(3, 3))))
-    problems.append((rng.normal(size=(11, 6)), rng.normal(size=(4, 2))))
-    for image, kernel in problems:
-        keras_result = _keras_conv2d(image, kernel)
-        np.testing.assert_allclose(conv2d_valid(image, kernel), keras_result, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(reference_conv2d_valid(image, kernel), keras_result, rtol=1e-4, atol=1e-4)
-
-
-def test_conv2d_valid_check_uses_asymmetric_kernels_and_non_square_images():
-    for image, kernel, _ in example_problems():
-        assert image.shape[0] != image.shape[1]
-        if kernel.shape[0] == kernel.shape[1]:
-            assert not np.array_equal(kernel, kernel[::-1, ::-1])
-    assert any(kernel.shape[0] != kernel.shape[1] for _, kernel, _ in example_problems())
-    assert any(image.dtype == np.uint8 for image, _, _ in example_problems())
-
-
-@pytest.mark.parametrize("name", CONV_MISTAKES)
-def test_conv2d_valid_check_names_the_mistake(name):
-    wrong, hint = CONV_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_conv2d_valid(wrong)
-    assert hint in str(failure.value)
-
-
-# ------------------------------------------------------------------------- the notebook's own test cells
-
-SOLUTIONS = {
-    "add_channel_axis": add_channel_axis,
-    "build_convnet": build_convnet,
-    "conv2d_valid": conv2d_valid,
-}
-MISTAKES = {
-    "add_channel_axis": CHANNEL_MISTAKES,
-    "build_convnet": CONVNET_MISTAKES,
-    "conv2d_valid": CONV_MISTAKES,
-}
-
-
-@pytest.mark.parametrize("function", SOLUTIONS)
-def test_notebook_test_cell_passes_on_the_solution(function):
-    run_test_cell(NOTEBOOK, f"test_{function}", **{function: SOLUTIONS[function]})
-    run_hidden_tests(NOTEBOOK, f"test_{function}", **{function: SOLUTIONS[function]})
-
-
-@pytest.mark.parametrize(
-    ("function", "name"), [(function, name) for function, cases in MISTAKES.items() for name in cases]
-)
-def test_notebook_hidden_tests_fail_on_the_mistake(function, name):
-    wrong, _ = MISTAKES[function][name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, f"test_{function}", **{function: wrong})
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, f"test_{function}", **{function: wrong})
+EXERCISES = [
+    Exercise(
+        reference=add_channel_axis,
+        check=check_add_channel_axis,
+        answer_globals={"np": np},
+        mistakes=CHANNEL_MISTAKES,
+        variants={
+            "expand_dims(images, -1), float32 255": lambda images: (
+                np.expand_dims(images, -1).astype(np.float32) / np.float32(255)
+            ),
+            "reshape to (n, 28, 28, 1)": lambda images: (
+                images.reshape(len(images), 28, 28, 1) / np.float32(255)
+            ),
+        },
+        contract={
+            "Prepare grayscale images for Conv2D: add a last channel axis and scale to [0, 1].": [
+                "no scaling",
+                "no channel axis",
+                "channels first",
+            ],
+            "images: array of shape (n, 28, 28), uint8 pixels 0-255 (left unchanged).": ["reshaped in place"],
+            "Returns a new float32 array of shape (n, 28, 28, 1) (channels last), values pixel / 255 in "
+            "[0, 1].": ["float64", "integer division", "divided by 256", "expand_dims(images, 0)", "a list"],
+        },
+    ),
+    Exercise(
+        reference=build_convnet,
+        check=check_build_convnet,
+        answer_globals={"keras": keras},
+        mistakes=CONVNET_MISTAKES,
+        variants={"kernel_size=3 means 3 x 3": lambda: _convnet(kernel=3, pool=2)},
+        contract={
+            "The notebook's convnet, uncompiled: (n, 28, 28, 1) images -> (n, 10) digit probabilities.": [
+                "compiled already",
+                "channels-first input",
+                "no softmax",
+            ],
+            "Input (28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Conv2D 64 3x3 relu -> MaxPooling2D "
+            "2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax.": [
+                "no Input",
+                "input_shape=",
+                "filters swapped",
+                "no relu",
+                "padding same",
+                "3 x 3 pooling",
+                "one pooling layer missing",
+                "no Flatten",
+                "dropout 0.25",
+                "no dropout",
+            ],
+            "Returns a keras.Sequential with 34,826 parameters.": [
+                "5 x 5 kernels",
+                "an extra Dense layer",
+                "returns nothing",
+            ],
+        },
+    ),
+    Exercise(
+        reference=conv2d_valid,
+        check=check_conv2d_valid,
+        answer_globals={"np": np},
+        mistakes=CONV_MISTAKES,
+        variants={"the check's own reference": reference_conv2d_valid},
+        contract={
+            'Slide kernel over image ("valid" positions only) and return the feature map.': [
+                "'same' output size",
+                "off by one",
+            ],
+            "image: array of shape (H, W), any numeric dtype (e.g. uint8 pixels or floats).": [
+                "output with the image's dtype",
+                "output transposed",
+            ],
+            "kernel: array of shape (kh, kw) with kh <= H and kw <= W.": [
+                "square kernel assumed",
+                "kernel transposed",
+            ],
+            "Returns a new float array of shape (H - kh + 1, W - kw + 1) where out[i, j] = "
+            "sum(image[i:i+kh, j:j+kw] * kernel) (cross-correlation, kernel not flipped).": [
+                "flipped kernel (true convolution)",
+                "matrix product",
+                "a list",
+            ],
+        },
+    ),
+]

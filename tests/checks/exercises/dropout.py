@@ -1,20 +1,13 @@
-"""Notebook 07's checks and hidden tests tell the right dropout and build_dropout_network from the usual mistakes."""
+"""Notebook 07's exercises: dropout and build_dropout_network, their usual mistakes and their contracts."""
 
-from pathlib import Path
-
+import keras
 import numpy as np
-import pytest
-from notebook_cells import run_answer_cell, run_hidden_tests, run_test_cell, same_function
+from checks.harness import Exercise
 
-from mnistlib.checks import CheckFailed
 from mnistlib.checks.dropout import check_build_dropout_network, check_dropout
 
-keras = pytest.importorskip("keras")
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "course" / "source" / "07-dropout" / "07-dropout.ipynb"
-
-
-# The reference implementations: the same code as the notebook's solutions (test_references_are_the_solutions).
+# The reference implementations: the same code as the notebook's solutions (test_reference_is_the_solution).
 def dropout(x, rate, rng):
     """Inverted dropout, training mode.
 
@@ -171,94 +164,45 @@ NETWORK_MISTAKES = {
     "compiled already": (_compiled_network, "leave model.compile(...) out"),
 }
 
-
-def test_references_are_the_solutions():
-    assert same_function(dropout, NOTEBOOK)
-    assert same_function(build_dropout_network, NOTEBOOK)
-
-
-def test_checks_pass_on_the_solutions(capsys):
-    check_dropout(dropout)
-    check_dropout(run_answer_cell(NOTEBOOK, "dropout", np=np)["dropout"])
-    check_build_dropout_network(build_dropout_network)
-    check_build_dropout_network(
-        run_answer_cell(NOTEBOOK, "build_dropout_network", keras=keras)["build_dropout_network"]
-    )
-    assert capsys.readouterr().out.count("\u2714") == 4
-
-
-def test_dropout_keeps_the_average_and_rejects_bad_rates():
-    x = np.random.default_rng(0).uniform(0, 2, size=200_000).astype(np.float32)
-    for rate in (0.2, 0.4, 0.6):
-        got = dropout(x, rate, np.random.default_rng(1))
-        assert got.dtype == np.float32 and got.shape == x.shape
-        assert abs(np.mean(got == 0) - rate) < 0.01
-        assert abs(got.mean() - x.mean()) < 0.01
-    same = dropout(x, 0.0, np.random.default_rng(1))
-    assert same is not x and np.array_equal(same, x)
-    for rate in (1.0, -0.01, 3):
-        with pytest.raises(ValueError, match="rate must be at least 0 and below 1"):
-            dropout(x, rate, np.random.default_rng(1))
-
-
-def test_dropout_matches_keras_dropout_statistics():
-    ones = np.ones((500, 512), dtype="float32")
-    by_keras = keras.ops.convert_to_numpy(keras.layers.Dropout(0.4, seed=3)(ones, training=True))
-    by_hand = dropout(ones, 0.4, np.random.default_rng(3))
-    for out in (by_keras, by_hand):
-        assert abs(np.mean(out == 0) - 0.4) < 0.01
-        assert np.allclose(out[out != 0], 1 / 0.6)
-    assert np.array_equal(keras.ops.convert_to_numpy(keras.layers.Dropout(0.4)(ones, training=False)), ones)
-
-
-def test_network_has_the_tutorial_architecture():
-    model = build_dropout_network()
-    assert model.count_params() == 932_362
-    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout"] * 3 + ["Dense"]
-    assert model.compiled is False  # uncompiled: the notebook compiles it
-
-
-@pytest.mark.parametrize("name", DROPOUT_MISTAKES)
-def test_dropout_check_names_the_mistake(name):
-    wrong, hint = DROPOUT_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_dropout(wrong)
-    assert hint in str(failure.value)
-
-
-@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")
-@pytest.mark.parametrize("name", NETWORK_MISTAKES)
-def test_network_check_names_the_mistake(name):
-    wrong, hint = NETWORK_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_build_dropout_network(wrong)
-    assert hint in str(failure.value)
-
-
-def test_notebook_test_cells_pass_on_the_solutions():
-    run_test_cell(NOTEBOOK, "test_dropout", dropout=dropout)
-    run_test_cell(NOTEBOOK, "test_build_dropout_network", build_dropout_network=build_dropout_network)
-
-
-@pytest.mark.parametrize("name", DROPOUT_MISTAKES)
-def test_notebook_hidden_tests_catch_dropout_mistakes(name):
-    wrong, _ = DROPOUT_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_dropout", dropout=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_dropout", dropout=wrong)
-
-
-# The visible check, first in the same test cell, catches these two; the hidden tests need not repeat it.
-VISIBLE_ONLY = ("input_shape=", "no input")
-
-
-@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")
-@pytest.mark.parametrize("name", NETWORK_MISTAKES)
-def test_notebook_test_cell_catches_network_mistakes(name):
-    wrong, _ = NETWORK_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_build_dropout_network", build_dropout_network=wrong)
-    if name not in VISIBLE_ONLY:
-        with pytest.raises(CheckFailed):
-            run_hidden_tests(NOTEBOOK, "test_build_dropout_network", build_dropout_network=wrong)
+EXERCISES = [
+    Exercise(
+        reference=dropout,
+        check=check_dropout,
+        answer_globals={"np": np},
+        mistakes=DROPOUT_MISTAKES,
+        contract={
+            "Inverted dropout, training mode.": ["no scaling", "times (1 - rate)"],
+            "x: float array of any shape (e.g. (batch, units) activations, or a (28, 28) image).": [
+                "flattened",
+                "one mask for all rows",
+            ],
+            "rate: the probability of dropping each entry, 0 <= rate < 1.": ["keeps with probability rate"],
+            "rng: a numpy.random.Generator, the only source of randomness (the same seed gives the same "
+            "result).": ["np.random instead of rng", "fixed seed inside"],
+            "Returns a new array of x's shape and dtype: each entry is 0 with probability rate, else "
+            "x / (1 - rate).": ["float64 mask", "x changed in place", "rate 0 returns x itself"],
+            "Raises ValueError if rate is outside [0, 1).": ["no rate validation"],
+        },
+    ),
+    Exercise(
+        reference=build_dropout_network,
+        check=check_build_dropout_network,
+        answer_globals={"keras": keras},
+        mistakes=NETWORK_MISTAKES,
+        # The visible check, first in the same test cell, catches these two; the hidden tests need not repeat it.
+        visible_only=frozenset({"input_shape=", "no input"}),
+        contract={
+            "The tutorial's second network, uncompiled.": ["compiled already"],
+            "Input: (batch, 784) pixels in [0, 1].": ["input_shape=", "no input"],
+            "Output: (batch, 10) digit probabilities (softmax).": ["sigmoid output"],
+            "Layers: Dense 512 relu, Dropout 0.4, Dense 512 relu, Dropout 0.3, Dense 512 relu, Dropout 0.2, "
+            "Dense 10 softmax.": [
+                "rates reversed",
+                "a dropout missing",
+                "no third hidden layer",
+                "linear hidden layer",
+                "first layer of 784 (network 1's)",
+            ],
+        },
+    ),
+]

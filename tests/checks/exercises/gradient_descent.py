@@ -1,48 +1,27 @@
-"""Notebook 08 (gradient descent by hand): its checks, its hidden tests and its solution.
+"""Notebook 08's exercises (gradient descent by hand): eight functions, their usual mistakes, contracts.
 
-* every visible check passes on the notebook's own solution and fails, with the right hint, on each
-  wrong version a learner really writes;
-* the hidden tests of every test cell pass on the solution and fail on the wrong versions they target;
-* the solution agrees with an independent reference: TensorFlow's automatic differentiation
-  (``tf.GradientTape``) for the gradients and for a whole training run;
-* the solution's ``train_sgd`` is fast enough for the interactive learning-rate explorer.
+The references are the notebook's own answer cells, run in the notebook's order (with the given helper
+``init_params``), so nothing here can drift from the solution.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import re
-import time
-from pathlib import Path
 
 import numpy as np
-import pytest
-from notebook_cells import raw_source, run_answer_cell, run_hidden_tests, run_test_cell
+from checks.harness import Exercise, notebook_of
+from notebook_cells import run_answer_cell
 
 from mnistlib.checks import CheckFailed
 from mnistlib.checks import gradient_descent as gd
 
-NOTEBOOK = (
-    Path(__file__).resolve().parents[1]
-    / "course/source/08-gradient-descent-by-hand/08-gradient-descent-by-hand.ipynb"
-)
-EXERCISES = ["relu", "relu_grad", "softmax", "cross_entropy", "forward", "backward", "sgd_step", "train_sgd"]
-POINTS = {
-    "relu": 1,
-    "relu_grad": 1,
-    "softmax": 2,
-    "cross_entropy": 2,
-    "forward": 2,
-    "backward": 3,
-    "sgd_step": 1,
-    "train_sgd": 3,
-}
+NOTEBOOK = notebook_of("relu")
+NAMES = ["relu", "relu_grad", "softmax", "cross_entropy", "forward", "backward", "sgd_step", "train_sgd"]
 
 
 def _given_cell(name: str) -> str:
     """The source of the notebook's (non-graded) code cell that defines ``name``."""
-    import json
-
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     found = [
         "".join(c["source"])
@@ -59,7 +38,7 @@ def _given_cell(name: str) -> str:
 def load_solution() -> dict:
     """The notebook's solution functions, each defined in the order of the notebook (markers stripped)."""
     namespace = {"np": np}
-    for grade_id in EXERCISES:
+    for grade_id in NAMES:
         if grade_id == "backward":  # init_params is a given helper, defined after forward
             exec(compile(_given_cell("init_params"), "<init_params>", "exec"), namespace)
         namespace = run_answer_cell(NOTEBOOK, grade_id, **namespace)
@@ -262,7 +241,7 @@ def _train_variant(
 
 
 # Per exercise, the wrong versions learners write: {name: (function, words the visible check's hint must
-# contain)}. tests/contracts.py files each under the docstring sentence it breaks.
+# contain)}. CONTRACTS below files each under the docstring sentence it breaks.
 MISTAKES = {
     "relu": {
         "returns z": (lambda z: z, "returned z unchanged"),
@@ -340,211 +319,112 @@ MISTAKES = {
     },
 }
 # (exercise, name) of the wrong versions only the visible check catches, not the hidden tests alone
-VISIBLE_ONLY = {("softmax", "in place")}
-WRONG = [
-    (exercise, wrong, hint, (exercise, name) not in VISIBLE_ONLY)
-    for exercise, cases in MISTAKES.items()
-    for name, (wrong, hint) in cases.items()
+CONTRACTS = {
+    "relu": {
+        "max(z, 0) element-wise.": ["returns z", "np.max", "np.minimum", "abs"],
+        "z: array of any shape; returns a new array, same shape and dtype.": ["in place", "float64"],
+    },
+    "relu_grad": {
+        "The slope of relu at z, element-wise: 1.0 where z > 0, else 0.0.": [
+            "returns z",
+            "relu itself",
+            "np.sign",
+            "1 at z = 0",
+        ],
+        "Same shape (and float dtype) as z.": ["a bool mask", "float64 for float32 z"],
+    },
+    "softmax": {
+        "Row-wise softmax of logits z (n, k): each row becomes probabilities summing to 1.": [
+            "axis 0",
+            "no keepdims",
+            "in place",
+        ],
+        "Stable for huge z.": ["unstable", "global max"],
+    },
+    "cross_entropy": {
+        "Mean over rows of -sum_k y_k * log(p_k).": ["sum", "no minus"],
+        "probs, y_onehot: (n, k).": ["mean over all entries"],
+        "Returns a float (nats).": ["one loss per row", "log2 (bits)"],
+        "Probabilities are clipped to [1e-12, 1] first, so a zero probability gives a large finite loss, "
+        "not inf/nan.": ["no clip", "big clip"],
+    },
+    "forward": {
+        "Forward pass of 784 -> h (relu) -> 10 (softmax).": [
+            "softmax hidden",
+            "relu output",
+            "no softmax",
+        ],
+        "params: dict W1 (n_in, h), b1 (h,), W2 (h, k), b2 (k,); x: (n, n_in), one example per row.": [
+            "W @ x",
+            "no b1",
+            "no b2",
+        ],
+        "Returns (probs, cache): probs (n, k), each row summing to 1, and cache = dict(x=x, z1=x @ W1 + b1 "
+        "(before relu, (n, h)), a1=relu(z1) (n, h), probs=probs), everything backward needs.": [
+            "z1 after relu",
+            "no z1 in cache",
+            "probs only",
+        ],
+    },
+    "backward": {
+        "Gradients of the MEAN cross-entropy with respect to every parameter.": [
+            "no / n",
+            "flipped sign",
+            "bias mean",
+        ],
+        "params: as for forward; cache: forward's dict (x, z1, a1, probs); y_onehot: (n, k).": [
+            "no relu_grad mask"
+        ],
+        "Returns a dict W1 (n_in, h), b1 (h,), W2 (h, k), b2 (k,): each gradient has its parameter's "
+        "shape.": ["bias not summed", "bias keepdims", "dW1 transposed"],
+    },
+    "sgd_step": {
+        "One gradient-descent step: a NEW dict with new arrays params[name] - learning_rate * grads[name].": [
+            "adds the gradient",
+            "no learning rate",
+        ],
+        "The arrays in params are not modified.": ["in place"],
+        "learning_rate: a positive float (the step factor).": ["fixed learning rate"],
+    },
+    "train_sgd": {
+        "Train 784 -> hidden (relu) -> 10 (softmax) with mini-batch SGD; return (params, losses).": [
+            "update not kept",
+            "W1 transposed",
+            "fixed learning rate",
+        ],
+        "x: (n, n_in) floats (float32 for speed; params get x's dtype); y_onehot: (n, k).": [
+            "float64 params"
+        ],
+        "rng = np.random.default_rng(seed) draws the initial weights (init_params), then a new shuffle each "
+        "epoch.": [
+            "rng without seed",
+            "np.random.permutation",
+            "np.random.seed(seed) shuffles",
+            "shuffle before init",
+            "one shuffle",
+        ],
+        "Each epoch takes the shuffled data in batches of batch_size (the last one may be smaller).": [
+            "no shuffle",
+            "last batch dropped",
+            "images and labels shuffled apart",
+        ],
+        "losses: list of floats, the training loss of every batch before its update "
+        "(epochs * ceil(n / batch_size)).": ["one loss per epoch", "loss after the update"],
+    },
+}
+
+EXERCISES = [
+    Exercise(
+        reference=SOL[name],
+        check=getattr(gd, f"check_{name}"),
+        mistakes=MISTAKES[name],
+        contract=CONTRACTS[name],
+        answer_globals=SOL,  # later cells call the functions (and init_params) defined before them
+        # the visible check catches it; the hidden part alone does not have to
+        visible_only=frozenset({"in place"} if name == "softmax" else ()),
+        # the hidden part alone catches the rest, with its own message or a Python error
+        hidden_errors=(CheckFailed, ValueError, KeyError, TypeError),
+        check_seconds=0.5,
+    )
+    for name in NAMES
 ]
-IDS = [f"{exercise}-{name}" for exercise, cases in MISTAKES.items() for name in cases]
-
-
-def not_written(*args, **kwargs):
-    raise NotImplementedError()
-
-
-# ------------------------------------------------------------------ the visible checks
-@pytest.mark.parametrize("name", EXERCISES)
-def test_check_passes_on_the_solution_quickly(name, capsys):
-    start = time.perf_counter()
-    getattr(gd, f"check_{name}")(SOL[name])
-    assert time.perf_counter() - start < 0.5
-    assert capsys.readouterr().out.startswith("\u2714 ")
-
-
-@pytest.mark.parametrize(("name", "wrong", "hint", "hidden"), WRONG, ids=IDS)
-def test_check_names_the_mistake(name, wrong, hint, hidden):
-    with pytest.raises(CheckFailed) as caught:
-        getattr(gd, f"check_{name}")(wrong)
-    assert hint in str(caught.value)
-    assert "hint:" in str(caught.value)
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_check_says_not_written_yet(name):
-    with pytest.raises(CheckFailed, match="not written yet"):
-        getattr(gd, f"check_{name}")(not_written)
-
-
-def test_reference_backward_matches_the_numerical_gradient():
-    params, x, y = gd.tiny_problem()
-    _, cache = gd._forward(params, x)
-    assert np.min(np.abs(cache["z1"])) > 1e-3  # no relu kink within reach of the finite differences
-    numeric = gd.numerical_gradient(params, x, y)
-    analytic = gd._backward(params, cache, y)
-    for key in gd.KEYS:
-        assert gd._relative_error(analytic[key], numeric[key]) < 1e-7
-
-
-def test_softmax_check_output_has_no_warnings():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(CheckFailed):
-            gd.check_softmax(softmax_unstable)
-        with pytest.raises(CheckFailed):
-            gd.check_cross_entropy(ce_no_clip)
-
-
-# ------------------------------------------------------------------ the notebook's test cells
-@pytest.mark.parametrize("name", EXERCISES)
-def test_test_cell_passes_on_the_solution(name):
-    run_test_cell(NOTEBOOK, f"test_{name}", **{name: SOL[name]})
-    run_hidden_tests(NOTEBOOK, f"test_{name}", **{name: SOL[name]})
-
-
-@pytest.mark.parametrize(("name", "wrong", "hint", "hidden"), WRONG, ids=IDS)
-def test_test_cell_fails_on_wrong_versions(name, wrong, hint, hidden):
-    with pytest.raises(CheckFailed, match=re.escape(hint)):
-        run_test_cell(NOTEBOOK, f"test_{name}", **{name: wrong})
-    if hidden:  # the hidden part alone catches it too, with its own message or a Python error
-        with pytest.raises((CheckFailed, ValueError, KeyError, TypeError)):
-            run_hidden_tests(NOTEBOOK, f"test_{name}", **{name: wrong})
-
-
-def test_notebook_cells_have_the_contracted_grade_ids_and_points():
-    import json
-
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    graded = {
-        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]
-        for c in cells
-        if "nbgrader" in c.get("metadata", {})
-    }
-    assert set(graded) == set(EXERCISES) | {f"test_{name}" for name in EXERCISES}
-    for name in EXERCISES:
-        assert graded[name]["solution"] and not graded[name]["grade"]
-        assert graded[f"test_{name}"]["locked"] and graded[f"test_{name}"]["points"] == POINTS[name]
-        source = raw_source(NOTEBOOK, f"test_{name}")
-        assert source.startswith(f"from mnistlib.checks.gradient_descent import check_{name}\n")
-        assert "### BEGIN HIDDEN TESTS" in source
-    assert all(
-        c.get("outputs", []) == [] and c.get("execution_count") is None
-        for c in cells
-        if c["cell_type"] == "code"
-    )
-
-
-# ------------------------------------------------------------------ the solution against a reference
-def _tf():
-    from mnistlib.notebook import load_tensorflow_quietly
-
-    load_tensorflow_quietly()
-    import tensorflow as tf
-
-    return tf
-
-
-def test_backward_matches_tensorflow_autodiff():
-    tf = _tf()
-    params, x, y = gd.tiny_problem(n=9, n_in=7, hidden=5, seed=3)
-    probs, cache = forward(params, x)
-    grads = backward(params, cache, y)
-    variables = {k: tf.Variable(v) for k, v in params.items()}
-    with tf.GradientTape() as tape:
-        logits = tf.nn.relu(x @ variables["W1"] + variables["b1"]) @ variables["W2"] + variables["b2"]
-        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y, logits))
-    expected = dict(zip(gd.KEYS, tape.gradient(loss, [variables[k] for k in gd.KEYS]), strict=True))
-    assert cross_entropy(probs, y) == pytest.approx(float(loss), rel=1e-12)
-    for key in gd.KEYS:
-        np.testing.assert_allclose(grads[key], expected[key].numpy(), rtol=1e-10, atol=1e-13)
-
-
-def test_train_sgd_matches_a_tensorflow_reference_run():
-    """Same init and batch order (documented: W1, then W2, then one permutation per epoch), TF autodiff."""
-    tf = _tf()
-    x, y = gd.blobs(n=43, n_in=6, n_out=3, seed=5)
-    hidden, epochs, batch_size, lr, seed = 5, 3, 8, 0.3, 11
-    params, losses = train_sgd(x, y, hidden, epochs, batch_size, lr, seed)
-
-    rng = np.random.default_rng(seed)
-    n, n_in = x.shape
-    w1 = tf.Variable(rng.standard_normal((n_in, hidden)) * np.sqrt(2 / n_in))
-    w2 = tf.Variable(rng.standard_normal((hidden, 3)) * np.sqrt(2 / hidden))
-    b1, b2 = tf.Variable(np.zeros(hidden)), tf.Variable(np.zeros(3))
-    reference_losses = []
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            with tf.GradientTape() as tape:
-                logits = tf.nn.relu(x[batch] @ w1 + b1) @ w2 + b2
-                loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y[batch], logits))
-            for variable, grad in zip([w1, b1, w2, b2], tape.gradient(loss, [w1, b1, w2, b2]), strict=True):
-                variable.assign_sub(lr * grad)
-            reference_losses.append(float(loss))
-    assert len(losses) == epochs * math.ceil(n / batch_size) == len(reference_losses)
-    assert all(isinstance(v, float) for v in losses)
-    np.testing.assert_allclose(losses, reference_losses, rtol=1e-9)
-    for key, variable in zip(gd.KEYS, [w1, b1, w2, b2], strict=True):
-        np.testing.assert_allclose(params[key], variable.numpy(), rtol=1e-8, atol=1e-12)
-
-
-def test_sgd_step_contract_new_dict_new_arrays():
-    params, _, _ = gd.tiny_problem()
-    grads = {k: np.ones_like(v) for k, v in params.items()}
-    new = sgd_step(params, grads, 0.5)
-    assert new is not params
-    assert all(new[k] is not params[k] and not np.shares_memory(new[k], params[k]) for k in gd.KEYS)
-
-
-def test_train_sgd_keeps_float32_and_learns(mnist_arrays):
-    (x_train, y_train), _ = mnist_arrays
-    x = x_train[:2000].reshape(2000, 784).astype(np.float32) / 255
-    y = np.eye(10, dtype=np.float32)[y_train[:2000]]
-    params, losses = train_sgd(x, y, 64, 1, 64, 0.1, 0)
-    assert all(v.dtype == np.float32 for v in params.values())
-    assert len(losses) == 32 and np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
-
-
-EXPLORER_TIMING = """
-import sys, time
-import numpy as np
-sys.path.insert(0, sys.argv[2])
-from test_checks_gradient_descent import train_sgd
-rng = np.random.default_rng(0)
-x = rng.random((2000, 784), dtype=np.float32)
-y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 2000)]
-timings = []
-for _ in range(5):
-    start = time.perf_counter()
-    train_sgd(x, y, 64, 1, 64, 0.1, 0)
-    timings.append(time.perf_counter() - start)
-print(min(timings))
-"""
-
-
-def test_train_sgd_is_fast_enough_for_the_learning_rate_explorer(tmp_path):
-    """2,000 images, 1 epoch, batch 64, hidden 64: the explorer's call. Typically 0.02-0.06 s.
-
-    Timed in a fresh process with one BLAS thread: on a busy machine (or a Binder container that sees more
-    cores than it may use) OpenBLAS's threads wait for each other on these small matrices and the same call
-    can take seconds; that is a thread-setting problem, not the algorithm's cost, and not what this measures.
-    """
-    import os
-    import subprocess
-    import sys
-
-    script = tmp_path / "timing.py"
-    script.write_text(EXPLORER_TIMING)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(script), "", str(Path(__file__).parent)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert float(done.stdout.strip().splitlines()[-1]) < 0.5

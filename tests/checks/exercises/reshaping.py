@@ -1,15 +1,9 @@
-"""Notebook 02's check and hidden tests tell the right flatten_images from the usual mistakes."""
-
-from pathlib import Path
+"""Notebook 02's exercise: flatten_images, its usual mistakes and its contract."""
 
 import numpy as np
-import pytest
-from notebook_cells import run_answer_cell, run_hidden_tests, run_test_cell, same_function
+from checks.harness import Exercise
 
-from mnistlib.checks import CheckFailed
-from mnistlib.checks.reshaping import check_flatten_images, example_images
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "course" / "source" / "02-reshaping" / "02-reshaping.ipynb"
+from mnistlib.checks.reshaping import check_flatten_images
 
 
 # The reference implementation: the same code as the notebook's solution (test_reference_is_the_solution).
@@ -75,51 +69,41 @@ FLATTEN_MISTAKES = {
 }
 
 
-def test_reference_is_the_solution():
-    assert same_function(flatten_images, NOTEBOOK)
-
-
-def test_check_passes_on_the_solution(capsys):
-    check_flatten_images(flatten_images)
-    check_flatten_images(run_answer_cell(NOTEBOOK, "flatten_images", np=np)["flatten_images"])
-    assert capsys.readouterr().out.count("\u2714") == 2
-
-
-def test_acceptable_variants_pass():
-    check_flatten_images(
-        lambda images: (images / np.float32(255)).astype(np.float32).reshape(len(images), -1)
-    )
-    check_flatten_images(
-        lambda images: np.reshape(images, (-1, 784)).astype(np.float32) * np.float32(1 / 255)
-    )
-
-
-def test_solution_is_row_major_scaled_float32_and_leaves_input_alone():
-    images = example_images(2)
-    before = images.copy()
-    flat = flatten_images(images)
-    assert flat.shape == (2, 784) and flat.dtype == np.float32
-    assert flat[0, 28] == np.float32(images[0, 1, 0]) / 255  # pixel 28 is row 1, column 0
-    assert flat.max() == 1.0 and flat.min() == 0.0
-    assert np.array_equal(images, before) and images.dtype == np.uint8
-
-
-@pytest.mark.parametrize("name", FLATTEN_MISTAKES)
-def test_check_names_the_mistake(name):
-    wrong, hint = FLATTEN_MISTAKES[name]
-    with pytest.raises(CheckFailed) as failure:
-        check_flatten_images(wrong)
-    assert hint in str(failure.value)
-
-
-def test_notebook_test_cell_passes_on_the_solution():
-    run_test_cell(NOTEBOOK, "test_flatten_images", flatten_images=flatten_images)
-
-
-@pytest.mark.parametrize("name", FLATTEN_MISTAKES)
-def test_notebook_hidden_tests_fail_on_the_mistake(name):
-    wrong, _ = FLATTEN_MISTAKES[name]
-    with pytest.raises(CheckFailed):
-        run_test_cell(NOTEBOOK, "test_flatten_images", flatten_images=wrong)
-    with pytest.raises(CheckFailed):
-        run_hidden_tests(NOTEBOOK, "test_flatten_images", flatten_images=wrong)
+EXERCISES = [
+    Exercise(
+        reference=flatten_images,
+        check=check_flatten_images,
+        answer_globals={"np": np},
+        mistakes=FLATTEN_MISTAKES,
+        variants={
+            "divide by a float32 255, then reshape": lambda images: (
+                (images / np.float32(255)).astype(np.float32).reshape(len(images), -1)
+            ),
+            "np.reshape with -1, times 1/255": lambda images: (
+                np.reshape(images, (-1, 784)).astype(np.float32) * np.float32(1 / 255)
+            ),
+        },
+        contract={
+            "Unfold images into rows of pixels scaled to [0, 1], ready for a dense network.": [
+                "no scaling",
+                "not reshaped",
+                "one long vector",
+            ],
+            "images: array of shape (n, 28, 28), uint8 pixels 0-255 (left unchanged).": [
+                "images.shape = ...",
+                "writes into the argument",
+            ],
+            "Returns a new float32 array of shape (n, 784), values pixel / 255 in [0, 1]; row i is image i "
+            "read row by row (row-major, like R keras' array_reshape).": [
+                "float64",
+                "divided by 256",
+                "divided by max()",
+                "integer division",
+                "order='F'",
+                "transposed images",
+                "shape (784, n)",
+                "a list",
+            ],
+        },
+    ),
+]
