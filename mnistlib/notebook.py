@@ -73,7 +73,7 @@ def load_tensorflow_quietly():
     Also limits malloc's arenas first (see :func:`limit_malloc_arenas`), so that training on the
     full data stays within Binder's memory.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     limit_malloc_arenas()
     with silenced_stderr():
         import tensorflow as tf

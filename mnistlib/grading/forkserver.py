@@ -146,7 +146,7 @@ def preload(modules: tuple[str, ...] | list[str] | None = None) -> list[str]:
     a kernel's collections would otherwise walk TensorFlow's millions of objects again and again,
     and touching them makes the kernel copy the server's memory pages it shares.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     failed = []
     with silenced_stderr():
         for name in modules if modules is not None else [*PRELOAD, *notebook_modules()]:
@@ -489,7 +489,7 @@ class ForkServer:
         self.socket = str(Path(directory) / "kernels.sock")
         env = dict(os.environ)
         env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -257,7 +257,7 @@ class Sandbox:
         env["MNISTLIB_CACHE"] = str(data.cache_dir().resolve())
         env[KERAS_ENV] = "1" if keras else "0"
         env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         server = [sys.executable, "-m", "mnistlib.grading.forkserver", self.socket, "0", str(idle_exit)]
         self.log = self.dir / "sandbox.log"
         with self.log.open("wb") as log:

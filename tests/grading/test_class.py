@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import re
 import signal
 import subprocess
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from grading.runs import mnistlib_grade, results_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -50,33 +50,14 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("class")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mnistlib",
-            "grade",
-            "--course",
-            str(FIXTURES / "course"),
-            str(FIXTURES / "class"),
-            "--jobs",
-            "2",
-            "--timeout",
-            "5",
-            "--memory-mb",
-            "600",
-            "--json",
-            "--csv",
-            str(out / "grades.csv"),
-            "--feedback",
-            str(out / "feedback"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    done = mnistlib_grade(
+        "--course",
+        FIXTURES / "course",
+        FIXTURES / "class",
+        *("--jobs", "2", "--timeout", "5", "--memory-mb", "600", "--json"),
+        *("--csv", out / "grades.csv", "--feedback", out / "feedback"),
     )
-    report = json.loads(done.stdout)
-    return done, {r["student"]: r for r in report["results"]}, out
+    return done, {r["student"]: r for r in results_of(done)}, out
 
 
 def test_every_case_is_graded_and_the_command_fails_below_full_marks(graded):

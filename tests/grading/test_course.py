@@ -11,14 +11,12 @@ affected). The planted notebook must lose exactly the bugged exercises' points.
 from __future__ import annotations
 
 import csv
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from grading.runs import mnistlib_grade, results_of
 
 from mnistlib.grading import diagnose
 
@@ -74,25 +72,10 @@ def graded(tmp_path_factory):
         target = tmp / "submitted" / "planted" / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mnistlib",
-            "grade",
-            str(tmp / "submitted"),
-            "--jobs",
-            "2",
-            "--json",
-            "--csv",
-            str(tmp / "grades.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
+    done = mnistlib_grade(
+        tmp / "submitted", "--jobs", "2", "--json", "--csv", tmp / "grades.csv", timeout=1800
     )
-    report = json.loads(done.stdout)
-    return done, {(r["student"], r["assignment"]): r for r in report["results"]}, planted, tmp
+    return done, {(r["student"], r["assignment"]): r for r in results_of(done)}, planted, tmp
 
 
 def test_the_class_command_fails_because_not_everyone_has_full_marks(graded):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading.runs import mnistlib_grade
 from nbformat.v4 import new_code_cell, new_notebook
 
 import mnistlib
@@ -222,21 +223,7 @@ def test_a_class_is_refused_without_a_working_bwrap(tmp_path):
     target.parent.mkdir(parents=True)
     target.write_bytes((REPO / "solutions" / "01-loading-data.ipynb").read_bytes())
     env = {**os.environ, "PATH": "/nonexistent"}  # no bwrap on the PATH
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mnistlib",
-            "grade",
-            str(tmp_path / "submitted"),
-            "--csv",
-            str(tmp_path / "g.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = mnistlib_grade(tmp_path / "submitted", "--csv", tmp_path / "g.csv", env=env, timeout=300)
     assert done.returncode == 2
     assert "bubblewrap" in done.stderr and "--no-sandbox" in done.stderr
 
