@@ -29,6 +29,9 @@ RUN_BY = {
     ],
     ("README.md", "Where the data comes from", 0): ["test_docs_fresh_clone.py::test_readme_data_commands"],
     ("README.md", "Where am I, and hints", 0): ["test_progress.py::test_readme_progress_command"],
+    ("README.md", "Without a checkout: pip, or Google Colab", 0): [
+        "test_wheel.py::test_course_start_copies_the_notebooks_and_opens_notebook_01"
+    ],
     ("CONTRIBUTING.md", "How the pieces fit", 0): [
         "test_docs_fresh_clone.py::test_contributing_generate_and_drift_check"
     ],
