@@ -7,7 +7,9 @@ the installed package copies the release and grades notebook 02 (the worked solu
 the student release: zero) with the course's config from site-packages (its preprocessors are
 the installed mnistlib's), nbgrader leaves the installed package untouched, and ``--course``
 points grading at an instructor's own copy. A second test runs binder/postBuild, which installs
-the package from the repository without ``-e``.
+the package from the repository without ``-e``. Two more (issue 17, installable anywhere) run the
+README's ``pip install`` + ``mnistlib course start`` from an empty folder, and notebook 01 in a
+kernel of a venv without mnistlib, whose first cell installs this wheel (``MNISTLIB_INSTALL``).
 
 Time (2 cores): about 5 s to build, 2 s to install, 16 s per ``mnistlib grade`` (TensorFlow's
 start in the fork server and the kernel), 20 s for nbgrader (its start and ``alembic``), 17 s for
@@ -33,6 +35,7 @@ import re
 import sys
 import sysconfig
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -309,7 +312,17 @@ def printed_url(log: Path, process, port: int, timeout: float = 120) -> str:
         assert process.poll() is None, f"exited ({process.returncode}):\n{log.read_text()}"
         assert time.monotonic() < deadline, f"no URL printed in {timeout:.0f} s:\n{log.read_text()}"
         time.sleep(0.3)
-    return found.group(1)
+    # it prints the link a moment before it listens: wait for the port, as a learner's browser would retry
+    import socket
+
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return found.group(1)
+        except OSError:
+            assert process.poll() is None, f"exited ({process.returncode}):\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"nothing listens on port {port}:\n{log.read_text()}"
+            time.sleep(0.3)
 
 
 def check_server(url: str, work: Path) -> None:
@@ -324,6 +337,11 @@ def check_server(url: str, work: Path) -> None:
     assert {item["name"] for item in root["content"]} == ASSIGNMENTS, f"the server's root is not {work}"
     notebook = get_json(f"{server}/api/contents/{NOTEBOOK_01}?token={token}")
     assert notebook["type"] == "notebook" and notebook["content"]["cells"]
+    with urllib.request.urlopen(url, timeout=30) as page:  # the page a browser gets: JupyterLab's
+        html = page.read().decode()
+    assert (
+        page.status == 200 and "<title>JupyterLab</title>" in html and f'"treePath": "{NOTEBOOK_01}"' in html
+    )
     assert (work / NOTEBOOK_01).read_text() == (REPO / "course" / "release" / NOTEBOOK_01).read_text()
 
 
@@ -343,6 +361,12 @@ def test_course_start_copies_the_notebooks_and_opens_notebook_01(installed, tmp_
         json.dumps({"ServerApp": {"port": port, "port_retries": 0}})
     )
     env["PIP_NO_INDEX"] = "1"  # offline: the wheel's dependencies are installed already
+    # JupyterLab's pages come from share/jupyter/lab, which pip installs with jupyterlab's wheel; the
+    # borrowed packages lack it (only site-packages is borrowed): link the suite venv's, as pip would put it
+    lab_assets = installed["venv"] / "share" / "jupyter" / "lab"
+    if not lab_assets.exists():
+        lab_assets.parent.mkdir(parents=True, exist_ok=True)
+        lab_assets.symlink_to(Path(sys.prefix) / "share" / "jupyter" / "lab")
     script = block("README.md", START_SECTION).text.replace(
         "pip install mnist-keras-course", f"pip install {installed['wheel']}"
     )
