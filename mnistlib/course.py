@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "dest",
         nargs="?",
-        help="with copy-release: the learner's work folder; with copy-course: the new course root",
+        help="with copy-release: the learner's work folder; with copy-course: the new course root "
+        "(start has options of its own: mnistlib course start --help)",
     )
     args = parser.parse_args(argv)
     if args.action == "where":
