@@ -6,6 +6,7 @@
     mnistlib course build | check                 regenerate / drift-check release and solutions
     mnistlib course copy-release | copy-course DEST   a learner's / an instructor's copy of the course
     mnistlib course where                         the folder of the course installed with mnistlib
+    mnistlib course start [FOLDER]                copy the student notebooks, open notebook 01 in JupyterLab
     mnistlib grade PATH...                        grade learner notebooks (see --help)
     mnistlib bench [--quick]                      measure the course (see --help)
     mnistlib progress [FOLDER]                    the course map: what is done, what is left

@@ -5,6 +5,7 @@
     mnistlib course copy-release DEST   # a learner's working copy; never overwrites their work
     mnistlib course copy-course DEST    # an instructor's nbgrader course root (config, source, release)
     mnistlib course where   # the folder of the course installed with mnistlib
+    mnistlib course start [FOLDER] [--port N] [--no-browser]   # copy-release, then JupyterLab on 01
 
 The course travels with the package: the repository's ``course/`` folder is installed as the
 subpackage ``mnistlib.course_files`` (pyproject.toml), found here through importlib.resources, so
@@ -108,12 +109,18 @@ def _copy_new(root: Path, dest: Path, sources: list[Path]) -> tuple[list[Path], 
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["start"]:  # its own options (--port, --no-browser): see mnistlib/course_start.py
+        from .course_start import main as start
+
+        return start(argv[1:])
     parser = argparse.ArgumentParser(prog="mnistlib course", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where"])
+    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where", "start"])
     parser.add_argument(
         "dest",
         nargs="?",
-        help="with copy-release: the learner's work folder; with copy-course: the new course root",
+        help="with copy-release: the learner's work folder; with copy-course: the new course root "
+        "(start has options of its own: mnistlib course start --help)",
     )
     args = parser.parse_args(argv)
     if args.action == "where":

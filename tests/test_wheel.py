@@ -7,7 +7,9 @@ the installed package copies the release and grades notebook 02 (the worked solu
 the student release: zero) with the course's config from site-packages (its preprocessors are
 the installed mnistlib's), nbgrader leaves the installed package untouched, and ``--course``
 points grading at an instructor's own copy. A second test runs binder/postBuild, which installs
-the package from the repository without ``-e``.
+the package from the repository without ``-e``. Two more (issue 17, installable anywhere) run the
+README's ``pip install`` + ``mnistlib course start`` from an empty folder, and notebook 01 in a
+kernel of a venv without mnistlib, whose first cell installs this wheel (``MNISTLIB_INSTALL``).
 
 Time (2 cores): about 5 s to build, 2 s to install, 16 s per ``mnistlib grade`` (TensorFlow's
 start in the fork server and the kernel), 20 s for nbgrader (its start and ``alembic``), 17 s for
@@ -33,6 +35,7 @@ import re
 import sys
 import sysconfig
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,174 @@ def test_binder_postbuild_installs_a_package_that_carries_the_course(tmp_path, m
     done = run_ok("mnistlib course copy-release my-work", elsewhere, env)
     assert "9 notebook file(s) copied" in done.stdout
     assert (elsewhere / "my-work" / "02-reshaping" / "02-reshaping.ipynb").is_file()
+
+
+# --- Installable anywhere (issue 17): `mnistlib course start`, and the first cell without the package ---
+
+START_SECTION = "Without a checkout: pip, or Google Colab"  # README.md
+
+
+def server_started_by(process):
+    """The JupyterLab server among the command's processes (``course start`` execs into it)."""
+    import psutil
+
+    family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    servers = [p for p in family if "jupyterlab" in " ".join(p.cmdline())]
+    assert len(servers) == 1, [p.cmdline() for p in family]
+    return servers[0]
+
+
+def printed_url(log: Path, process, port: int, timeout: float = 120) -> str:
+    """The notebook URL JupyterLab prints when it does not open a browser."""
+    pattern = re.compile(rf"(http://127\.0\.0\.1:{port}/lab/tree/\S+\?token=\w+)")
+    deadline = time.monotonic() + timeout
+    while not (found := pattern.search(log.read_text())):
+        assert process.poll() is None, f"exited ({process.returncode}):\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"no URL printed in {timeout:.0f} s:\n{log.read_text()}"
+        time.sleep(0.3)
+    # it prints the link a moment before it listens: wait for the port, as a learner's browser would retry
+    import socket
+
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return found.group(1)
+        except OSError:
+            assert process.poll() is None, f"exited ({process.returncode}):\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"nothing listens on port {port}:\n{log.read_text()}"
+            time.sleep(0.3)
+
+
+def check_server(url: str, work: Path) -> None:
+    """Through the REST API: notebook 01 is what opened, and the server's root is ``work``."""
+    from test_docs_fresh_clone import ASSIGNMENTS, NOTEBOOK_01, get_json
+
+    match = re.match(r"(http://[^/]+)/lab/tree/(.+?)\?token=(\w+)$", url)
+    assert match, f"not a JupyterLab notebook URL: {url}"
+    server, path, token = match.groups()
+    assert path == NOTEBOOK_01
+    root = get_json(f"{server}/api/contents?token={token}")
+    assert {item["name"] for item in root["content"]} == ASSIGNMENTS, f"the server's root is not {work}"
+    notebook = get_json(f"{server}/api/contents/{NOTEBOOK_01}?token={token}")
+    assert notebook["type"] == "notebook" and notebook["content"]["cells"]
+    with urllib.request.urlopen(url, timeout=30) as page:  # the page a browser gets: JupyterLab's
+        html = page.read().decode()
+    assert (
+        page.status == 200 and "<title>JupyterLab</title>" in html and f'"treePath": "{NOTEBOOK_01}"' in html
+    )
+    assert (work / NOTEBOOK_01).read_text() == (REPO / "course" / "release" / NOTEBOOK_01).read_text()
+
+
+def test_course_start_copies_the_notebooks_and_opens_notebook_01(installed, tmp_path):
+    """README's two commands from an empty folder; then again with --no-browser and --port, keeping a
+    learner's edit. JupyterLab runs inside my-work/ with the Makefile's flags, and leaves nothing behind."""
+    from types import SimpleNamespace
+
+    from test_docs_fresh_clone import free_port, lab_env, opened_url, start, stop
+
+    learner = tmp_path / "learner"
+    learner.mkdir()
+    work = learner / "my-work"
+    env = lab_env(SimpleNamespace(env=installed["env"]), tmp_path, allow_root=False)
+    port = free_port()  # the command as written uses JupyterLab's default port: set that in its config
+    (tmp_path / "jupyter-config" / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"port": port, "port_retries": 0}})
+    )
+    env["PIP_NO_INDEX"] = "1"  # offline: the wheel's dependencies are installed already
+    # JupyterLab's pages come from share/jupyter/lab, which pip installs with jupyterlab's wheel; the
+    # borrowed packages lack it (only site-packages is borrowed): link the suite venv's, as pip would put it
+    lab_assets = installed["venv"] / "share" / "jupyter" / "lab"
+    if not lab_assets.exists():
+        lab_assets.parent.mkdir(parents=True, exist_ok=True)
+        lab_assets.symlink_to(Path(sys.prefix) / "share" / "jupyter" / "lab")
+    script = block("README.md", START_SECTION).text.replace(
+        "pip install mnist-keras-course", f"pip install {installed['wheel']}"
+    )
+    assert script != block("README.md", START_SECTION).text
+    log = tmp_path / "start.log"
+    started = time.perf_counter()
+    process = start(script, learner, env, log)
+    try:
+        url = opened_url(tmp_path, process, log)
+        print(f"[test_wheel] {time.perf_counter() - started:6.1f} s  README: pip install + course start")
+        assert url.startswith(f"http://localhost:{port}/") or url.startswith(f"http://127.0.0.1:{port}/")
+        check_server(url, work)
+        server = server_started_by(process)
+        assert Path(server.cwd()) == work.resolve()
+        assert server.environ().get("MALLOC_ARENA_MAX") == "2"
+        assert ("--allow-root" in server.cmdline()) == (os.geteuid() == 0)
+        assert "9 notebook file(s) copied to my-work, 0 already there kept unchanged" in log.read_text()
+    finally:
+        stop(process)
+
+    # A learner's answer survives a second start; --no-browser opens nothing, --port is used.
+    mine = work / "02-reshaping" / "02-reshaping.ipynb"
+    mine.write_text(mine.read_text().replace("raise NotImplementedError()", "return images  # my try"))
+    before = mine.read_bytes()
+    (tmp_path / "opened.txt").unlink()
+    port = free_port()
+    log = tmp_path / "start-again.log"
+    process = start(f"mnistlib course start my-work --no-browser --port {port}", learner, env, log)
+    try:
+        url = printed_url(log, process, port)
+        check_server(url, work)
+        assert "0 notebook file(s) copied to my-work, 9 already there kept unchanged" in log.read_text()
+        assert not (tmp_path / "opened.txt").exists(), "--no-browser opened a browser"
+    finally:
+        stop(process)
+    assert mine.read_bytes() == before
+
+
+RUN_NOTEBOOK = """
+import sys, nbformat
+from nbclient import NotebookClient
+path, folder = sys.argv[1:]
+notebook = nbformat.read(path, as_version=4)
+notebook.cells.append(nbformat.v4.new_code_cell("import sys\\nprint('FROM', mnistlib.__file__, sys.executable)"))
+try:
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
+finally:
+    nbformat.write(notebook, path)
+"""
+
+
+def test_first_cell_installs_the_missing_package_then_notebook_01_runs(installed, tmp_path):
+    """From an empty folder, a venv that can import every dependency but not mnistlib: notebook 01's
+    first cell installs the wheel (``MNISTLIB_INSTALL``, offline), and the notebook runs in quick mode."""
+    steps = installed["steps"]
+    venv = tmp_path / "bare"
+    env = steps.run("fresh venv without mnistlib", fresh_venv, venv, Path(installed["env"]["MNISTLIB_CACHE"]))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run_ok('python -c "import mnistlib"', empty, env, ok=(1,))
+    assert "No module named 'mnistlib'" in done.stderr, done.stderr
+    run_ok('python -c "import keras, nbclient, ipykernel, nbgrader"', empty, env)
+
+    notebook = empty / "01-loading-data" / "01-loading-data.ipynb"
+    notebook.parent.mkdir()
+    notebook.write_bytes((REPO / "solutions" / "01-loading-data.ipynb").read_bytes())
+    env = dict(env, MNISTLIB_INSTALL=str(installed["wheel"]), MNISTLIB_QUICK="1", PIP_NO_INDEX="1")
+    runner = tmp_path / "run_notebook.py"
+    runner.write_text(RUN_NOTEBOOK)
+    steps.run(
+        "notebook 01 in a kernel without mnistlib",
+        run_ok,
+        f"python {runner} {notebook} {notebook.parent}",
+        empty,
+        env,
+    )
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    first = cells[0]["outputs"]
+    said = [o for o in first if o["output_type"] == "stream"]
+    assert [o["name"] for o in said] == ["stdout"], f"the first cell wrote more than one line: {first}"
+    text = "".join(said[0]["text"])
+    assert text.startswith("mnistlib is not installed here: installing") and text.count("\n") == 1, text
+    outputs = [o for c in cells for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error" or o.get("name") == "stderr"], outputs
+    printed = "".join("".join(o.get("text", "")) for o in outputs)
+    assert "(3000, 28, 28)" in printed, "notebook 01 did not run in quick mode"
+    site = sysconfig.get_paths(vars={"base": str(venv)}, scheme="venv")["purelib"]
+    assert f"FROM {site}/mnistlib/__init__.py {venv}/bin/python" in printed, printed[-500:]
+    # the checks it ran recorded their outcome, and the installed `mnistlib` command reads them
+    progress = run_ok("mnistlib progress .", empty, env).stdout
+    assert re.search(r"\[x\] get_digit", progress) and re.search(r"\[x\] label_counts", progress), progress

@@ -28,7 +28,13 @@ RUN_BY = {
         "docs/test_fresh_clone.py::test_readme_test_commands_lint_cleanly_and_are_what_make_test_runs"
     ],
     ("README.md", "Where the data comes from", 0): ["docs/test_fresh_clone.py::test_readme_data_commands"],
-    ("README.md", "Where am I, and hints", 0): ["test_progress.py::test_readme_progress_command"],
+    ("README.md", "Where am I, and hints", 0): [
+        "test_progress.py::test_readme_progress_command",
+        "docs/test_fresh_clone.py::test_make_lab_opens_notebook_01_of_my_work",  # after a check passed
+    ],
+    ("README.md", "Without a checkout: pip, or Google Colab", 0): [
+        "test_wheel.py::test_course_start_copies_the_notebooks_and_opens_notebook_01"
+    ],
     ("CONTRIBUTING.md", "How the pieces fit", 0): [
         "docs/test_fresh_clone.py::test_contributing_generate_and_drift_check"
     ],

@@ -83,8 +83,10 @@ def opened_url(tmp: Path, process: subprocess.Popen, log: Path) -> str:
     return target.replace("&amp;", "&")
 
 
-def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path) -> None:
-    """REST API and Chromium: the server's root is ``work`` and notebook 01 opens and runs."""
+def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path, then=None) -> None:
+    """REST API and Chromium: the server's root is ``work`` and notebook 01 opens and runs.
+
+    ``then(page)``, when given, goes on in the same page, after the first cells have run."""
     match = re.match(r"(http://[^/]+)/lab/tree/(.+?)\?token=(\w+)$", url)
     assert match, f"not a JupyterLab notebook URL: {url}"
     server, path, token = match.groups()
@@ -120,10 +122,30 @@ def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path) -> None:
             assert "(3000, 28, 28)" in text, text  # quick mode: MNISTLIB_QUICK=1
             errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
             assert not [t for t in errors.all_inner_texts() if "Traceback" in t]
+            if then is not None:
+                then(page)
         finally:
             browser.close()
     sessions = get_json(f"{server}/api/sessions?token={token}")
     assert [s["path"] for s in sessions] == [NOTEBOOK_01]
+
+
+#: A learner's one-line get_digit that passes its check (numpy raises IndexError past the last image).
+GET_DIGIT = "def get_digit(images, n): return images[n - 1] if 1 <= n <= len(images) else images[len(images)]"
+
+
+def pass_get_digit_and_see_the_map(page) -> None:
+    """As a learner: type an answer to get_digit, run it and its check; the map at the top updates."""
+    cells = page.locator(".jp-NotebookPanel .jp-Cell")
+    cells.filter(has_text="def get_digit(images, n):").locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(GET_DIGIT)
+    page.keyboard.press("Shift+Enter")  # runs the answer and moves to the check below it
+    page.keyboard.press("Shift+Enter")  # runs the visible check
+    check = cells.filter(has_text="check_get_digit(get_digit)")
+    check.locator(".jp-OutputArea-output", has_text="\u2714").wait_for(timeout=60_000)
+    course_map = page.locator('nav[aria-label="course map"]').first
+    course_map.filter(has_text="1 of 2 exercises here passed").wait_for(timeout=30_000)
 
 
 def wait_for_idle_kernel(server: str, token: str, timeout: float = 180) -> None:
@@ -187,10 +209,18 @@ def test_make_lab_opens_notebook_01_of_my_work(fresh_clone, tmp_path):
     )
     try:
         url = opened_url(tmp_path, process, log)
-        check_notebook_01_opens_and_runs(url, fresh_clone.root / "my-work", tmp_path / "make-lab.png")
+        check_notebook_01_opens_and_runs(
+            url, fresh_clone.root / "my-work", tmp_path / "make-lab.png", then=pass_get_digit_and_see_the_map
+        )
     finally:
         stop(process)
     assert (fresh_clone.root / "my-work" / NOTEBOOK_01).is_file()
+    # the check passed in the browser is on the README's course map of that fresh my-work/
+    course_map = run_block(
+        block("README.md", "Where am I, and hints"), fresh_clone.root, fresh_clone.activated()
+    )
+    assert re.search(r"\[x\] get_digit +passed", course_map.stdout), course_map.stdout
+    assert re.search(r"\[ \] label_counts +not tried", course_map.stdout), course_map.stdout
     assert run_script("git status --porcelain", fresh_clone.root, fresh_clone.env).stdout == ""
 
 

@@ -1,0 +1,114 @@
+"""``mnistlib course start [FOLDER]``: a learner's copy of the course, opened in JupyterLab.
+
+    pip install mnist-keras-course
+    mnistlib course start              # my-work/, then JupyterLab on notebook 01
+    mnistlib course start notes --port 8899 --no-browser
+
+What ``make lab`` does in a checkout, for anyone who installed the package (no checkout, no make):
+copy the student notebooks of the installed course into FOLDER (``copy-release``: a notebook that
+is already there is never overwritten, so answers are safe), then run JupyterLab inside FOLDER
+with the same flags as the Makefile's ``lab`` target (and ``default_url``, so that the link
+JupyterLab prints opens notebook 01 as well): the server's root is FOLDER, so the
+notebook path is relative to both; ``--allow-root`` when run as root (JupyterLab refuses root
+without it, and in a container one often is root); and ``MALLOC_ARENA_MAX=2``, which keeps the
+kernels' memory down (docs/benchmarks.md), unless it is already set.
+
+JupyterLab replaces this process (``exec``), so Ctrl-C, signals and the exit status are
+JupyterLab's own, and stopping it leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from .course import copy_release
+from .notebook import MALLOC_ARENAS
+
+DEFAULT_FOLDER = "my-work"
+FIRST_NOTEBOOK = "01-loading-data/01-loading-data.ipynb"
+
+
+def lab_command(port: int | None = None, browser: bool = True, root: bool | None = None) -> list[str]:
+    """The JupyterLab command ``start`` runs inside the learner's folder (as the Makefile's ``lab``)."""
+    if root is None:
+        root = hasattr(os, "geteuid") and os.geteuid() == 0
+    # default_url: the links JupyterLab prints (and its "/") lead to notebook 01 too, not only the browser it opens
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ServerApp.root_dir=.",
+        f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}",
+    ]
+    if port is not None:
+        command.append(f"--port={port}")
+    if root:
+        command.append("--allow-root")
+    if not browser:
+        command.append("--no-browser")
+    return [*command, FIRST_NOTEBOOK]
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number (a whole number, e.g. 8899)"
+        ) from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: ports go from 1 to 65535")
+    return port
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mnistlib course start",
+        description="Copy the student notebooks into FOLDER (never overwriting a notebook already there) "
+        "and open notebook 01 in JupyterLab. Stop it with Ctrl-C, twice.",
+    )
+    parser.add_argument(
+        "folder", nargs="?", default=DEFAULT_FOLDER, help=f"your work folder (default: {DEFAULT_FOLDER})"
+    )
+    parser.add_argument(
+        "--port", type=_port, help="the port JupyterLab serves on (default: 8888, or the next free one)"
+    )
+    parser.add_argument(
+        "--no-browser",
+        dest="browser",
+        action="store_false",
+        help="do not open a browser; open the link JupyterLab prints yourself",
+    )
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if folder.exists() and not folder.is_dir():
+        parser.error(f"{folder} is a file, not a folder: name a folder for your notebooks")
+    if importlib.util.find_spec("jupyterlab") is None:
+        print(
+            f"error: JupyterLab is not installed in this Python ({sys.executable}); "
+            "install it with: pip install jupyterlab",
+            file=sys.stderr,
+        )
+        return 2
+    copied, kept = copy_release(folder)
+    print(
+        f"{len(copied)} notebook file(s) copied to {folder}, {len(kept)} already there kept unchanged; "
+        f"opening {FIRST_NOTEBOOK} in JupyterLab (stop it with Ctrl-C, twice)",
+        flush=True,
+    )
+    command = lab_command(args.port, args.browser)
+    env = dict(os.environ)
+    env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
+    os.chdir(folder)
+    if os.name == "posix":
+        os.execve(command[0], command, env)  # does not return
+    import subprocess  # Windows has no exec that keeps the console: wait for JupyterLab instead
+
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 130
