@@ -43,6 +43,7 @@ from doc_commands import REPO, block
 from fresh_clone import base_env, make_origin, run_block, run_script
 
 import mnistlib
+from mnistlib.course import assignment_ids
 from mnistlib.grading import diagnose as grading_diagnose
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
@@ -327,7 +328,9 @@ def printed_url(log: Path, process, port: int, timeout: float = 120) -> str:
 
 def check_server(url: str, work: Path) -> None:
     """Through the REST API: notebook 01 is what opened, and the server's root is ``work``."""
-    from test_docs_fresh_clone import ASSIGNMENTS, NOTEBOOK_01, get_json
+    from jupyter_lab import NOTEBOOK_01, get_json
+
+    ASSIGNMENTS = set(assignment_ids())
 
     match = re.match(r"(http://[^/]+)/lab/tree/(.+?)\?token=(\w+)$", url)
     assert match, f"not a JupyterLab notebook URL: {url}"
@@ -350,7 +353,7 @@ def test_course_start_copies_the_notebooks_and_opens_notebook_01(installed, tmp_
     learner's edit. JupyterLab runs inside my-work/ with the Makefile's flags, and leaves nothing behind."""
     from types import SimpleNamespace
 
-    from test_docs_fresh_clone import free_port, lab_env, opened_url, start, stop
+    from jupyter_lab import free_port, lab_env, opened_url, start, stop
 
     learner = tmp_path / "learner"
     learner.mkdir()
