@@ -39,16 +39,20 @@ def release(assignment: str) -> str:
 
 
 def with_bug(text: str, old: str, new: str) -> str:
-    assert json.dumps(old)[1:-1] in text, old
-    return text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    """The notebook ``text`` with ``old`` replaced by ``new`` in the one code cell that has it."""
+    notebook = json.loads(text)
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code" and old in "".join(c["source"])]
+    assert len(cells) == 1, old
+    cells[0]["source"] = "".join(cells[0]["source"]).replace(old, new)
+    return json.dumps(notebook, indent=1)
 
 
 def hidden_only_bug_01() -> str:
     """Notebook 01's solution whose get_digit returns uint8 whatever the dtype: only a hidden test sees it."""
     return with_bug(
         solution("01-loading-data"),
-        "    return images[n - 1]\n",
-        "    return images[n - 1].astype(np.uint8)\n",
+        "return images[n - 1]",
+        "return images[n - 1].astype(np.uint8)",
     )
 
 

@@ -8,6 +8,7 @@ set -euo pipefail
 ROOT="${MNISTLIB_AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 VENV="$ROOT/mnistlib-venv"
+cd "$ROOT"  # as Gradescope does; never a folder whose own mnistlib/ Python would import instead
 
 if [ "${MNISTLIB_SKIP_SYSTEM_PACKAGES:-0}" != 1 ]; then
   # Python, venv, and bubblewrap: the sandbox every learner kernel runs in when the container allows it.
@@ -31,4 +32,5 @@ fi
 
 # Put the verified files into the cache the grader reads (mnistlib checks them again by SHA-256).
 MNISTLIB_CACHE="$ROOT/mnistlib-cache" "$VENV/bin/python" -m mnistlib data fetch --from "$SOURCE/mnist"
-echo "autograder ready: $("$VENV/bin/python" -m mnistlib.export.gradescope describe --root "$ROOT")"
+ready="$("$VENV/bin/python" -m mnistlib.export.gradescope describe --root "$ROOT")"
+echo "autograder ready: $ready"
