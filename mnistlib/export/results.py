@@ -31,6 +31,13 @@ NO_SANDBOX_NOTE = (
 )
 
 
+#: For the instructor, when kernels die in a container: its memory is the usual cause (benchmarks.md).
+CONTAINER_HINT = (
+    "Note for the instructor: kernels that die at start in a grading container usually mean the "
+    "container has too little memory (docs/instructor.md, Grading at scale)."
+)
+
+
 def find_notebooks(folder: Path) -> list[Path]:
     """Every ``.ipynb`` under ``folder`` (any depth; Jupyter's checkpoints and hidden folders skipped)."""
     if not folder.is_dir():
@@ -121,7 +128,9 @@ def grade_submission(
         return {
             "status": "refused",
             "assignment": assignment,
-            "message": f"The grader could not grade {path.name}: {result['error']}",
+            "message": f"The grader could not grade {path.name}, most likely not because of your notebook: "
+            f"your instructor sees the details and can grade it again. ({result['error']})"
+            + (f" {CONTAINER_HINT}" if "Kernel died" in result["error"] else ""),
             "result": result,
             "notes": notes,
         }
