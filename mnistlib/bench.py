@@ -735,6 +735,8 @@ def merge(earlier: dict, new: dict) -> dict:
     if "accuracy" in new:
         merged.pop("accuracy_summary", None)
     merged.update({key: value for key, value in new.items() if key != "dates"})
+    if set(new.get("dates") or {}) == {"scale"} and "machine" in earlier:
+        merged["machine"] = earlier["machine"]  # the scale section names its own machine
     dates.update(new.get("dates") or {})
     merged["dates"] = {section: dates[section] for section in SECTIONS if section in dates}
     return merged

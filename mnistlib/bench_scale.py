@@ -222,6 +222,8 @@ def per_submission(solutions: Path, assignments: list[str], repeats: int) -> dic
 
 
 def bench_scale(solutions: Path, quick: bool) -> dict:
+    from .bench import machine_info
+
     if not Cgroup.available():
         raise RuntimeError("bench scale needs root and cgroup v1 memory and cpu controllers (/sys/fs/cgroup)")
     assignments = sorted(p.stem for p in solutions.glob("*.ipynb"))
@@ -236,6 +238,8 @@ def bench_scale(solutions: Path, quick: bool) -> dict:
             "prairielearn_timeout_s": PRAIRIELEARN_TIMEOUT_S,
         },  # fmt: skip
         "loadavg_1min": os.getloadavg()[0],
+        # this section's own machine: a --only scale run must not relabel the others' (bench.merge)
+        "machine": machine_info(),
     }
     return result
 
@@ -254,7 +258,7 @@ def render_scale(s: dict) -> list[str]:
         "",
         f"A class ({c['class']}) graded in one run and in {SHARDS} shards started together on this "
         "machine, then merged (the merged grades are checked to be identical). Median (range) over "
-        "alternating repeats:",
+        "alternating repeats, where there were several:",
         "",
         "| how | seconds |",
         "|---|---|",
@@ -290,5 +294,9 @@ def render_scale(s: dict) -> list[str]:
             f"| {assignment} | {_range(free['seconds'])} | {_range(free['peak_mb'], digits=0)} | {marks(free)} "
             f"| {_range(capped['seconds'])} | {marks(capped)} | {within} |"
         )
-    lines += ["", f"Load average at the end: {s['loadavg_1min']:.2f} (other work on the machine).", ""]
+    lines += ["", f"Load average at the end: {s['loadavg_1min']:.2f} (other work on the machine)."]
+    if s.get("machine"):
+        m = s["machine"]
+        lines[-1] += f" Measured on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, on {m['date']}."
+    lines.append("")
     return lines
