@@ -10,6 +10,7 @@
     mnistlib grade PATH...                        grade learner notebooks (see --help)
     mnistlib bench [--quick]                      measure the course (see --help)
     mnistlib progress [FOLDER]                    the course map: what is done, what is left
+    mnistlib export gradescope|prairielearn ...   grading packaged for those engines (see --help)
 
 Each top-level command other than ``data`` lives in its own module with its own
 ``main(argv)``, so this file only routes.
@@ -31,6 +32,7 @@ _DELEGATED = {
     "grade": ("mnistlib.grading.command", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
     "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),
+    "export": ("mnistlib.export", "package grading for Gradescope or PrairieLearn"),
 }
 
 

@@ -16,7 +16,10 @@ Sections (``--only`` picks some):
   of several warmed repeats, measured in alternation, with their range;
 * ``notebooks`` -- wall time and peak memory of each solution notebook;
 * ``grading`` -- seconds to grade one learner's nine notebooks and a class of 30;
-* ``data`` -- cold fetch time by source and warm load time.
+* ``data`` -- cold fetch time by source and warm load time;
+* ``scale`` -- a class in one run vs 3 shards, and each notebook graded as in a Gradescope /
+  PrairieLearn container (:mod:`mnistlib.bench.scale`; ``--quick`` runs it only when ``--only``
+  names it).
 
 The report (docs/benchmarks.md) is rendered from its data (docs/benchmarks.json) and
 hand-written conclusions (docs/benchmarks-notes.md); the notebooks quote their figures
@@ -49,7 +52,7 @@ REPO = checkout()
 SOLUTIONS = REPO / "solutions" if REPO else Path("solutions")
 #: Alternating repeats of grading one learner with and without the sandbox.
 GRADING_REPEATS = 3
-SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data")
+SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data", "scale")
 TUTORIAL = {"network 1": (0.9822, 0.0842), "network 2": (0.983, 0.068)}
 TARGETS = {
     "network 1": 0.98,
@@ -691,6 +694,10 @@ def render(results: dict) -> str:
         for key, value in results["data"].items():
             lines.append(f"| {key} | {value['seconds']:.2f} | {value['status']} |")
         lines.append("")
+    if "scale" in results:
+        from .scale import render_scale
+
+        lines += render_scale(results["scale"])
     if results.get("notes"):
         lines += ["## Notes", "", results["notes"], ""]
     return "\n".join(lines)
@@ -710,6 +717,10 @@ def measure(sections, quick: bool, seeds: int | None) -> dict:
         results["notebooks"] = bench_notebooks(quick_only=quick)
     if "grading" in sections:
         results["grading"] = bench_grading(quick)
+    if "scale" in sections:
+        from .scale import bench_scale
+
+        results["scale"] = bench_scale(SOLUTIONS, quick)
     results["dates"] = {section: today for section in SECTIONS if section in sections}
     return results
 
@@ -724,6 +735,8 @@ def merge(earlier: dict, new: dict) -> dict:
     if "accuracy" in new:
         merged.pop("accuracy_summary", None)
     merged.update({key: value for key, value in new.items() if key != "dates"})
+    if set(new.get("dates") or {}) == {"scale"} and "machine" in earlier:
+        merged["machine"] = earlier["machine"]  # the scale section names its own machine
     dates.update(new.get("dates") or {})
     merged["dates"] = {section: dates[section] for section in SECTIONS if section in dates}
     return merged
@@ -775,7 +788,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_from:
         results = json.loads(args.report_from.read_text())
     else:
-        results = measure(args.only or SECTIONS, args.quick, args.seeds)
+        # --quick is a smoke run: it leaves the long scale section out unless --only names it
+        default = tuple(x for x in SECTIONS if x != "scale") if args.quick else SECTIONS
+        results = measure(args.only or default, args.quick, args.seeds)
     quick = results.get("quick")
     out = args.out or (Path(tempfile.gettempdir()) / "benchmarks-quick.md" if quick else REPORT)
     to_docs = out.resolve() == REPORT.resolve()

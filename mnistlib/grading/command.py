@@ -522,6 +522,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--feedback", type=Path, help="also write nbgrader's HTML feedback to this folder")
     p.add_argument(
+        "--lms",
+        choices=["canvas"],
+        help="write the grades CSV (--csv) in this LMS's gradebook-import format instead of nbgrader's",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="grade only shard I of N of a class (for batch schedulers); see `mnistlib grade merge --help`",
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        help="with --shard: the shard's results file (default: mnistlib-shard-I-of-N.json)",
+    )
+    p.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
@@ -534,13 +549,29 @@ def _interrupt(_signum, _frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:  # mnistlib grade merge RESULTS...: combine shards (mnistlib.grading.shards)
+        from . import shards as grading_shards
+
+        return grading_shards.merge_main(argv[1:])
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     try:
         assignments = course_assignments(args.course)
         jobs, problems, is_class = find_jobs(args.paths, assignments)
+        if args.shard:
+            from . import shards as grading_shards
+
+            class_jobs = jobs
+            shard_index, shard_count, jobs = grading_shards.select(jobs, args.shard, args.course)
+            if args.csv:
+                raise GradingError(
+                    "--shard writes a results file, not grades: run `mnistlib grade merge` for --csv"
+                )
+            if not jobs and class_jobs:  # more shards than learners: an empty shard is a finished shard
+                return grading_shards.write_shard(args, shard_index, shard_count, class_jobs, [], assignments)
         sandbox = sandbox_choice(not args.no_sandbox, is_class) if jobs else False
-    except GradingError as err:
+    except (GradingError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for problem in problems:
@@ -564,11 +595,22 @@ def main(argv: list[str] | None = None) -> int:
         print("error: grading stopped before it finished; nothing was written", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started
+    if args.shard:
+        return grading_shards.write_shard(args, shard_index, shard_count, class_jobs, results, assignments)
     if not is_class:
         remember_grades(results)
     csv_path = args.csv or (Path(DEFAULT_CSV) if is_class else None)
     replaced = csv_path is not None and csv_path.exists()
-    if csv_path:
+    if csv_path and args.lms:
+        from . import lms as grading_lms
+
+        grading_lms.write(
+            args.lms,
+            results,
+            csv_path,
+            [a for a in assignments if any(r["assignment"] == a for r in results)],
+        )
+    elif csv_path:
         write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
     score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
     if args.json:

@@ -222,6 +222,9 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
         scores = {g.name: (float(g.score or 0.0), float(g.max_score)) for g in record.grades}
     exercises = []
     messages = diagnose.test_messages(executed, source) if executed is not None else {}
+    from .regions import failed_parts
+
+    parts = failed_parts(executed)  # which part of each failing test cell raised: visible or hidden
     for grade_id in diagnose.test_ids(source):
         score, max_score = scores.get(grade_id, (0.0, diagnose.points(source)[grade_id]))
         message = messages.get(grade_id) if score < max_score else None
@@ -234,6 +237,7 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
                 "score": score,
                 "max_score": max_score,
                 "message": message,
+                "failed_in": parts.get(grade_id) if score < max_score else None,
             }
         )
     if submitted is not None:

@@ -48,6 +48,11 @@ RUN_BY = {
     ("docs/instructor.md", "3. JupyterHub with nbgrader's exchange", 2): [
         "test_wheel.py::test_instructor_copies_the_course_and_nbgrader_runs_from_the_copy"
     ],
+    # Grading at scale: the Slurm and Kubernetes scripts are ```text / ```yaml blocks (no scheduler
+    # here); grading/test_shards.py::graded runs their `mnistlib` lines, then this merge block.
+    ("docs/instructor.md", "Merging the shards", 0): ["grading/test_shards.py::graded"],
+    ("docs/instructor.md", "Gradescope", 0): ["export/test_gradescope.py::exported"],
+    ("docs/instructor.md", "PrairieLearn", 0): ["export/test_prairielearn.py::exported"],
 }
 
 
