@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 WORK   ?= my-work
 PORT   ?= 8888
 
-.PHONY: lab test setup data generate check lint format browser-deps sandbox-deps axe-core clean-venv
+.PHONY: lab test setup data generate check lint format browser-deps sandbox-deps shellcheck-deps axe-core clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ sandbox-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
 	else echo "note: bwrap is missing; grading runs without a sandbox and its tests are skipped (apt-get install bubblewrap)"; fi
 
+# The Gradescope and PrairieLearn exports' shell scripts are checked with shellcheck (tests/export/).
+shellcheck-deps:
+	@if command -v shellcheck >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; \
+	else echo "note: shellcheck is missing; the export scripts' shellcheck tests will be skipped (apt-get install shellcheck)"; fi
+
 # The accessibility check injects axe-core (from npm) into each notebook's page; kept in build/ (git-ignored).
 # AXE_VERSION must match tests/test_browser.py, which installs it itself when this step did not.
 AXE_VERSION := 4.14.1
@@ -69,7 +76,7 @@ axe-core:
 	  npm install --prefix build/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION); \
 	else echo "note: npm is missing; the accessibility check will be skipped (apt-get install npm)"; fi
 
-test: data browser-deps sandbox-deps axe-core lint
+test: data browser-deps sandbox-deps shellcheck-deps axe-core lint
 	$(PY) -m pytest
 
 clean-venv:
