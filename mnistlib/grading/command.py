@@ -257,14 +257,15 @@ def stop_workers(grace: float = 10.0) -> None:
 
     A stopped worker stops its kernel and deletes its throw-away course; kernels whose worker is
     killed outright exit when the fork server does, which exits with this process. The workers
-    are found as this process's ``multiprocessing`` children (the pool keeps no public list).
+    are found as this process's children started by ``multiprocessing.spawn`` (the pool keeps no
+    public list).
     """
     import psutil
 
     workers = []
     for child in psutil.Process().children():
         with contextlib.suppress(psutil.Error):
-            if "multiprocessing" in " ".join(child.cmdline()):
+            if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker, which ignores SIGTERM
                 workers.append(child)
     for worker in workers:
         with contextlib.suppress(psutil.Error):
