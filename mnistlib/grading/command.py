@@ -256,17 +256,16 @@ def stop_workers(grace: float = 10.0) -> None:
     """Stop this process's grading workers still running (SIGTERM), and kill those left after ``grace`` s.
 
     A stopped worker stops its kernel and deletes its throw-away course; kernels whose worker is
-    killed outright exit when the fork server does, which exits with this process. The workers
-    are found as this process's children started by ``multiprocessing.spawn`` (the pool keeps no
-    public list).
+    killed outright exit when the fork server does, which exits with this process. The workers are
+    this process's ``multiprocessing`` children (the pool keeps no public list); multiprocessing's
+    resource tracker, which ignores SIGTERM, is not one of them.
     """
     import psutil
 
     workers = []
-    for child in psutil.Process().children():
+    for child in multiprocessing.active_children():
         with contextlib.suppress(psutil.Error):
-            if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker, which ignores SIGTERM
-                workers.append(child)
+            workers.append(psutil.Process(child.pid))
     for worker in workers:
         with contextlib.suppress(psutil.Error):
             worker.terminate()
@@ -275,6 +274,19 @@ def stop_workers(grace: float = 10.0) -> None:
         with contextlib.suppress(psutil.Error):
             worker.kill()
     psutil.wait_procs(left, timeout=grace)
+
+
+def _start_method() -> str:
+    """How the pool starts its workers: "fork" when this process runs no other thread, else "spawn".
+
+    Forking needs no main module to import again, so ``grade()`` works from a script piped to
+    ``python -`` (whose main module ``spawn`` cannot find); with other threads running (a Jupyter
+    kernel calling :func:`grade`), forking could copy a lock another thread holds, so the workers
+    are spawned there, where the main module is a real one.
+    """
+    import threading
+
+    return "fork" if threading.active_count() == 1 else "spawn"
 
 
 def failed_job(job: dict, error: str) -> dict:
@@ -297,7 +309,7 @@ def run_jobs(
 
     The jobs go, slowest assignments first (:func:`order_jobs`), to a
     :class:`~concurrent.futures.ProcessPoolExecutor` whose free workers each take the next one
-    (:mod:`mnistlib.grading.worker`). With ``sandbox``, every kernel runs in a per-learner sandbox
+    (:mod:`mnistlib.grading.worker`; forked, or spawned where threads run, see :func:`_start_method`). With ``sandbox``, every kernel runs in a per-learner sandbox
     its worker starts (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
     shared fork server (:mod:`mnistlib.grading.forkserver`).
     """
@@ -331,7 +343,7 @@ def run_jobs(
             ).socket
         pool = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),  # a fresh interpreter, as the kernels expect
+            mp_context=multiprocessing.get_context(_start_method()),
             initializer=worker.start,
             initargs=(settings, env),
         )

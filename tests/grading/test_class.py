@@ -129,7 +129,7 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
             time.sleep(0.3)
         time.sleep(3)  # the kernel is in the endless loop now
         family = _alive(parent)
-        assert any("multiprocessing" in _command_line(p) for p in family), "the grading workers run"
+        assert any("mnistlib grade" in _command_line(p) for p in family), "the grading workers (forked) run"
         run.send_signal(stop)
         _, stderr = run.communicate(timeout=60)
         _, left = psutil.wait_procs(family, timeout=30)
