@@ -27,8 +27,11 @@ from .course import COURSE, REPO, SOLUTIONS, assignment_ids
 from .markers import strip_marker_lines
 from .progress import FILE_NAME
 
-#: What grading a notebook writes beside it (a learner's progress, and its lock): not course files.
-_LEARNER_FILES = {FILE_NAME, f".{FILE_NAME}.lock"}
+
+def _learner_file(name: str) -> bool:
+    """What a learner's checks write beside a notebook (progress, its lock, temporary and set-aside
+    copies): never a course file, even while a kernel is writing it."""
+    return name.startswith((FILE_NAME, f".{FILE_NAME}"))
 
 
 # Runs inside the throw-away course folder: one process for every nbgrader conversion (starting
@@ -121,7 +124,7 @@ def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
                 {
                     p.relative_to(committed_root)
                     for p in committed_root.rglob("*")
-                    if p.is_file() and p.name not in _LEARNER_FILES
+                    if p.is_file() and not _learner_file(p.name)
                 }
                 if committed_root.exists()
                 else set()
