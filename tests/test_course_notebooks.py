@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mnistlib import course
+from mnistlib import authoring, course
 from mnistlib.markers import ANY_REGION, regions
 
 # Any trace of a marker, even one nbgrader would not recognise as a marker line.
@@ -75,7 +75,7 @@ def test_notebooks_are_stored_without_outputs(path):
 
 @pytest.mark.slow
 def test_release_and_solutions_match_their_sources():
-    problems = course.drift()
+    problems = authoring.drift()
     assert problems == [], "run `make generate` (mnistlib course build):\n" + "\n".join(problems)
 
 
