@@ -3,6 +3,7 @@
     mnistlib bench                 # the full run, writes docs/benchmarks.json and docs/benchmarks.md
     mnistlib bench --quick         # a smoke run on the quick-mode subset
     mnistlib bench --only speed    # re-measure one section, keep the others (docs/benchmarks.json)
+    mnistlib bench --only notebooks --notebooks 09-going-further   # re-measure one notebook's rows
     mnistlib bench --report-from docs/benchmarks.json   # re-render the report, e.g. after editing the notes
 
 Sections (``--only`` picks some):
@@ -429,12 +430,20 @@ def bench_speed(quick: bool, rounds: int | None = None) -> dict:
 # ---------------------------------------------------------------- notebooks
 
 
-def bench_notebooks(quick_only: bool) -> list[dict]:
-    """Wall time and peak memory of every solution notebook, quick mode and (unless quick_only) full."""
+def notebook_ids() -> list[str]:
+    """The solution notebooks the notebooks section can measure, by assignment id."""
+    return sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+
+
+def bench_notebooks(quick_only: bool, only: list[str] | None = None) -> list[dict]:
+    """Wall time and peak memory of every solution notebook (or those in ``only``), quick mode and
+    (unless quick_only) full."""
     from .memory import run_notebook_measured
 
     rows = []
     for path in sorted(SOLUTIONS.glob("*.ipynb")):
+        if only is not None and path.stem not in only:
+            continue
         for quick in (True,) if quick_only else (True, False):
             with tempfile.TemporaryDirectory() as tmp:
                 measured = run_notebook_measured(path, quick=quick, workdir=Path(tmp))
@@ -703,8 +712,9 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
-def measure(sections, quick: bool, seeds: int | None) -> dict:
-    """Run the benchmark ``sections``; the results ``render`` turns into the report."""
+def measure(sections, quick: bool, seeds: int | None, notebooks: list[str] | None = None) -> dict:
+    """Run the benchmark ``sections`` (the notebooks section on ``notebooks`` only, if given); the
+    results ``render`` turns into the report."""
     results: dict = {"quick": quick, "machine": machine_info(), "dates": {}}
     today = results["machine"]["date"]
     if "data" in sections:
@@ -714,7 +724,7 @@ def measure(sections, quick: bool, seeds: int | None) -> dict:
     if "accuracy" in sections:
         results["accuracy"] = bench_accuracy(list(range(seeds or (1 if quick else 3))), quick)
     if "notebooks" in sections:
-        results["notebooks"] = bench_notebooks(quick_only=quick)
+        results["notebooks"] = bench_notebooks(quick_only=quick, only=notebooks)
     if "grading" in sections:
         results["grading"] = bench_grading(quick)
     if "scale" in sections:
@@ -725,9 +735,20 @@ def measure(sections, quick: bool, seeds: int | None) -> dict:
     return results
 
 
-def merge(earlier: dict, new: dict) -> dict:
-    """``earlier``'s results with the sections ``new`` measured replaced, and their dates."""
+def merge(earlier: dict, new: dict, notebooks: list[str] | None = None) -> dict:
+    """``earlier``'s results with the sections ``new`` measured replaced, and their dates.
+
+    With ``notebooks`` (a run of some notebooks only), the notebooks section keeps ``earlier``'s rows
+    of the other notebooks; its date is then that of its newest rows.
+    """
     merged = {key: value for key, value in earlier.items() if key != "notes"}
+    if notebooks is not None and "notebooks" in new and "notebooks" in earlier:
+        kept = [row for row in earlier["notebooks"] if row["notebook"] not in notebooks]
+        order = {"quick": 0, "full": 1}
+        new = dict(
+            new,
+            notebooks=sorted(kept + new["notebooks"], key=lambda r: (r["notebook"], order.get(r["mode"], 2))),
+        )
     dates = dict(earlier.get("dates") or {})
     for section in SECTIONS:
         if section not in dates and (section in earlier or f"{section}_summary" in earlier):
@@ -754,6 +775,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run on quick-mode data")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per model (default 3; 1 with --quick)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser.add_argument(
+        "--notebooks",
+        nargs="+",
+        metavar="ID",
+        default=None,
+        help="measure only these solution notebooks in the notebooks section, e.g. 09-going-further "
+        "(the report keeps the other notebooks' rows)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="markdown report (default docs/benchmarks.md)")
     parser.add_argument(
         "--json",
@@ -785,18 +814,25 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.notebooks is not None:
+        unknown = sorted(set(args.notebooks) - set(notebook_ids()))
+        if unknown:
+            parser.error(
+                f"--notebooks: no solution notebook {', '.join(unknown)}; "
+                f"the notebooks are {', '.join(notebook_ids())}"
+            )
     if args.report_from:
         results = json.loads(args.report_from.read_text())
     else:
         # --quick is a smoke run: it leaves the long scale section out unless --only names it
         default = tuple(x for x in SECTIONS if x != "scale") if args.quick else SECTIONS
-        results = measure(args.only or default, args.quick, args.seeds)
+        results = measure(args.only or default, args.quick, args.seeds, args.notebooks)
     quick = results.get("quick")
     out = args.out or (Path(tempfile.gettempdir()) / "benchmarks-quick.md" if quick else REPORT)
     to_docs = out.resolve() == REPORT.resolve()
     data = args.json or (REPORT_DATA if to_docs and not args.report_from else None)
-    if data and args.only and not args.report_from and data.exists():
-        results = merge(json.loads(data.read_text()), results)
+    if data and (args.only or args.notebooks) and not args.report_from and data.exists():
+        results = merge(json.loads(data.read_text()), results, args.notebooks)
     notes = args.notes or (REPORT_NOTES if to_docs and REPORT_NOTES.exists() else None)
     if notes:
         results["notes"] = notes.read_text().strip()

@@ -101,9 +101,12 @@ def test_report_from_an_earlier_run_measures_nothing_and_adds_the_notes(tmp_path
 
 @pytest.mark.slow
 def test_quick_benchmark_runs_end_to_end(tmp_path):
-    out = tmp_path / "bench.md"
+    out, raw = tmp_path / "bench.md", tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "mnistlib", "bench", "--quick", "--out", str(out)],
+        [
+            *(sys.executable, "-m", "mnistlib", "bench", "--quick", "--out", str(out), "--json", str(raw)),
+            *("--notebooks", "01-loading-data"),  # the other notebooks run quick in many other tests
+        ],
         capture_output=True,
         text=True,
         timeout=1500,
@@ -113,6 +116,12 @@ def test_quick_benchmark_runs_end_to_end(tmp_path):
     for heading in ("Accuracy against the tutorial", "Training speed", "Each notebook", "Grading", "Data"):
         assert heading in text
     assert "Quick run" in text
+    assert [row["notebook"] for row in json.loads(raw.read_text())["notebooks"]] == ["01-loading-data"]
+    # The comparison of two speed runs reads what bench writes: a run agrees with itself.
+    same = subprocess.run(
+        [sys.executable, "-m", "mnistlib.bench.compare", str(raw), str(raw)], capture_output=True, text=True
+    )
+    assert same.returncode == 0 and "largest difference 0.0%" in same.stdout, same.stdout + same.stderr
 
 
 def test_spread_gives_the_median_and_range_of_repeats():
@@ -223,6 +232,42 @@ def test_merge_replaces_the_sections_measured_and_keeps_the_others():
     assert "notes" not in merged
     header = bench.render(dict(merged, speed=SPEED, accuracy_summary=[])).splitlines()[2]
     assert "between 2026-11-29 and 2026-12-02" in header and "speed on 2026-12-02" in header
+
+
+def test_merge_of_some_notebooks_keeps_the_other_notebooks_rows():
+    def row(notebook, mode, seconds):
+        return {"notebook": notebook, "mode": mode, "seconds": seconds, "peak_mb": 100.0}
+
+    earlier = {
+        "quick": False,
+        "machine": MACHINE,
+        "notebooks": [
+            row("01-a", "quick", 1),
+            row("01-a", "full", 2),
+            row("09-b", "quick", 3),
+            row("09-b", "full", 4),
+        ],
+    }
+    new = {"quick": False, "machine": MACHINE, "notebooks": [row("09-b", "quick", 5), row("09-b", "full", 6)]}
+    new["dates"] = {"notebooks": "2026-12-02"}
+    merged = bench.merge(earlier, new, notebooks=["09-b"])
+    assert [(r["notebook"], r["mode"], r["seconds"]) for r in merged["notebooks"]] == [
+        ("01-a", "quick", 1),
+        ("01-a", "full", 2),
+        ("09-b", "quick", 5),
+        ("09-b", "full", 6),
+    ]
+    assert merged["dates"]["notebooks"] == "2026-12-02"
+    # Without a notebook list the section is replaced as a whole (a notebook removed from the course goes).
+    assert bench.merge(earlier, new)["notebooks"] == new["notebooks"]
+
+
+def test_an_unknown_notebook_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        bench.main(["--only", "notebooks", "--notebooks", "09-going-furthr", "--out", "/dev/null"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "no solution notebook 09-going-furthr" in err and "09-going-further" in err
 
 
 def test_the_committed_report_is_rendered_from_the_committed_data():
