@@ -172,11 +172,25 @@ def _grade(job: dict) -> dict:
     started = time.perf_counter()
     notes = _place(job, root)
     graded = api.autograde(assignment, job["student"], force=True, create=True)
+    if not graded["success"] and _kernel_never_answered(graded):
+        # A kernel that never answered (a start on an overloaded machine, a forked kernel that hung)
+        # is the grading machine's failure, not the learner's: grade the notebook once more.
+        graded = api.autograde(assignment, job["student"], force=True, create=True)
+        notes.append({"message": RETRY_NOTE})
     if settings.get("feedback") and graded["success"]:
         _feedback(api, root, job, Path(settings["feedback"]))
     result = _collect(root, job, graded, notes, settings)
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+#: The note on a notebook graded twice because a kernel did not answer the first time.
+RETRY_NOTE = "a kernel did not answer in time on the first attempt, so this notebook was graded a second time"
+
+
+def _kernel_never_answered(outcome: dict) -> bool:
+    """Whether nbgrader failed because a kernel did not answer within its start-up timeout."""
+    return "Kernel didn't respond" in (outcome.get("log") or "") + (outcome.get("error") or "")
 
 
 def _feedback(api, root: Path, job: dict, feedback_dir: Path) -> None:
@@ -189,7 +203,7 @@ def _feedback(api, root: Path, job: dict, feedback_dir: Path) -> None:
         shutil.copyfile(html, out)
 
 
-def _failed(job: dict, what: str, outcome: dict) -> dict:
+def _failed(job: dict, what: str, outcome: dict, notes: list[dict] | None = None) -> dict:
     log = (outcome.get("log") or "").splitlines()
     # nbgrader logs the real cause (e.g. a kernel that did not start) before its generic final error
     causes = [line.strip() for line in log if "Error" in line and "Please see" not in line][-3:]
@@ -199,7 +213,7 @@ def _failed(job: dict, what: str, outcome: dict) -> dict:
         "score": 0.0,
         "max_score": 0.0,
         "exercises": [],
-        "notes": [],
+        "notes": [n["message"] for n in notes or []],
         "error": f"{what}: " + " | ".join(detail),
     }
 
@@ -209,7 +223,7 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
 
     assignment, student = job["assignment"], job["student"]
     if not graded["success"]:
-        return _failed(job, "nbgrader could not autograde this notebook", graded)
+        return _failed(job, "nbgrader could not autograde this notebook", graded, notes)
     source = diagnose.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
     graded_nb_path = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     executed = diagnose.read_notebook(graded_nb_path) if graded_nb_path.is_file() else None
