@@ -441,14 +441,15 @@ def bench_notebooks(quick_only: bool, only: list[str] | None = None) -> list[dic
     from .memory import run_notebook_measured
 
     rows = []
-    for path in sorted(SOLUTIONS.glob("*.ipynb")):
-        if only is not None and path.stem not in only:
+    for notebook in notebook_ids():
+        if only is not None and notebook not in only:
             continue
+        path = SOLUTIONS / f"{notebook}.ipynb"
         for quick in (True,) if quick_only else (True, False):
             with tempfile.TemporaryDirectory() as tmp:
                 measured = run_notebook_measured(path, quick=quick, workdir=Path(tmp))
-            rows.append({"notebook": path.stem, "mode": "quick" if quick else "full", **measured})
-            log(f"{path.stem} {'quick' if quick else 'full'}: {measured}")
+            rows.append({"notebook": notebook, "mode": "quick" if quick else "full", **measured})
+            log(f"{notebook} {'quick' if quick else 'full'}: {measured}")
     return rows
 
 

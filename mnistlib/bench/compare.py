@@ -29,6 +29,11 @@ ROWS = (
 )
 
 
+#: The values of a speed section the rows read.
+KEYS = ("gemm_gflops", "net1_epoch_s", "twin_keras_epoch_s", "twin_numpy_epoch_s", "net1_gflops",
+        "twin_keras_gflops", "twin_numpy_gflops", "numpy_keras_ratio")  # fmt: skip
+
+
 class NotASpeedRun(ValueError):
     pass
 
@@ -44,9 +49,7 @@ def speed_section(path: Path) -> dict:
     speed = results.get("speed") if isinstance(results, dict) else None
     if not isinstance(speed, dict):
         raise NotASpeedRun(f"{path}: has no speed section (measure one with mnistlib bench --only speed)")
-    missing = [key for key in ("gemm_gflops", "net1_epoch_s", "twin_keras_epoch_s", "twin_numpy_epoch_s",
-                               "net1_gflops", "twin_keras_gflops", "twin_numpy_gflops", "numpy_keras_ratio")
-               if not isinstance(speed.get(key), (int, float))]  # fmt: skip
+    missing = [key for key in KEYS if not isinstance(speed.get(key), (int, float))]
     if missing:
         raise NotASpeedRun(f"{path}: its speed section lacks {', '.join(missing)} (an older bench?)")
     return speed
