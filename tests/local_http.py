@@ -2,7 +2,8 @@
 
 * :class:`FileServer` -- an HTTP server in a thread, on an ephemeral port, serving routes:
   ``bytes`` (200 with that body), an ``int`` (that status, e.g. 404), or
-  :class:`Truncated` (promises the whole body in Content-Length, sends part, then closes).
+  :class:`Truncated` (promises the whole body in Content-Length, sends part, then closes), or a
+  ``list`` of those, answered one per request in order (the last one from then on).
 * :class:`SilentServer` -- a listening socket that never answers: it either accepts
   connections and never replies, or never accepts them at all.
 """
@@ -32,6 +33,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         route = self.server.routes.get(self.path, 404)
         self.server.requests.append(self.path)
+        if isinstance(route, list):
+            route = route.pop(0) if len(route) > 1 else route[0]
         if isinstance(route, int):
             self.send_error(route)
             return

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS, need_browser
+from jupyter_lab import list_kernels
 
 from mnistlib.course import assignment_ids
 from mnistlib.widgets import WIDGET_VIEW
@@ -173,9 +174,12 @@ class Lab:
     def api(self, path: str):
         return http_json(f"{self.url}/api/{path}?token={self.token}")
 
+    def kernels(self) -> list[dict]:
+        return list_kernels(self.url, self.token)  # past jupyter_server's 500 while a kernel starts
+
     def shut_down_kernels(self) -> None:
         """Shut every kernel down (the next notebook starts its own): one TensorFlow in memory at a time."""
-        for kernel in self.api("kernels"):
+        for kernel in self.kernels():
             request = urllib.request.Request(
                 f"{self.url}/api/kernels/{kernel['id']}?token={self.token}", method="DELETE"
             )
@@ -257,7 +261,7 @@ def wait_for_idle_kernel(lab: Lab, *, timeout: float, settle: float = 2.0) -> No
     deadline = time.monotonic() + timeout
     idle_since = None
     while time.monotonic() < deadline:
-        kernels = lab.api("kernels")
+        kernels = lab.kernels()
         if kernels and all(k["execution_state"] == "idle" for k in kernels):
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= settle:
@@ -265,7 +269,7 @@ def wait_for_idle_kernel(lab: Lab, *, timeout: float, settle: float = 2.0) -> No
         else:
             idle_since = None
         time.sleep(0.5)
-    raise AssertionError(f"the kernel was still busy after {timeout:.0f} s: {lab.api('kernels')}")
+    raise AssertionError(f"the kernel was still busy after {timeout:.0f} s: {lab.kernels()}")
 
 
 def run_all_cells(page, lab: Lab, name: str) -> None:
@@ -286,7 +290,7 @@ def run_all_cells(page, lab: Lab, name: str) -> None:
     deadline = time.monotonic() + RUN_TIMEOUT_S
     idle_since = None
     while not page.evaluate(all_ran) and time.monotonic() < deadline:
-        kernels = lab.api("kernels")
+        kernels = lab.kernels()
         idle = bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
         idle_since = (idle_since or time.monotonic()) if idle else None
         if idle_since and time.monotonic() - idle_since > STALL_S:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.error
 from pathlib import Path
 
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS, need_browser
 from doc_commands import block
 from fresh_clone import run_block, run_script
-from jupyter_lab import NOTEBOOK_01, free_port, get_json, lab_env, opened_url, start, stop
+from jupyter_lab import NOTEBOOK_01, free_port, get_json, lab_env, list_kernels, opened_url, start, stop
 
 from mnistlib.course import assignment_ids
 
@@ -96,19 +95,10 @@ def pass_get_digit_and_see_the_map(page) -> None:
 def wait_for_idle_kernel(server: str, token: str, timeout: float = 180) -> None:
     """Until the notebook's kernel has started and is idle (a cell run earlier may be dropped)."""
     deadline = time.monotonic() + timeout
-    kernels = None
     while time.monotonic() < deadline:
-        try:
-            kernels = get_json(f"{server}/api/kernels?token={token}")
-        except urllib.error.HTTPError as error:
-            # jupyter_server 2.x answers 500 to a listing that lands between a kernel joining the
-            # list and getting its last_activity (KeyError in kernel_model); JupyterLab polls again.
-            if error.code != 500:
-                raise
-            kernels = f"HTTP 500 from {server}/api/kernels"
-        else:
-            if kernels and all(k["execution_state"] == "idle" for k in kernels):
-                return
+        kernels = list_kernels(server, token)
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return
         time.sleep(0.5)
     raise AssertionError(f"no idle kernel after {timeout:.0f} s: {kernels}")
 
