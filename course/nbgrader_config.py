@@ -59,6 +59,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.GradingExecute.timeout = 120  # seconds per cell; then the cell is interrupted and grading goes on
 c.GradingExecute.startup_timeout = 180  # seconds for a kernel to start (TensorFlow on a busy grading machine)
+c.GradingExecute.start_attempts = 2  # kernels started in all when one never answers (a new sandbox each)
 c.GradingExecute.interrupt_on_timeout = True
 c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading.kernel, RLIMIT_DATA)
 c.GradingExecute.max_output_kb = 256  # output one cell may print before the rest is dropped

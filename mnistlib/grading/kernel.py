@@ -44,6 +44,15 @@ OUTPUT_CUT_NOTICE = (
 )
 
 
+#: What jupyter_client raises when a kernel never answered its first request (or died before it did).
+NEVER_ANSWERED = ("Kernel didn't respond", "Kernel died before replying")
+
+
+def never_answered(error: BaseException | str) -> bool:
+    """Whether ``error`` says a kernel never answered at start-up: the machine's failure, not the learner's."""
+    return any(words in str(error) for words in NEVER_ANSWERED)
+
+
 def limited_kernel_argv(
     python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None, inbox: str | None = None
 ) -> list[str]:

@@ -20,7 +20,10 @@ same pipeline:
   (:mod:`mnistlib.grading.bridge`), so no learner code runs in the process
   that decides whether a test passed. If a kernel dies (a crash, or the memory
   guard) the reason is recorded in that cell, the kernel is restarted and
-  grading goes on with the next cells.
+  grading goes on with the next cells. A kernel that does not answer within
+  ``startup_timeout`` (an overloaded machine, a hung fork: never the learner's
+  doing, as no learner code has run yet) is replaced by a new one, in a new
+  sandbox, up to ``start_attempts`` times in all.
 * :class:`HideHiddenTests` (feedback): in test cells, the code between
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is replaced by a
   one-line note, and error tracebacks are cut to their last line
@@ -49,7 +52,7 @@ from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
-from .kernel import limited_kernel_argv
+from .kernel import limited_kernel_argv, never_answered
 
 
 def _grade_id(cell) -> str | None:
@@ -146,6 +149,14 @@ class GradingExecute(Execute):
         "(mnistlib.grading.forkserver): each kernel starts in a fraction of a second instead of seconds.",
     ).tag(config=True)
 
+    start_attempts = Integer(
+        2,
+        help="Kernels started, in all, when one does not answer within startup_timeout (an overloaded "
+        "machine or a hung fork, before any learner code ran). The next one starts in a new sandbox "
+        "(with its own fork server), or, without the sandbox, cold. The notebook fails only when the "
+        "last one does not answer either.",
+    ).tag(config=True)
+
     sandbox = Bool(
         True,
         help="Start Python kernels in a bubblewrap sandbox (mnistlib.grading.sandbox): no network, no view "
@@ -164,7 +175,7 @@ class GradingExecute(Execute):
                 box.configure(km)
                 self._box = box
                 forkserver, inbox = box.socket, str(box.inbox)
-            elif self.warm_kernels and grading_forkserver.SUPPORTED:
+            elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
                 forkserver = grading_forkserver.shared_server()
             spec.argv = limited_kernel_argv(
                 spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox
@@ -174,10 +185,34 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._checker = None
         self._calls_dir = None
+        self._cold = False
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_checker()
+
+    async def async_start_new_kernel_client(self):
+        """nbclient's, with a new kernel (a new sandbox, or a cold kernel) when one never answers."""
+        attempts = max(1, self.start_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return await super().async_start_new_kernel_client()
+            except RuntimeError as error:  # nbclient has shut the silent kernel down (self.km is None)
+                if not never_answered(error) or attempt >= attempts:
+                    raise
+                self.log.warning("%s; starting a new kernel (attempt %d of %d)", error, attempt + 1, attempts)
+            self._fresh_start()
+            self.km = self.create_kernel_manager()
+            await self.async_start_new_kernel()
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _fresh_start(self) -> None:
+        """What the next kernel starts from is new: a new sandbox (its own fork server), or a cold kernel."""
+        self._cold = True
+        if self.sandbox:
+            grading_sandbox.close_current()
 
     def _learner(self) -> str:
         """Whose notebook this is: nbgrader's student id, else the folder above the notebook's."""
@@ -253,19 +288,30 @@ class GradingExecute(Execute):
             self.km, self.kc = saved
 
     def _start_checker(self) -> None:
-        km = self.kernel_manager_class(kernel_name="python3", config=self.config)
-        spec = km.kernel_spec
-        forkserver = None
-        if self.warm_kernels and grading_forkserver.SUPPORTED:
-            forkserver = grading_forkserver.shared_server()
-        spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
         self._checker_cwd = tempfile.mkdtemp(prefix="mnistlib-checker-")
-        run_sync(km.start_kernel)(
-            extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self._checker_cwd
-        )
-        kc = km.client()
-        kc.start_channels()
-        run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
+        attempts = max(1, self.start_attempts)
+        for attempt in range(1, attempts + 1):
+            km = self.kernel_manager_class(kernel_name="python3", config=self.config)
+            spec = km.kernel_spec
+            forkserver = None
+            if self.warm_kernels and grading_forkserver.SUPPORTED and attempt == 1:
+                forkserver = grading_forkserver.shared_server()
+            spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
+            run_sync(km.start_kernel)(
+                extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self._checker_cwd
+            )
+            kc = km.client()
+            kc.start_channels()
+            try:
+                run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
+                break
+            except RuntimeError as error:
+                kc.stop_channels()
+                run_sync(km.shutdown_kernel)(now=True)
+                if not never_answered(error) or attempt >= attempts:
+                    shutil.rmtree(self._checker_cwd, ignore_errors=True)
+                    raise
+                self.log.warning("checker: %s; starting a cold one (attempt %d)", error, attempt + 1)
         kc.allow_stdin = False
         self._checker = (km, kc)
 

@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 from . import diagnose
+from .kernel import never_answered
 
 #: Linux's prctl option: the signal this process gets when its parent dies (``PR_SET_PDEATHSIG``).
 PR_SET_PDEATHSIG = 1
@@ -190,7 +191,7 @@ RETRY_NOTE = "a kernel did not answer in time on the first attempt, so this note
 
 def _kernel_never_answered(outcome: dict) -> bool:
     """Whether nbgrader failed because a kernel did not answer within its start-up timeout."""
-    return "Kernel didn't respond" in (outcome.get("log") or "") + (outcome.get("error") or "")
+    return never_answered((outcome.get("log") or "") + (outcome.get("error") or ""))
 
 
 def _feedback(api, root: Path, job: dict, feedback_dir: Path) -> None:
