@@ -226,8 +226,9 @@ def order_jobs(jobs: list[dict], cost=lambda assignment: 1, by_learner: bool = F
     Every free worker takes the next job on the list, so starting with the slow ones leaves the
     quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
     behind each other on one worker). Jobs of one assignment stay together, so that a worker
-    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading, where each
-    worker starts a sandbox per learner), one learner's jobs stay together instead, slowest first.
+    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading: where kernels cannot be
+    isolated from each other, a worker starts a sandbox per learner), one learner's jobs stay
+    together instead, slowest first.
     """
     costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
     if by_learner:

@@ -25,8 +25,9 @@ limits, process id and its stdin/stdout/stderr, then stands in for the kernel:
 
 In a grading sandbox (:mod:`mnistlib.grading.sandbox`) the server runs inside
 bubblewrap, imports TensorFlow only when asked to, and each kernel works on a
-copy of its folder in the sandbox's tmpfs, in a user and PID namespace of its
-own, so that everything it started ends with it.
+copy of its folder in a tmpfs of its own, in user, PID, IPC and mount namespaces
+of its own (:mod:`mnistlib.grading.isolation`), so that everything it started
+ends with it and nothing it left is seen by the next learner's kernel.
 
 When no server answers on the socket, the launcher starts an ordinary kernel
 itself: the fork server only ever saves time, it is never needed.
@@ -56,6 +57,7 @@ import time
 from pathlib import Path
 
 from ..notebook import MALLOC_ARENAS, silenced_stderr
+from . import isolation
 from . import sandbox as sandbox_env
 
 #: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
@@ -188,6 +190,11 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
     (0: no such watch; a sandboxed server ends with its sandbox), or until no kernel has run for
     ``idle_exit`` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
+    if os.environ.get(sandbox_env.WORKSPACE_ENV):  # can each kernel get namespaces of its own?
+        found = isolation.probe(os.path.dirname(path))
+        Path(os.path.dirname(path), isolation.PROBE_FILE).write_text(found)
+        if found == "isolated":
+            os.environ[isolation.ISOLATED_ENV] = "1"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # launchers may connect while the imports below run; they wait in the backlog
@@ -315,12 +322,34 @@ def _kernel_namespaces(workdir: str) -> bool:
     """
     if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
         return False
+    _stand_ins(workdir)
+    return True
+
+
+def _isolated_kernel(request: dict, argv: list[str], env: dict) -> tuple[str, list[str]]:
+    """In a sandbox that serves several learners: the kernel in namespaces of its own, with new
+    empty writable places (:func:`mnistlib.grading.isolation.enter`), working on its copy of the
+    notebook's folder there. Returns in the kernel, as :func:`_enter_workspace` does; raises when
+    the kernel cannot be isolated (it then never runs)."""
+    entered = {}
+
+    def fill_workspace():
+        entered["cwd"], entered["argv"] = _enter_workspace(request, argv, env)
+
+    run_dir = isolation.own_run_dir(argv)
+    isolation.enter(run_dir, sandbox_env.TMPFS_MB, sandbox_env.TMP_MB, fill_workspace)
+    _stand_ins(entered["cwd"])
+    return entered["cwd"], entered["argv"]
+
+
+def _stand_ins(workdir: str) -> None:
+    """Fork twice, each parent a :func:`_stand_in` for its child: returns in the grandchild, PID 2
+    of the PID namespace just made (see :func:`_kernel_namespaces`)."""
     for cleanup in (workdir, None):
         pid = os.fork()
         if pid:
             _stand_in(pid, cleanup)  # never returns
         _prctl_death_signal(signal.SIGKILL)
-    return True
 
 
 def _stand_in(pid: int, workdir: str | None) -> None:
@@ -362,7 +391,10 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
         # ipykernel read JPY_PARENT_PID when the server imported it; give it this kernel's value
         parent_handle = int(env.get("JPY_PARENT_PID") or 0)
         cwd, own_namespace = request["cwd"], False
-        if os.environ.get(sandbox_env.WORKSPACE_ENV):
+        if os.environ.get(isolation.ISOLATED_ENV) == "1":  # a sandbox serving several learners
+            cwd, argv = _isolated_kernel(request, argv, env)
+            parent_handle, own_namespace = 1, True
+        elif os.environ.get(sandbox_env.WORKSPACE_ENV):  # a sandbox for one learner's kernels
             cwd, argv = _enter_workspace(request, argv, env)
             parent_handle = 1  # no parent to poll (the launcher is outside; the server watches it)
             own_namespace = _kernel_namespaces(cwd)

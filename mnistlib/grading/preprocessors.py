@@ -241,7 +241,7 @@ class GradingExecute(Execute):
         if self._calls_dir is None:
             # next to the kernel's sockets: a folder the sandboxed kernel can write in
             box = getattr(self, "_box", None)
-            where = box.run_dir if box is not None else Path(self.km.connection_file).parent
+            where = Path(self.km.ip).parent if box is not None else Path(self.km.connection_file).parent
             self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
             os.chmod(self._calls_dir, 0o777)
         connection = {

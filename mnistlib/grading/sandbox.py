@@ -11,9 +11,12 @@ image, so it fits a grading run that forks kernels in a fraction of a second.
 
 Design
 ------
-* One :class:`Sandbox` per grading process and learner (:func:`for_learner`). It runs
-  a warm fork server (:mod:`mnistlib.grading.forkserver`) *inside* bwrap, so every
-  kernel it forks is in the sandbox. The server imports TensorFlow only when the
+* One :class:`Sandbox` per grading process (:func:`for_learner`), serving every learner it
+  grades, one notebook after the other. It runs a warm fork server
+  (:mod:`mnistlib.grading.forkserver`) *inside* bwrap, so every kernel it forks is in the
+  sandbox. Each kernel gets namespaces of its own (:mod:`mnistlib.grading.isolation`), so
+  nothing one learner's kernel leaves is seen by the next; where that cannot be done, a
+  sandbox serves one learner only. The server imports TensorFlow only when the
   notebook uses Keras (:func:`needs_keras`), so NumPy-only notebooks start cheaply.
 * Inside bwrap: no network (``--unshare-net``), its own PID namespace, a new session,
   death with the grading process; read-only views of ``/usr``, ``/etc``, ``/lib*``,
@@ -29,10 +32,11 @@ Design
   in). So the grader, and any other client, reach a kernel by its connection file.
 * A process limit: a pids cgroup per sandbox (``pids.max`` = :data:`PIDS_MAX`) when
   one can be made, else ``RLIMIT_NPROC`` (which does not bind root; a note says so).
-* Per kernel, the forked child enters a new user and PID namespace (a tiny init
-  is its PID 1, the kernel PID 2): the kernel runs as an unprivileged user,
-  cannot signal the server, and every process it started dies with the
-  namespace when its notebook ends. The launcher outside relays
+* Per kernel, the forked child enters new user, PID, IPC and mount namespaces (a tiny
+  init is its PID 1, the kernel PID 2): the kernel runs as an unprivileged user without
+  capabilities, cannot signal the server, sees new empty mounts at the workspace, ``/tmp``
+  and ``/dev/shm`` and only its own folder of ``run/``, and every process it started dies
+  with the namespace when its notebook ends. The launcher outside relays
   jupyter_client's signals through the server's socket.
 
 The memory cap, output cap (:mod:`mnistlib.grading.kernel`) and per-cell timeout
@@ -53,6 +57,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from . import isolation
 
 #: How to get bubblewrap, for the messages.
 INSTALL_HINT = "apt install bubblewrap"
@@ -82,6 +88,70 @@ ENV_OVERRIDES = (*SANDBOX_ENV, "MNISTLIB_CACHE")
 SECRET = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|API_KEY|ACCESS_KEY", re.IGNORECASE)
 
 _KERAS = re.compile(r"^\s*(?:import|from)\s+(?:keras|tensorflow)\b", re.MULTILINE)
+
+
+#: A sandbox's host folder: ``PREFIX`` + random letters in the temporary folder, and the file
+#: there naming the process that made it (its pid and start time, which a reused pid does not share).
+PREFIX = "mnistlib-sandbox-"
+OWNER_FILE = "owner"
+
+
+def _process_identity(pid: int) -> str | None:
+    """``"PID START"`` for a running process (START: its start time in clock ticks), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"  # field 22, counted after the command name
+
+
+def _cgroup_of(folder: Path) -> Path | None:
+    for parent in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if (parent / folder.name / "pids.max").exists():
+            return parent / folder.name
+    return None
+
+
+def _end_cgroup(group: Path) -> None:
+    """Kill every process left in the pids cgroup ``group``, then remove it."""
+    procs = group / "cgroup.procs"
+    for _ in range(200):
+        pids = procs.read_text().split() if procs.exists() else []
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+    try:
+        group.rmdir()
+    except OSError:
+        pass
+
+
+def sweep_stale() -> list[Path]:
+    """Remove the sandboxes whose grading process is gone without closing them (killed outright,
+    say): their folders, their cgroups and anything still running there. Returns what it removed.
+
+    A folder whose owner file is missing or unreadable (still being made, another user's) is left.
+    """
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = (folder / OWNER_FILE).read_text().split()
+        except OSError:
+            continue
+        if len(owner) != 2 or not owner[0].isdigit() or _process_identity(int(owner[0])) == " ".join(owner):
+            continue
+        group = _cgroup_of(folder)
+        if group is not None:
+            _end_cgroup(group)
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
 
 
 class SandboxError(RuntimeError):
@@ -239,7 +309,9 @@ class Sandbox:
             raise SandboxError(unavailable_message(reason))
         self.learner, self.keras = learner, keras
         ensure_data()
-        self.dir = Path(tempfile.mkdtemp(prefix="mnistlib-sandbox-"))
+        sweep_stale()
+        self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.dir / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
         os.chmod(self.dir, 0o755)  # the kernels' unprivileged user must reach run/ and inbox/
         self.run_dir, self.inbox = self.dir / "run", self.dir / "inbox"
         self.run_dir.mkdir(mode=0o777)
@@ -255,6 +327,7 @@ class Sandbox:
         from .forkserver import KERAS_ENV
 
         env["MNISTLIB_CACHE"] = str(data.cache_dir().resolve())
+        env[isolation.HOST_DIR_ENV] = str(self.dir)
         env[KERAS_ENV] = "1" if keras else "0"
         env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -276,6 +349,10 @@ class Sandbox:
                 self.close()
                 raise SandboxError(f"the grading sandbox did not start: {tail or 'no message'}")
             time.sleep(0.01)
+        # the server wrote, before it listened, whether its kernels get namespaces of their own
+        probe_file = self.run_dir / isolation.PROBE_FILE
+        self.isolation = probe_file.read_text() if probe_file.is_file() else "not probed"
+        self.isolated = self.isolation == "isolated"
 
     def _limit_processes(self) -> None:  # in the bwrap process, before it starts
         if self.cgroup is not None:
@@ -291,8 +368,11 @@ class Sandbox:
         import uuid
 
         name = f"kernel-{uuid.uuid4().hex[:12]}"
+        own = self.run_dir / name  # the only part of run/ the kernel sees (mnistlib.grading.isolation)
+        own.mkdir(mode=0o777)
+        os.chmod(own, 0o777)
         km.transport = "ipc"
-        km.ip = str(self.run_dir / name)
+        km.ip = str(own / "k")
         km.cache_ports = False
         km.connection_file = str(self.inbox / f"{name}.json")
 
@@ -302,21 +382,7 @@ class Sandbox:
             self.process.kill()  # bwrap's own init then dies, and with it the whole PID namespace
         self.process.wait()
         if self.cgroup is not None:
-            procs = self.cgroup / "cgroup.procs"
-            for _ in range(200):
-                pids = procs.read_text().split() if procs.exists() else []
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.01)
-            try:
-                self.cgroup.rmdir()
-            except OSError:
-                pass
+            _end_cgroup(self.cgroup)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -326,18 +392,27 @@ _current: Sandbox | None = None
 def for_learner(learner: str, *, keras: bool) -> Sandbox:
     """This process's sandbox for ``learner``: the current one, or a new one in its place.
 
-    One sandbox is kept at a time (a learner's notebooks are graded one after the other); a
-    new one is started for another learner, or when Keras is needed and the current one's
-    fork server has not imported it.
+    One sandbox is kept at a time (notebooks are graded one after the other). It serves every
+    learner when its kernels are isolated from each other (:mod:`mnistlib.grading.isolation`),
+    else only one: a new one is then started for another learner. A new one is also started when
+    Keras is needed and the current one's fork server has not imported it, or when it has stopped.
     """
     global _current
     if _current is not None and (
-        _current.learner != learner or (keras and not _current.keras) or not _current.alive()
+        (_current.learner != learner and not _current.isolated)
+        or (keras and not _current.keras)
+        or not _current.alive()
     ):
         _current.close()
         _current = None
     if _current is None:
         _current = Sandbox(learner, keras=keras)
+        if not _current.isolated:
+            print(
+                f"note: grading kernels cannot be isolated from each other here ({_current.isolation}): "
+                "each learner gets a sandbox of their own, which is slower",
+                file=sys.stderr,
+            )
         if _current.pids_limit != "cgroup":
             print(
                 "note: no pids cgroup could be made: the sandbox limits processes with RLIMIT_NPROC, "

@@ -10,7 +10,7 @@ state but the class folder. The split is
 * **deterministic**: it depends only on the submissions found and on the course's source
   (never on this machine's remembered timings, which differ from node to node), so a re-run of
   shard 2 grades exactly what the first run of shard 2 graded;
-* **balanced by expected cost**: learners are the units (one sandbox per learner and worker, as in
+* **balanced by expected cost**: learners are the units (a learner's notebooks stay together, as in
   :func:`mnistlib.grading.command.order_jobs`), each costing the sum of its notebooks' estimated seconds
   (:func:`mnistlib.grading.command.grading_cost` from the source); the most expensive learners are dealt
   first, each to the shard with the least work so far (ties: the lower shard number).

@@ -23,8 +23,8 @@ one. :func:`start` runs once in each worker process; it
    make the job's result.
 
 The course config's executor starts each kernel through :mod:`mnistlib.grading.kernel`
-(memory and output limits, set here from the command line), in a sandbox per
-learner (:mod:`mnistlib.grading.sandbox`) unless the settings say ``"sandbox": false``;
+(memory and output limits, set here from the command line), in the worker's
+sandbox (:mod:`mnistlib.grading.sandbox`) unless the settings say ``"sandbox": false``;
 each kernel works on a copy of the submission's own folder under ``autograded/``.
 A worker stopped by SIGTERM (or by its parent's death) stops its kernel, deletes its
 course folder and exits.
@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 from . import diagnose
+from . import sandbox as grading_sandbox
 from .kernel import never_answered
 
 #: Linux's prctl option: the signal this process gets when its parent dies (``PR_SET_PDEATHSIG``).
@@ -160,6 +161,7 @@ def grade_job(job: dict) -> dict:
     finally:
         if _stopped:  # SIGTERM came (nbgrader may have caught its SystemExit): the job has unwound
             shutil.rmtree(_worker["root"].parent, ignore_errors=True)
+            grading_sandbox.close_current()  # os._exit skips the exit handler that would
             os._exit(_stopped[0])  # never back into the pool for another job
 
 

@@ -14,11 +14,14 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from grading.runs import mnistlib_grade, results_of
+
+from mnistlib.grading import sandbox as grading_sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -122,6 +125,7 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
         start_new_session=True,
     )
     parent = psutil.Process(run.pid)
+    sandboxes_before = set(Path(tempfile.gettempdir()).glob(f"{grading_sandbox.PREFIX}*"))
     try:
         deadline = time.monotonic() + 120
         while not any("mnistlib.grading.kernel" in _command_line(p) for p in _alive(parent)):
@@ -140,6 +144,8 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
             assert run.returncode == 130
             assert "grading stopped before it finished; nothing was written" in stderr
         assert not (tmp_path / "grades.csv").exists()
+        left_behind = set(Path(tempfile.gettempdir()).glob(f"{grading_sandbox.PREFIX}*")) - sandboxes_before
+        assert left_behind == set()  # the worker closed its sandbox on its way out
     finally:
         for process in _alive(parent):
             process.kill()

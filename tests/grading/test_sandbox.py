@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from grading.runs import mnistlib_grade
 from nbformat.v4 import new_code_cell, new_notebook
 
 import mnistlib
+from mnistlib.grading import isolation
 from mnistlib.grading import sandbox as grading_sandbox
 from mnistlib.grading.preprocessors import GradingExecute
 
@@ -166,7 +168,7 @@ def test_no_process_a_notebook_started_outlives_its_grading(probe):
 def test_kernels_start_in_well_under_a_second(tmp_path):
     folder = tmp_path / "learner" / "nb"
     folder.mkdir(parents=True)
-    grade_cells(["1"], folder)  # the learner's sandbox starts (once per learner)
+    grade_cells(["1"], folder)  # the grading process's sandbox starts (once)
     started = time.perf_counter()
     assert grade_cells(["print(6 * 7)"], folder) == ["42\n"]
     print(
@@ -250,3 +252,138 @@ def test_nbgrader_autograde_with_the_course_config_is_sandboxed():
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "course")).load_config()
     assert "mnistlib.grading.preprocessors.GradingExecute" in config.Autograde.autograde_preprocessors
     assert GradingExecute(config=config).sandbox is True
+
+
+# ----------------------------------------------------------------------------- one sandbox, many learners
+
+#: What a first learner's kernel leaves behind for the next one, by every writable way it has.
+PLANTED = {
+    "tmp": "/tmp/left-behind.txt",
+    "dev_shm": "/dev/shm/left-behind",
+    "workspace": "/sandbox/left-behind.txt",
+    # run by IPython when the next kernel starts, if it could see it: it would mark the kernel
+    "startup": "/sandbox/home/.ipython/profile_default/startup/00-left-behind.py",
+}
+SYSV_KEY = 0x6D6E6973  # a System V shared memory segment's key
+
+PLANT = f"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for path in {sorted(PLANTED.values())!r}:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("LEFT_BEHIND = True\\n")
+print("shm=", libc.shmget({SYSV_KEY}, 4096, 0o1666) >= 0, sep="")  # IPC_CREAT | 0666
+for place in ("/", "/dev"):  # the sandbox's shared root and /dev
+    try:
+        open(os.path.join(place, "left-behind"), "w").close()
+        print(place, "=written", sep="")
+    except OSError as err:
+        print(place, "=errno ", err.errno, sep="")
+for place in ("/tmp", "/sandbox", "/dev/shm"):  # the shared mounts below this kernel's new ones
+    print(f"umount {{place}}=", libc.umount2(place.encode(), 2), ctypes.get_errno())  # MNT_DETACH
+print("remount=", libc.mount(None, b"/", None, 32 | 4096, None), ctypes.get_errno())  # MS_REMOUNT|MS_BIND: rw
+"""
+
+LOOK = f"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for name, path in {sorted(PLANTED.items())!r}:
+    print(name, os.path.exists(path))
+print("startup ran", "LEFT_BEHIND" in globals())
+print("shm", libc.shmget({SYSV_KEY}, 0, 0) >= 0, ctypes.get_errno())
+print("root", os.path.exists("/left-behind"))
+"""
+
+SEES = """
+import json, os, sys
+connection = json.load(open(sys.argv[sys.argv.index("-f") + 1])) if "-f" in sys.argv else {}
+own = os.path.dirname(connection.get("ip", ""))
+run = os.path.dirname(own)
+print(sorted(os.listdir(run)) == [os.path.basename(own)], sorted(os.listdir(run)))
+print(os.listdir("/tmp"))
+"""
+
+
+def test_the_next_learner_is_graded_in_the_same_sandbox_and_sees_nothing_the_last_one_left(tmp_path):
+    grading_sandbox.close_current()
+    first, second = tmp_path / "first" / "nb", tmp_path / "second" / "nb"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    planted, sees = grade_cells([PLANT, SEES], first)
+    box = grading_sandbox._current
+    assert box is not None and box.isolated, box.isolation if box else "no sandbox"
+    lines = dict(line.split("=", 1) for line in planted.strip().splitlines())
+    assert lines["shm"] == "True"  # the segment was made: the next kernel must not find it
+    assert lines["/"] == "errno 30" and lines["/dev"] == "errno 30"  # read-only file system
+    for place in ("/tmp", "/sandbox", "/dev/shm"):
+        assert lines[f"umount {place}"] == " -1 1", planted  # EPERM: no capability left
+    assert lines["remount"] == " -1 1", planted
+    assert sees.splitlines()[0].startswith("True"), sees  # of run/, the kernel sees its own folder only
+
+    looked = grade_cells([LOOK], second)[0]
+    assert grading_sandbox._current is box  # no new sandbox (no TensorFlow import) for the next learner
+    found = dict(line.rsplit(" ", 1) for line in looked.strip().splitlines() if not line.startswith("shm"))
+    assert found == {**{name: "False" for name in PLANTED}, "startup ran": "False", "root": "False"}, looked
+    shm = next(line for line in looked.splitlines() if line.startswith("shm"))
+    assert shm == "shm False 2", looked  # ENOENT: a new IPC namespace
+
+
+def test_where_kernels_are_not_isolated_each_learner_gets_a_sandbox_of_their_own(tmp_path, monkeypatch):
+    """The escape hatch (and what happens where user namespaces are turned off): one sandbox per learner."""
+    monkeypatch.setenv(isolation.SHARE_ENV, "0")
+    grading_sandbox.close_current()
+    first, second = tmp_path / "first" / "nb", tmp_path / "second" / "nb"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    try:
+        assert grade_cells([PLANT], first)[0]
+        box = grading_sandbox._current
+        assert not box.isolated and isolation.SHARE_ENV in box.isolation, box.isolation
+        looked = grade_cells([LOOK], second)[0]
+        assert grading_sandbox._current is not box  # a new sandbox for the second learner
+        assert "startup ran False" in looked and "tmp False" in looked, looked
+    finally:
+        grading_sandbox.close_current()
+
+
+def test_the_probe_names_the_step_that_failed(tmp_path, monkeypatch):
+    """Out here there is no /sandbox to mount a workspace on: the probe says so, and nothing changes."""
+    monkeypatch.setenv(isolation.HOST_DIR_ENV, str(tmp_path))
+    found = isolation.probe(str(tmp_path))
+    assert found.startswith("IsolationError") and "mount /sandbox" in found, found
+    assert list(tmp_path.iterdir()) == []  # its throw-away run folder is gone
+
+
+def test_sandboxes_left_by_a_killed_grading_process_are_swept_away(tmp_path):
+    """A grading process killed outright (SIGKILL, the OOM killer) cannot close its sandbox: the
+    next sandbox made on the machine removes its folder, its cgroup and what still runs there."""
+    import tempfile
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    root = Path(tempfile.gettempdir())
+    stale = Path(tempfile.mkdtemp(prefix=grading_sandbox.PREFIX, dir=root))
+    (stale / grading_sandbox.OWNER_FILE).write_text(f"{dead.pid} 12345")
+    (stale / "run").mkdir()
+    live = Path(tempfile.mkdtemp(prefix=grading_sandbox.PREFIX, dir=root))
+    (live / grading_sandbox.OWNER_FILE).write_text(grading_sandbox._process_identity(os.getpid()))
+    unowned = Path(tempfile.mkdtemp(prefix=grading_sandbox.PREFIX, dir=root))  # still being made
+    group = grading_sandbox._pids_cgroup(stale.name)
+    straggler = None
+    if group is not None:  # something still running in the stale sandbox's cgroup
+        straggler = subprocess.Popen(["sleep", "600"])
+        (group / "cgroup.procs").write_text(str(straggler.pid))
+    try:
+        grading_sandbox.close_current()
+        assert grade_cells(["print(6 * 7)"], tmp_path) == ["42\n"]  # a new sandbox: the sweep runs
+        assert not stale.exists()
+        assert live.exists() and unowned.exists()
+        if group is not None:
+            assert straggler.wait(timeout=10) == -9 and not group.exists()
+    finally:
+        grading_sandbox.close_current()
+        for folder in (live, unowned, stale):
+            shutil.rmtree(folder, ignore_errors=True)
+        if straggler is not None and straggler.poll() is None:
+            straggler.kill()

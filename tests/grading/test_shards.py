@@ -181,7 +181,7 @@ def test_the_split_is_deterministic_complete_and_balanced_by_cost():
     shards = grading_shards.split(jobs, 3, costs.get)
     assert sorted(map(str, sum(shards, []))) == sorted(map(str, jobs)), "each job in exactly one shard"
     assert grading_shards.split(list(reversed(jobs)), 3, costs.get) == shards, "input order does not matter"
-    for shard in shards:  # a learner's notebooks stay together (one sandbox per learner and worker)
+    for shard in shards:  # a learner's notebooks stay together
         learners = [j["student"] for j in shard]
         assert all(learners.count(s) == 2 for s in learners)
     loads = [sum(costs[j["assignment"]] for j in shard) for shard in shards]
