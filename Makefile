@@ -11,10 +11,12 @@ PORT   ?= 8888
 
 .PHONY: lab test setup data generate check lint format browser-deps sandbox-deps shellcheck-deps axe-core clean-venv
 
-$(VENV)/.installed: pyproject.toml
+# Developers get both distributions of this repository, editable: the learner's (pyproject.toml) and
+# the grader's (grader/pyproject.toml: grading, exports, benchmarks, authoring, the course source).
+$(VENV)/.installed: pyproject.toml setup.py grader/pyproject.toml grader/setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./grader
 	touch $@
 
 setup: $(VENV)/.installed

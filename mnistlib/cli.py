@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 import time
@@ -107,7 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in _DELEGATED:
-        module = importlib.import_module(_DELEGATED[argv[0]][0])
+        name = _DELEGATED[argv[0]][0]
+        if importlib.util.find_spec(".".join(name.split(".")[:2])) is None:
+            from .course import grader_hint  # grade, export, bench: not in the learner's package
+
+            print(
+                f"error: `mnistlib {argv[0]}` is not installed with this mnistlib: {grader_hint()}",
+                file=sys.stderr,
+            )
+            return 2
+        module = importlib.import_module(name)
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)

@@ -24,6 +24,21 @@ from pathlib import Path
 
 #: The package the course is installed as (the checkout's course/ folder; see pyproject.toml).
 COURSE_PACKAGE = "mnistlib.course_files"
+#: The grader's (instructor's) distribution: grading, exports, benchmarks, authoring and the course's
+#: source/ (solutions and hidden tests), built from grader/ of the repository. Learners never need it.
+GRADER_DISTRIBUTION = "mnist-keras-course-grader"
+
+
+def grader_hint() -> str:
+    """How to get the grader's distribution, in one sentence (the learner's package does not hold it)."""
+    from . import __version__
+
+    return (
+        f"it comes with the grader's package, {GRADER_DISTRIBUTION}, which instructors install next to "
+        f"this one: pip install {GRADER_DISTRIBUTION}=={__version__} (until it is on PyPI, build both wheels "
+        "in a clone of the course repository: pip wheel --no-deps --wheel-dir dist . ./grader; "
+        "see docs/instructor.md, section 3)"
+    )
 
 
 class CourseFilesMissing(RuntimeError):
@@ -31,7 +46,8 @@ class CourseFilesMissing(RuntimeError):
 
 
 def course_folder() -> Path:
-    """The course installed with mnistlib: ``nbgrader_config.py``, ``source/`` and ``release/``.
+    """The course installed with mnistlib: ``release/`` (the learner's distribution), and with the
+    grader's distribution also ``nbgrader_config.py`` and ``source/``.
 
     Found through importlib.resources: ``site-packages/mnistlib/course_files`` when mnistlib is
     installed from a wheel, the checkout's ``course/`` folder in an editable install.
@@ -43,9 +59,9 @@ def course_folder() -> Path:
             f"mnistlib's course files ({COURSE_PACKAGE}) are not installed: this mnistlib was installed "
             "before they were packaged; install it again (in a checkout: pip install -e .)"
         ) from err
-    if not isinstance(root, Path) or not (root / "source").is_dir():
+    if not isinstance(root, Path) or not (root / "release").is_dir():
         raise CourseFilesMissing(
-            f"mnistlib's course files at {root} have no source/ folder: "
+            f"mnistlib's course files at {root} have no release/ folder: "
             "install mnist-keras-course again (unpacked, not from a zip file)"
         )
     return root
@@ -65,10 +81,16 @@ REPO = checkout()
 SOLUTIONS = REPO / "solutions" if REPO else None
 
 
+def has_source(course: Path = COURSE) -> bool:
+    """Whether ``course`` has the source notebooks (an instructor's course, or the grader's package)."""
+    return (course / "source").is_dir()
+
+
 def assignment_ids(course: Path = COURSE) -> list[str]:
-    """The assignment ids, in teaching order: the folders of ``course/source``."""
-    source = course / "source"
-    return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
+    """The assignment ids, in teaching order: the folders of ``course/source`` (of ``course/release``
+    where the source is not installed: the learner's package)."""
+    folder = course / ("source" if has_source(course) else "release")
+    return sorted(p.name for p in folder.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
 def copy_release(dest: Path, release: Path = COURSE / "release") -> tuple[list[Path], list[Path]]:
@@ -87,6 +109,8 @@ def copy_course(dest: Path, course: Path = COURSE) -> tuple[list[Path], list[Pat
     config, so instructors run it in a copy they own, not in the installed package. Files already
     in ``dest`` are kept as they are (an instructor's edits survive). Returns ``(copied, kept)``.
     """
+    if not has_source(course):
+        raise CourseFilesMissing(f"the course's source notebooks are not installed here: {grader_hint()}")
     files = [course / "nbgrader_config.py"]
     for folder in ("source", "release"):
         files += sorted((course / folder).rglob("*"))
@@ -133,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             copied, kept = copy_release(Path(args.dest))
             what = "notebook file(s)"
         else:
-            copied, kept = copy_course(Path(args.dest))
+            try:
+                copied, kept = copy_course(Path(args.dest))
+            except CourseFilesMissing as missing:
+                print(
+                    f"error: `mnistlib course copy-course` makes an instructor's course: {missing}",
+                    file=sys.stderr,
+                )
+                return 2
             what = "course file(s) (nbgrader_config.py, source/, release/)"
         print(f"{len(copied)} {what} copied to {args.dest}, {len(kept)} already there kept unchanged")
         return 0
@@ -145,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+    try:
+        from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+    except ModuleNotFoundError as missing:
+        if missing.name != "mnistlib.authoring":
+            raise
+        print(f"error: `mnistlib course {args.action}` is course authoring: {grader_hint()}", file=sys.stderr)
+        return 2
 
     if args.action == "build":
         ids = build(COURSE / "release", SOLUTIONS)

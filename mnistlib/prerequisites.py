@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import os
 import sys
 import warnings
 import weakref
@@ -64,6 +65,10 @@ EXERCISES: dict[str, tuple[str, str]] = {
     for exercise in exercises
 }
 
+#: Set by the grader in a learner's kernel, where the checks (the answer key) are out of reach: then
+#: ``needs`` only asks that each exercise be defined, and the grader's checker judges the rest.
+ANSWER_KEY_HIDDEN_ENV = "MNISTLIB_ANSWER_KEY_HIDDEN"
+
 _passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> True once its check passed
 
 
@@ -84,8 +89,16 @@ class FinishFirst(Exception):
 
 
 def check_passes(exercise: str, fn) -> str | None:
-    """Run ``exercise``'s visible check on ``fn`` quietly; None if it passes, else why not (a few words)."""
-    from .checks import CheckFailed
+    """Run ``exercise``'s visible check on ``fn`` quietly; None if it passes, else why not (a few words).
+
+    None, without a check, in a kernel the grader runs without the checks (:data:`ANSWER_KEY_HIDDEN_ENV`).
+    """
+    try:
+        from .checks import CheckFailed
+    except ImportError:
+        if os.environ.get(ANSWER_KEY_HIDDEN_ENV) == "1":
+            return None
+        raise
 
     if not callable(fn):
         return f"`{exercise}` is not a function"

@@ -67,8 +67,12 @@ SUPPORTED = sys.platform.startswith("linux")
 FORKSERVER_ENV = "MNISTLIB_FORKSERVER"
 
 #: Modules imported once by the server, so that kernels forked from it start with them loaded: the
-#: libraries and the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy). :func:`preload` adds every mnistlib module a course notebook imports. None of them starts
-#: a thread when imported (TensorFlow starts its thread pools at the first op).
+#: libraries and the kernel's own start-up imports (ipykernel's debugger alone pulls in debugpy).
+#: :func:`preload` adds every mnistlib module a course notebook's own cells import. None of them
+#: starts a thread when imported (TensorFlow starts its thread pools at the first op). Never
+#: ``mnistlib.checks``: it holds the reference implementations (the answer key), and a learner's
+#: kernel forked from here would have them in memory; the test cells that import the checks run in
+#: the checker kernel, which imports them in about 0.1 s.
 PRELOAD = (
     "numpy",
     "tensorflow",
@@ -95,15 +99,19 @@ NOTEBOOK_EXTRAS = (
 )
 
 
+#: The answer key: what no learner's kernel may have loaded (see :data:`PRELOAD`).
+ANSWER_KEY_MODULES = "mnistlib.checks"
+
+
 def notebook_modules() -> list[str]:
-    """The mnistlib modules course notebooks import: data, widgets, ``plots``, ``checks`` and their modules."""
+    """The mnistlib modules course notebooks' own cells import: data, widgets, ``plots`` and its
+    modules. Not ``checks`` (:data:`PRELOAD` says why)."""
     import pkgutil
 
-    from .. import checks, plots
+    from .. import plots
 
-    names = [*NOTEBOOK_EXTRAS, "mnistlib.plots", "mnistlib.checks"]
-    for package in (plots, checks):
-        names += [m.name for m in pkgutil.iter_modules(package.__path__, f"{package.__name__}.")]
+    names = [*NOTEBOOK_EXTRAS, "mnistlib.plots"]
+    names += [m.name for m in pkgutil.iter_modules(plots.__path__, "mnistlib.plots.")]
     return sorted(names)
 
 

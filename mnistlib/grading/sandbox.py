@@ -82,6 +82,8 @@ SANDBOX_ENV = {
     "KERAS_HOME": f"{HOME}/.keras",
     "TMPDIR": "/tmp",
     WORKSPACE_ENV: WORKSPACE,
+    # mnistlib.needs() then only asks that an exercise be defined: the checks are hidden in here
+    "MNISTLIB_ANSWER_KEY_HIDDEN": "1",  # mnistlib.prerequisites.ANSWER_KEY_HIDDEN_ENV
 }
 ENV_OVERRIDES = (*SANDBOX_ENV, "MNISTLIB_CACHE")
 #: Variables never handed into a sandbox.
@@ -214,12 +216,96 @@ def ensure_data() -> None:
         print(f"note: the MNIST cache could not be filled for the grading sandbox: {err}", file=sys.stderr)
 
 
+#: What of the host's /etc a sandbox sees (Python, TensorFlow, matplotlib, SSL and the dynamic loader
+#: need these), in a read-only /etc of its own: never shadow, gshadow, sudoers, ssh keys, machine-id,
+#: nor the host's real passwd and group (the sandbox has its own short ones, see :func:`etc_files`).
+ETC_KEPT = (
+    "hosts",
+    "host.conf",
+    "nsswitch.conf",
+    "gai.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "ssl",
+    "pki",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "fonts",
+    "localtime",
+    "timezone",
+    "alternatives",  # Debian's links to BLAS/LAPACK and other libraries
+    "mime.types",
+    "protocols",
+    "services",
+    "os-release",
+    "debian_version",
+    "locale.alias",
+    "matplotlibrc",
+    "jupyter",
+    "ipython",
+    "python3",  # Debian's Python reads its sitecustomize.py from /etc/python3.X
+)
+
+#: ``import mnistlib.checks`` inside a sandbox, where the checks (the answer key) are hidden.
+ANSWER_KEY_STUB = """raise ImportError(
+    "mnistlib.checks (the course's checks and their reference answers) is out of reach of a notebook "
+    "while it is graded: the grader runs the test cells itself, in a process of its own",
+    name="mnistlib.checks",
+)
+"""
+
+
+def etc_entries() -> list[str]:
+    """The names of the host's /etc that a sandbox sees (:data:`ETC_KEPT`, ``python3.X`` included)."""
+    names = [n for n in ETC_KEPT if os.path.lexists(f"/etc/{n}")]
+    names += sorted(p.name for p in Path("/etc").glob("python3.*"))
+    return names
+
+
+def etc_files(folder: Path) -> dict[str, Path]:
+    """Write the sandbox's own ``passwd`` and ``group`` into ``folder``: root, nobody (the user
+    isolated kernels run as) and the user running the sandbox. ``{name in /etc: file}``."""
+    uid, gid = os.getuid(), os.getgid()
+    users = {0: "root", isolation.NOBODY: "nobody"}
+    groups = {0: "root", isolation.NOBODY: "nogroup"}
+    users.setdefault(uid, "grader")
+    groups.setdefault(gid, "grader")
+    passwd = "".join(
+        f"{name}:x:{number}:{number if number != uid else gid}:{name}:{HOME}:/usr/sbin/nologin\n"
+        for number, name in users.items()
+    )
+    group = "".join(f"{name}:x:{number}:\n" for number, name in groups.items())
+    folder.mkdir(exist_ok=True)
+    written = {}
+    for name, text in (("passwd", passwd), ("group", group)):
+        (folder / name).write_text(text)
+        os.chmod(folder / name, 0o644)
+        written[name] = folder / name
+    return written
+
+
+def answer_key_paths() -> list[str]:
+    """Host folders inside the sandbox's read-only views that hold the answer key: the checks (their
+    reference implementations) and the course's source notebooks (solutions, hidden tests). Each is
+    covered by an empty tmpfs in the sandbox."""
+    from ..course import COURSE
+
+    package = Path(__file__).resolve().parent.parent
+    shown = [Path(p) for p in read_only_paths()]
+    found = []
+    for path in (package / "checks", Path(COURSE).resolve() / "source"):
+        if path.is_dir() and any(path == top or top in path.parents for top in shown):
+            found.append(str(path))
+    return found
+
+
 def read_only_paths() -> list[str]:
-    """Host paths every sandbox sees read-only, at the same place."""
+    """Host paths every sandbox sees read-only, at the same place (/etc is its own, see :data:`ETC_KEPT`)."""
     from .. import data
 
     package = Path(__file__).resolve().parent.parent  # the mnistlib folder
-    paths = ["/usr", "/etc", os.path.realpath(sys.base_prefix), sys.prefix, str(package)]
+    paths = ["/usr", os.path.realpath(sys.base_prefix), sys.prefix, str(package)]
     paths += _library_paths()
     for place in (data.cache_dir(), Path(os.environ.get("MNISTLIB_DATA") or "/nonexistent")):
         if place.exists():
@@ -256,7 +342,10 @@ def _library_paths() -> list[str]:
     return found
 
 
-def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:
+def bwrap_argv(run_dir: Path, inbox: Path, command: list[str], own: Path | None = None) -> list[str]:
+    """The bwrap command line of a sandbox. ``own``: a host folder for the sandbox's own files
+    (its /etc/passwd and group, the stub that says the checks are hidden); by default ``run_dir``'s."""
+    own = Path(own or run_dir.parent)
     argv = [
         shutil.which("bwrap") or "bwrap",
         "--unshare-net",
@@ -271,6 +360,24 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str]) -> list[str]:
     argv += ["--size", str(TMP_MB * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in read_only_paths():
         argv += ["--ro-bind", path, path]
+    # The answer key is hidden: an empty folder in its place (with a stub that says why for the checks).
+    stub = own / "answer-key-stub.py"
+    stub.write_text(ANSWER_KEY_STUB)
+    for path in answer_key_paths():
+        argv += ["--perms", "0755", "--tmpfs", path]
+        if os.path.basename(path) == "checks":
+            argv += ["--ro-bind", str(stub), f"{path}/__init__.py"]
+    # A read-only /etc of its own.
+    argv += ["--perms", "0755", "--tmpfs", "/etc"]
+    for name in etc_entries():
+        host = f"/etc/{name}"
+        if os.path.islink(host):
+            argv += ["--symlink", os.readlink(host), host]
+        else:
+            argv += ["--ro-bind", host, host]
+    for name, file in etc_files(own / "etc").items():
+        argv += ["--ro-bind", str(file), f"/etc/{name}"]
+    argv += ["--remount-ro", "/etc"]
     for name in ("lib", "lib32", "lib64", "libx32", "bin", "sbin"):
         path = Path("/", name)
         if path.is_symlink():

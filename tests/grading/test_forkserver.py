@@ -226,4 +226,19 @@ def test_the_server_preloads_every_mnistlib_module_the_course_notebooks_import()
     assert {"mnistlib.checks.training", "mnistlib.plots", "mnistlib.widgets"} <= imported, (
         "the scan finds imports"
     )
-    assert imported - preloaded == set()
+    # every one but the answer key, which only test cells import, in the checker kernel
+    assert imported - preloaded == {m for m in imported if m.startswith("mnistlib.checks")}
+    assert not [m for m in preloaded if m.startswith("mnistlib.checks")]
+
+
+def test_the_preloaded_modules_do_not_load_the_answer_key():
+    """A learner's kernel is forked from a server that imported these: none may pull in mnistlib.checks."""
+    probe = (
+        "import sys\n"
+        "from mnistlib.grading.forkserver import PRELOAD, notebook_modules, preload\n"
+        "failed = preload([*PRELOAD, *notebook_modules()])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mnistlib.checks')), failed)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] []", done.stdout
