@@ -298,6 +298,9 @@ def scan_tampering(submitted, source) -> list[dict]:
                 )
             )
     notes += _redefined_after_test(submitted, trees)
+    from .answer_key import notes as answer_key_notes  # answers naming the answer key (issue 23)
+
+    notes += answer_key_notes(submitted)
     return notes
 
 
@@ -360,7 +363,7 @@ def _friendly(error, answer_error: str | None) -> str:
         )
     elif "Timeout" in name:
         text = "the test ran past the time limit and was stopped (does your function loop forever?)"
-    elif name == "KernelDied":
+    elif name in ("KernelDied", "AnswerKeyUsed"):  # the grader's own sentence
         text = value
     elif name == "AssertionError" and not value:
         text = "a test failed (AssertionError without a message)"

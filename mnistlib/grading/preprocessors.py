@@ -48,6 +48,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
+from . import answer_key
 from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
@@ -183,6 +184,7 @@ class GradingExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
+        self._answer_key = answer_key.scan(nb)  # exercises whose answer names the answer key: 0 points
         self._checker = None
         self._calls_dir = None
         self._cold = False
@@ -223,6 +225,13 @@ class GradingExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            exercise = (_grade_id(cell) or "")[5:]
+            if exercise in getattr(self, "_answer_key", {}):  # not run: its answer reached for the key
+                cell.outputs = []
+                self._record_error(
+                    cell, answer_key.ENAME, answer_key.message(exercise, self._answer_key[exercise])
+                )
+                return cell, self.resources
             return self._judge(cell, resources, index)
         try:
             return super().preprocess_cell(cell, resources, index)

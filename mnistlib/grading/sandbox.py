@@ -367,6 +367,7 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str], own: Path | None 
         argv += ["--perms", "0755", "--tmpfs", path]
         if os.path.basename(path) == "checks":
             argv += ["--ro-bind", str(stub), f"{path}/__init__.py"]
+        argv += ["--remount-ro", path]  # shared by every kernel of the sandbox: nobody writes there
     # A read-only /etc of its own.
     argv += ["--perms", "0755", "--tmpfs", "/etc"]
     for name in etc_entries():

@@ -82,6 +82,13 @@ def probe(tmp_path_factory):
         "read_canary": attempt(f"open({str(canary)!r}).read()"),
         "read_solution": attempt(f"open({str(solution)!r}).read()"),
         "read_source": attempt(f"open({str(source)!r}).read()"),
+        # the answer key (issue 23): the checks' reference implementations, /etc/shadow
+        "import_checks": attempt("from mnistlib.checks.reshaping import reference"),
+        "checks_message": attempt("import mnistlib.checks").replace("type(err).__name__", "err"),
+        "read_checks": attempt(f"open({str(PACKAGE / 'checks' / 'reshaping.py')!r}).read()"),
+        "list_checks": f"import os; print(sorted(os.listdir({str(PACKAGE / 'checks')!r})))",
+        "read_shadow": attempt("open('/etc/shadow').read()"),
+        "etc": "import os, pwd; print(sorted(os.listdir('/etc')), pwd.getpwuid(os.getuid()).pw_name)",
         "kill_grader": attempt(f"import os, signal; os.kill({os.getpid()}, signal.SIGKILL)"),
         "home": "import os; print(os.path.expanduser('~') != " + repr(str(Path.home())) + ")",
         "released_copy": "print(open('released-file.txt').read())",
@@ -142,6 +149,17 @@ def test_the_graders_home_solutions_and_course_source_are_invisible(probe):
     assert probe["secret_env"] == "None"  # variables named like secrets are not passed in
     assert probe["read_solution"] == "FileNotFoundError"
     assert probe["read_source"] == "FileNotFoundError"
+
+
+def test_the_answer_key_and_etc_shadow_are_out_of_reach(probe):
+    assert probe["import_checks"] == "ImportError"
+    assert "out of reach of a notebook while it is graded" in probe["checks_message"]
+    assert probe["read_checks"] == "FileNotFoundError"
+    assert probe["list_checks"] == "['__init__.py']"  # the stub that says why, nothing else
+    assert probe["read_shadow"] == "FileNotFoundError"
+    etc, user = probe["etc"].rsplit(" ", 1)
+    assert "'passwd'" in etc and "'ssl'" in etc and "'shadow'" not in etc and "'sudoers'" not in etc
+    assert user == "nobody"
 
 
 def test_the_grader_cannot_be_signalled(probe):
