@@ -383,6 +383,22 @@ def _stand_in(pid: int, workdir: str | None) -> None:
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
+def as_unprivileged_user(cwd: str, argv: list[str], env) -> tuple[str, list[str]]:
+    """Without a sandbox, as root: prepare the kernel's own folder (:func:`kernel_user.enter`), then
+    fork; this process stands in for the kernel (relays signals, deletes the folder at the end,
+    exits with its status) and the child returns as the unprivileged user, ready to be the kernel.
+    Returns the kernel's working folder and ``argv``; updates ``env`` for it."""
+    from . import kernel_user
+
+    cwd, argv, top = kernel_user.enter(cwd, argv, env)
+    pid = os.fork()
+    if pid:
+        _stand_in(pid, top)  # never returns
+    _prctl_death_signal(signal.SIGKILL)
+    kernel_user.become()
+    return cwd, argv
+
+
 def _child(request: dict, fds: list[int], close: list[int]) -> None:
     """In the forked child: become the kernel the launcher asked for, then exit."""
     code = 1
@@ -406,6 +422,8 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
             cwd, argv = _enter_workspace(request, argv, env)
             parent_handle = 1  # no parent to poll (the launcher is outside; the server watches it)
             own_namespace = _kernel_namespaces(cwd)
+        elif request.get("as_user"):  # no sandbox, as root: the kernel runs as an unprivileged user
+            cwd, argv = as_unprivileged_user(cwd, argv, env)
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
@@ -444,7 +462,12 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
 
 
 def launch(
-    path: str, argv: list[str], memory_mb: int, max_output_kb: int, inbox: str | None = None
+    path: str,
+    argv: list[str],
+    memory_mb: int,
+    max_output_kb: int,
+    inbox: str | None = None,
+    as_user: bool = False,
 ) -> int | None:
     """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
 
@@ -474,6 +497,7 @@ def launch(
             "pid": os.getpid(),
             "memory_mb": int(memory_mb),
             "max_output_kb": int(max_output_kb),
+            "as_user": bool(as_user),
         }
     ).encode()
     stream = conn.makefile("rb")

@@ -54,13 +54,19 @@ def never_answered(error: BaseException | str) -> bool:
 
 
 def limited_kernel_argv(
-    python: str, memory_mb: int, max_output_kb: int, forkserver: str | None = None, inbox: str | None = None
+    python: str,
+    memory_mb: int,
+    max_output_kb: int,
+    forkserver: str | None = None,
+    inbox: str | None = None,
+    as_user: bool = False,
 ) -> list[str]:
     """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits.
 
     With ``forkserver`` (a socket path), the kernel is forked from that warm fork server; with
     ``inbox`` too, that server runs in a sandbox (:mod:`mnistlib.grading.sandbox`) whose inbox
-    folder this is, and the kernel never runs outside it.
+    folder this is, and the kernel never runs outside it. With ``as_user`` (no sandbox, as root),
+    the kernel runs as an unprivileged user (:mod:`mnistlib.grading.kernel_user`).
     """
     argv = [python, "-m", "mnistlib.grading.kernel", "--memory-mb", str(int(memory_mb))]
     argv += ["--max-output-kb", str(int(max_output_kb))]
@@ -68,6 +74,8 @@ def limited_kernel_argv(
         argv += ["--forkserver", str(forkserver)]
     if inbox:
         argv += ["--inbox", str(inbox)]
+    if as_user:
+        argv += ["--as-user"]
     return argv + ["-f", "{connection_file}"]
 
 
@@ -157,11 +165,18 @@ def main(argv: list[str] | None = None) -> None:
         metavar="FOLDER",
         help="the fork server runs in a grading sandbox with this inbox: never start the kernel here",
     )
+    parser.add_argument(
+        "--as-user",
+        action="store_true",
+        help="as root: run the kernel as an unprivileged user (see mnistlib.grading.kernel_user)",
+    )
     args, kernel_argv = parser.parse_known_args(argv)
     if args.forkserver:
         from .forkserver import launch
 
-        status = launch(args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox)
+        status = launch(
+            args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox, args.as_user
+        )
         if status is not None:
             sys.exit(status)
         if args.inbox:
@@ -172,6 +187,11 @@ def main(argv: list[str] | None = None) -> None:
     if "MALLOC_ARENA_MAX" not in os.environ and argv is None:
         os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
         os.execv(sys.executable, [sys.executable, "-m", "mnistlib.grading.kernel", *sys.argv[1:]])
+    if args.as_user and os.geteuid() == 0:
+        from .forkserver import as_unprivileged_user
+
+        cwd, kernel_argv = as_unprivileged_user(os.getcwd(), kernel_argv, os.environ)
+        os.chdir(cwd)
     run_kernel(kernel_argv, args.memory_mb, args.max_output_kb)
 
 

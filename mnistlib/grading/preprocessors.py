@@ -48,7 +48,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
-from . import answer_key
+from . import answer_key, kernel_user
 from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
@@ -122,6 +122,9 @@ class RestoreMissingCells(NbGraderPreprocessor):
         return cell, resources
 
 
+_UNPROTECTED_SAID = False  # the note of kernel_user.UNPROTECTED_NOTE, once per process
+
+
 class GradingExecute(Execute):
     """nbgrader's Execute with fresh check modules before each test cell and survival of a dead kernel."""
 
@@ -178,10 +181,26 @@ class GradingExecute(Execute):
                 forkserver, inbox = box.socket, str(box.inbox)
             elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
                 forkserver = grading_forkserver.shared_server()
+            self._as_user = not self.sandbox and self._keep_answer_key_away()
             spec.argv = limited_kernel_argv(
-                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox
+                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox, self._as_user
             )
         return km
+
+    def _keep_answer_key_away(self) -> bool:
+        """Without the sandbox: as root, protect the answer key and run the learner's kernel as an
+        unprivileged user (True); otherwise say once that the key is within the kernel's reach."""
+        global _UNPROTECTED_SAID
+        if not kernel_user.wanted():
+            if not _UNPROTECTED_SAID:
+                self.log.warning(kernel_user.UNPROTECTED_NOTE)
+                _UNPROTECTED_SAID = True
+            return False
+        db_url = ((getattr(self, "resources", None) or {}).get("nbgrader") or {}).get("db_url", "")
+        course_root = Path(db_url[len("sqlite:///") :]).parent if db_url.startswith("sqlite:///") else None
+        kernel_user.check_reachable()
+        kernel_user.protect(kernel_user.answer_key_paths(course_root))
+        return True
 
     def preprocess(self, nb, resources=None, km=None):
         self._answer_key = answer_key.scan(nb)  # exercises whose answer names the answer key: 0 points
@@ -251,6 +270,8 @@ class GradingExecute(Execute):
             # next to the kernel's sockets: a folder the sandboxed kernel can write in
             box = getattr(self, "_box", None)
             where = Path(self.km.ip).parent if box is not None else Path(self.km.connection_file).parent
+            if getattr(self, "_as_user", False):  # the kernel's user cannot reach the grader's runtime folder
+                where = None
             self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
             os.chmod(self._calls_dir, 0o777)
         connection = {
