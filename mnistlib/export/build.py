@@ -32,12 +32,25 @@ class ExportError(Exception):
     """A problem building an export, worth one clear line."""
 
 
+#: The grader's distribution's wheel (grader/pyproject.toml): graders need it next to the learner's.
+GRADER_WHEEL_PREFIX = "mnist_keras_course_grader-"
+
+
 def build_wheel(into: Path, given: Path | None = None) -> Path:
-    """The course wheel in ``into``: ``given`` copied, or built from the checkout (pip, offline)."""
+    """The course wheels in ``into`` (the learner's and the grader's, issue 23): ``given`` (the learner's)
+    and the grader's of the same version beside it copied, or both built from the checkout (pip,
+    offline). Returns the learner's."""
     into.mkdir(parents=True, exist_ok=True)
     if given is not None:
         if not given.is_file() or not given.name.startswith(WHEEL_PREFIX) or given.suffix != ".whl":
             raise ExportError(f"--wheel {given}: not a {WHEEL_PREFIX}*.whl file (build one with `pip wheel`)")
+        grader = given.with_name(given.name.replace(WHEEL_PREFIX, GRADER_WHEEL_PREFIX, 1))
+        if not grader.is_file():
+            raise ExportError(
+                f"--wheel {given}: the grader's wheel {grader.name} must be beside it "
+                "(pip wheel --no-deps --wheel-dir dist . ./grader builds both)"
+            )
+        shutil.copyfile(grader, into / grader.name)
         return Path(shutil.copyfile(given, into / given.name))
     repo = checkout()
     if repo is None:
@@ -52,18 +65,18 @@ def build_wheel(into: Path, given: Path | None = None) -> Path:
             "gradebook.db", ".nbgrader.log", "submitted", "autograded", "feedback",
         )  # fmt: skip
         copy.mkdir()
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
+        for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
             if (repo / name).is_file():
                 shutil.copyfile(repo / name, copy / name)
-        for folder in ("mnistlib", "course"):
+        for folder in ("mnistlib", "course", "grader"):
             shutil.copytree(repo / folder, copy / folder, ignore=ignore)
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--wheel-dir", str(into), str(copy)],
+             "--wheel-dir", str(into), str(copy), str(copy / "grader")],
             capture_output=True, text=True, env={**os.environ, "PIP_NO_INDEX": "1"},
         )  # fmt: skip
     wheels = sorted(into.glob(f"{WHEEL_PREFIX}*.whl"))
-    if done.returncode != 0 or not wheels:
+    if done.returncode != 0 or not wheels or not list(into.glob(f"{GRADER_WHEEL_PREFIX}*.whl")):
         raise ExportError(f"could not build the course wheel: {(done.stderr or done.stdout).strip()[-800:]}")
     return wheels[-1]
 

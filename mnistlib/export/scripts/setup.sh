@@ -28,7 +28,17 @@ fi
 
 # The course package (the wheel in the zip) and its dependencies (TensorFlow, Keras, nbgrader, ...).
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SOURCE"/wheels/mnist_keras_course-*.whl
+# Both wheels: the learner's mnist_keras_course and the grader's mnist_keras_course_grader (issue 23).
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SOURCE"/wheels/mnist_keras_course*.whl
+
+# Issue 23: without bubblewrap (Gradescope's containers may refuse it), learners' kernels run as
+# this unprivileged user (mnistlib.grading.kernel_user), who must not read the zip (it holds the
+# grader's wheel, with the solutions and hidden tests) nor the grader's files under $ROOT.
+# (On a machine of one's own, MNISTLIB_SKIP_SYSTEM_PACKAGES=1, no account is added: they run as nobody.)
+if [ "${MNISTLIB_SKIP_SYSTEM_PACKAGES:-0}" != 1 ] && ! id -u mnistlib-learner >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin mnistlib-learner
+fi
+chmod -R go-rwx "$SOURCE"
 
 # Put the verified files into the cache the grader reads (mnistlib checks them again by SHA-256).
 MNISTLIB_CACHE="$ROOT/mnistlib-cache" "$VENV/bin/python" -m mnistlib data fetch --from "$SOURCE/mnist"
