@@ -28,9 +28,10 @@ import html
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from .files import atomic_write
 
 FILE_NAME = "mnistlib-progress.json"
 ENV = "MNISTLIB_PROGRESS"
@@ -193,18 +194,7 @@ def _read_unlocked(path: Path) -> dict:
 
 
 def _write_atomic(path: Path, data: dict) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def load(path: Path) -> dict:
