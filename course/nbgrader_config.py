@@ -2,6 +2,8 @@
 import os
 import warnings
 
+from mnistlib.grading import limits  # the grading limits, defined once
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "mnist-keras-course"
@@ -31,7 +33,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # While nbgrader executes a notebook it sets NBGRADER_EXECUTION, so mnistlib
 # loads the quick-mode subset and every cell finishes in seconds. The timeout
 # is per cell; a learner's endless loop is interrupted after it.
-c.Execute.timeout = 120
+c.Execute.timeout = limits.CELL_TIMEOUT_S
 c.Execute.interrupt_on_timeout = True
 
 # --- Grading (owned by mnistlib.grading; see docs/instructor.md) ---------------------------------
@@ -57,12 +59,16 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.GradingExecute.timeout = 120  # seconds per cell; then the cell is interrupted and grading goes on
+c.GradingExecute.timeout = (
+    limits.CELL_TIMEOUT_S
+)  # seconds per cell; then the cell is interrupted and grading goes on
 c.GradingExecute.startup_timeout = 180  # seconds for a kernel to start (TensorFlow on a busy grading machine)
 c.GradingExecute.start_attempts = 2  # kernels started in all when one never answers (a new sandbox each)
 c.GradingExecute.interrupt_on_timeout = True
-c.GradingExecute.memory_mb = 2048  # each kernel's memory cap (mnistlib.grading.kernel, RLIMIT_DATA)
-c.GradingExecute.max_output_kb = 256  # output one cell may print before the rest is dropped
+c.GradingExecute.memory_mb = (
+    limits.MEMORY_MB
+)  # each kernel's memory cap (mnistlib.grading.kernel, RLIMIT_DATA)
+c.GradingExecute.max_output_kb = limits.MAX_OUTPUT_KB  # output one cell may print before the rest is dropped
 c.GradingExecute.sandbox = True  # bubblewrap around each learner's kernels (docs/instructor.md, Sandbox)
 c.LimitOutput.max_lines = 200  # lines of output kept per cell in autograded notebooks and feedback
 c.GenerateFeedback.preprocessors = [

@@ -20,50 +20,13 @@ cells that need the same exercise cost nothing after the first.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
 import sys
 import warnings
 import weakref
 
-from .progress import COURSE_MAP
-
-#: The section of its notebook that each exercise stands in (the one-line message names it).
-SECTIONS: dict[str, str] = {
-    "get_digit": "3",
-    "label_counts": "5",
-    "flatten_images": "3",
-    "one_hot": "2",
-    "build_network": "2",
-    "dense_param_count": "3",
-    "compile_network": "5",
-    "batches_per_epoch": "2",
-    "predict_classes": "5",
-    "best_epoch": "3",
-    "confusion_matrix": "4",
-    "dropout": "2",
-    "build_dropout_network": "5",
-    "relu": "3",
-    "relu_grad": "3",
-    "softmax": "3",
-    "cross_entropy": "3",
-    "forward": "3",
-    "backward": "4",
-    "sgd_step": "6",
-    "train_sgd": "6",
-    "conv2d_valid": "2",
-    "add_channel_axis": "4",
-    "build_convnet": "5",
-}
-
-#: exercise -> (module of mnistlib.checks with its check_<exercise>, section of its notebook), in the
-#: order the course teaches them; which exercises each notebook (and check module) has is COURSE_MAP's.
-EXERCISES: dict[str, tuple[str, str]] = {
-    exercise: (module, SECTIONS[exercise])
-    for module, exercises in COURSE_MAP.values()
-    for exercise in exercises
-}
+from .exercises import EXERCISES
 
 #: Set by the grader in a learner's kernel, where the checks (the answer key) are out of reach: then
 #: ``needs`` only asks that each exercise be defined, and the grader's checker judges the rest.
@@ -78,7 +41,7 @@ class FinishFirst(Exception):
     def __init__(self, exercise: str, reason: str):
         self.exercise = exercise
         self.reason = reason
-        section = EXERCISES[exercise][1] if exercise in EXERCISES else "?"
+        section = EXERCISES[exercise].section_number if exercise in EXERCISES else "?"
         super().__init__(
             f"Finish `{exercise}` first (the exercise in section {section} of this notebook): {reason}."
         )
@@ -107,8 +70,7 @@ def check_passes(exercise: str, fn) -> str | None:
             return None
     except TypeError:  # not weak-referenceable (e.g. a functools.partial): check every time
         pass
-    module, _ = EXERCISES[exercise]
-    check = getattr(importlib.import_module(f".checks.{module}", __package__), f"check_{exercise}")
+    check = EXERCISES[exercise].check()
     # The bare check, without checks.guided's wrapper: a cell's silent look at an exercise is not one
     # of the learner's attempts, so it records no progress and earns no hint rung.
     check = getattr(check, "__wrapped__", check)

@@ -28,31 +28,16 @@ import html
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from . import exercises as exercise_table
+from .files import atomic_write
 
 FILE_NAME = "mnistlib-progress.json"
 ENV = "MNISTLIB_PROGRESS"
 VERSION = 1
 MAX_EVENTS = 2000  # the file keeps the most recent check runs, after the per-exercise summary
-
-#: The notebooks in teaching order: notebook id -> (its checks module, its exercises in order).
-COURSE_MAP: dict[str, tuple[str, list[str]]] = {
-    "01-loading-data": ("loading_data", ["get_digit", "label_counts"]),
-    "02-reshaping": ("reshaping", ["flatten_images"]),
-    "03-one-hot-labels": ("one_hot_labels", ["one_hot"]),
-    "04-building-the-network": ("network", ["build_network", "dense_param_count", "compile_network"]),
-    "05-training": ("training", ["batches_per_epoch", "predict_classes"]),
-    "06-diagnosing-overfitting": ("overfitting", ["best_epoch", "confusion_matrix"]),
-    "07-dropout": ("dropout", ["dropout", "build_dropout_network"]),
-    "08-gradient-descent-by-hand": (
-        "gradient_descent",
-        ["relu", "relu_grad", "softmax", "cross_entropy", "forward", "backward", "sgd_step", "train_sgd"],
-    ),
-    "09-going-further": ("going_further", ["conv2d_valid", "add_channel_axis", "build_convnet"]),
-}
-NOTEBOOK_OF_MODULE = {module: notebook for notebook, (module, _) in COURSE_MAP.items()}
 
 _noted: set[str] = set()
 _live_maps: list = []  # the "you are here" widgets shown in this kernel, refreshed after each check
@@ -73,11 +58,12 @@ def notebooks() -> list[str]:
         found = assignment_ids()
     except Exception:  # an installed package has no course/ folder
         found = []
-    return found or list(COURSE_MAP)
+    return found or exercise_table.notebooks()
 
 
 def exercises(notebook: str) -> list[str]:
-    return list(COURSE_MAP.get(notebook, ("", []))[1])
+    """The names of ``notebook``'s exercises, in its order (mnistlib.exercises)."""
+    return [e.name for e in exercise_table.of_notebook(notebook)]
 
 
 # ----------------------------------------------------------------------------------- where the file is
@@ -86,7 +72,7 @@ def exercises(notebook: str) -> list[str]:
 def course_root(start: Path | str | None = None) -> Path:
     """The learner's course folder: above the nearest folder named like a notebook, else ``start``."""
     folder = Path(start if start is not None else os.getcwd()).absolute()
-    known = set(COURSE_MAP) | set(notebooks())
+    known = set(exercise_table.notebooks()) | set(notebooks())
     for candidate in [folder, *list(folder.parents)[:3]]:
         if candidate.name in known:
             return candidate.parent
@@ -193,18 +179,7 @@ def _read_unlocked(path: Path) -> dict:
 
 
 def _write_atomic(path: Path, data: dict) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def load(path: Path) -> dict:
@@ -246,7 +221,8 @@ def record_check(exercise: str, passed: bool, message: str = "", notebook: str |
         path = progress_path()
         if path is None:
             return
-        notebook = notebook or next((nb for nb, (_, ex) in COURSE_MAP.items() if exercise in ex), "")
+        known = exercise_table.EXERCISES.get(exercise)
+        notebook = notebook or (known.notebook if known else "")
         now, outcome = _now(), "passed" if passed else first_line(message)
 
         def change(data: dict) -> None:

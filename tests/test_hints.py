@@ -13,11 +13,13 @@ from checks.exercises import EXERCISES as RECORDS
 import mnistlib
 from mnistlib import hints, progress
 from mnistlib.checks import CheckFailed
-from mnistlib.hints import RUNGS, hint
+from mnistlib.exercises import EXERCISES
+from mnistlib.hints import hint, rung_text
 from mnistlib.markers import regions
-from mnistlib.progress import COURSE_MAP
 
-EXERCISES = [e for _, (_, names) in COURSE_MAP.items() for e in names]
+
+def text(exercise: str, level: int) -> str:
+    return rung_text(EXERCISES[exercise], level)
 
 
 def _flat(text: str) -> str:
@@ -25,8 +27,7 @@ def _flat(text: str) -> str:
 
 
 def _check(exercise: str):
-    module = COURSE_MAP[RUNGS[exercise].notebook][0]
-    return getattr(importlib.import_module(f"mnistlib.checks.{module}"), f"check_{exercise}")
+    return EXERCISES[exercise].check()
 
 
 def _source(exercise: str) -> nbformat.NotebookNode:
@@ -53,18 +54,19 @@ def leaks(rung: str, solution: list[str]) -> list[str]:
 def test_every_exercise_has_rungs_and_every_check_is_guided():
     checks = {
         name.removeprefix("check_")
-        for module, _ in COURSE_MAP.values()
+        for module in {e.checks for e in EXERCISES.values()}
         for name, _ in inspect.getmembers(importlib.import_module(f"mnistlib.checks.{module}"))
         if name.startswith("check_")
     }
-    assert set(RUNGS) == checks == set(RECORDS) == set(EXERCISES)
-    assert len(RUNGS) == 24
-    for exercise in RUNGS:
+    assert checks == set(RECORDS) == set(EXERCISES)
+    assert len(EXERCISES) == 24
+    for exercise in EXERCISES:
         assert hasattr(_check(exercise), "__wrapped__"), f"check_{exercise} is not wrapped by @guided"
-        assert RUNGS[exercise].notebook == RECORDS[exercise].notebook.stem
+        assert EXERCISES[exercise].notebook == RECORDS[exercise].notebook.stem
+        assert EXERCISES[exercise].concept and EXERCISES[exercise].nudge
 
 
-@pytest.mark.parametrize("exercise", list(RUNGS))
+@pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_rung_one_names_a_section_of_its_notebook(exercise):
     headings = {
         line.lstrip("#").strip()
@@ -73,23 +75,23 @@ def test_rung_one_names_a_section_of_its_notebook(exercise):
         for line in cell.source.splitlines()
         if re.match(r"#{2,3} ", line)
     }
-    assert RUNGS[exercise].section in headings
-    assert RUNGS[exercise].section in RUNGS[exercise].text(1)
+    assert EXERCISES[exercise].explained_in in headings
+    assert EXERCISES[exercise].explained_in in text(exercise, 1)
 
 
-@pytest.mark.parametrize("exercise", list(RUNGS))
+@pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_no_rung_contains_the_solutions_code(exercise):
     solution = solution_lines(exercise)
     assert solution, f"{exercise}: no solution lines found"
     for level in (1, 2):
-        assert leaks(RUNGS[exercise].text(level), solution) == []
+        assert leaks(text(exercise, level), solution) == []
 
 
 def test_the_leak_test_can_fail():
     solution = solution_lines("flatten_images")
     assert leaks("then: return  flat.astype(np.float32)/255 ", solution)
     assert leaks("flat = images.reshape(len(images), 28 * 28)", solution)
-    assert not leaks(RUNGS["flatten_images"].nudge, solution)
+    assert not leaks(EXERCISES["flatten_images"].nudge, solution)
 
 
 def _failing_answer(exercise, check):
@@ -103,11 +105,11 @@ def _failing_answer(exercise, check):
     pytest.fail(f"none of {exercise}'s wrong answers fails its visible check")
 
 
-@pytest.mark.parametrize("exercise", list(RUNGS))
+@pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_rungs_appear_after_the_second_and_fourth_failure(exercise, capsys):
     check = _check(exercise)
     name, wrong = _failing_answer(exercise, check)
-    first, second = _flat(RUNGS[exercise].text(1)), _flat(RUNGS[exercise].text(2))
+    first, second = _flat(text(exercise, 1)), _flat(text(exercise, 2))
     messages = []
     for _ in range(4):
         with pytest.raises(CheckFailed) as failure:
@@ -122,9 +124,9 @@ def test_rungs_appear_after_the_second_and_fourth_failure(exercise, capsys):
     assert four.startswith(one), "the check's own message comes first, unchanged"
 
 
-@pytest.mark.parametrize("exercise", list(RUNGS))
+@pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_hint_steps_through_the_rungs(exercise, capsys):
-    first, second = _flat(RUNGS[exercise].text(1)), _flat(RUNGS[exercise].text(2))
+    first, second = _flat(text(exercise, 1)), _flat(text(exercise, 2))
     hint(exercise)
     out = _flat(capsys.readouterr().out)
     assert first in out and second not in out
@@ -145,7 +147,7 @@ def test_hint_is_importable_from_mnistlib_and_takes_the_function(capsys):
         raise NotImplementedError
 
     top_level(flatten_images)
-    assert _flat(RUNGS["flatten_images"].text(1)) in _flat(capsys.readouterr().out)
+    assert _flat(text("flatten_images", 1)) in _flat(capsys.readouterr().out)
     top_level("no_such_exercise")
     assert "no hints for 'no_such_exercise'" in capsys.readouterr().out
 
@@ -159,6 +161,6 @@ def test_an_exception_from_the_learners_code_counts_as_a_failure_too():
     for _ in range(2):
         with pytest.raises(ZeroDivisionError) as error:
             check_batches_per_epoch(broken)
-    assert any(RUNGS["batches_per_epoch"].section in _flat(note) for note in error.value.__notes__)
+    assert any(EXERCISES["batches_per_epoch"].explained_in in _flat(note) for note in error.value.__notes__)
     progress_entry = progress.load(progress.progress_path()).get("exercises", {}).get("batches_per_epoch")
     assert progress_entry["message"] == "ZeroDivisionError: oops"

@@ -28,7 +28,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mnistlib.prerequisites import EXERCISES, FinishFirst, needs
+from mnistlib.exercises import EXERCISES
+from mnistlib.prerequisites import FinishFirst, needs
 
 REPO = Path(__file__).resolve().parent.parent
 IDS = sorted(p.name for p in (REPO / "course" / "source").iterdir() if p.is_dir())
@@ -161,9 +162,9 @@ def test_the_sections_named_are_the_notebooks_sections():
         for cell in json.loads(_release(assignment).read_text())["cells"]:
             text = "".join(cell["source"])
             if cell["cell_type"] == "markdown":
-                section = next(iter(re.findall(r"^## (\d+)\.", text, re.MULTILINE)[-1:]), section)
+                section = next(iter(re.findall(r"^## (\d+\..*)$", text, re.MULTILINE)[-1:]), section)
             elif _grade_id(cell) in EXERCISES:
-                assert EXERCISES[_grade_id(cell)][1] == section, f"{assignment}: {_grade_id(cell)}"
+                assert EXERCISES[_grade_id(cell)].section == section, f"{assignment}: {_grade_id(cell)}"
 
 
 def test_needs_without_ipython_raises_finish_first_with_the_message():

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exercises import EXERCISES
+
 
 class CheckFailed(AssertionError):
     """A check found a mistake; the message is meant for the learner."""
@@ -40,7 +42,8 @@ def guided(check: Callable) -> Callable:
     def run(*args, **kwargs):
         from .. import hints, progress
 
-        notebook = progress.NOTEBOOK_OF_MODULE.get(check.__module__.rsplit(".", 1)[-1])
+        known = EXERCISES.get(exercise)
+        notebook = known.notebook if known else None
         try:
             result = check(*args, **kwargs)
         except CheckFailed as failure:

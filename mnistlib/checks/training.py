@@ -131,11 +131,6 @@ def check_batches_per_epoch(fn) -> None:
 # ------------------------------------------------------------------------------------------ predict_classes
 
 
-def reference_predict_classes(model, x) -> np.ndarray:
-    """The predicted class of each row of ``x``: int array of shape (n,)."""
-    return np.argmax(model.predict(x, verbose=0), axis=1)
-
-
 def hand_set_model(weights: np.ndarray, biases: np.ndarray):
     """A tiny softmax classifier, ``keras.Input((n_in,))`` -> ``Dense(n_out, softmax)``, with given weights.
 

@@ -35,9 +35,7 @@ from .cache import (  # noqa: F401  (re-exported: mnistlib.data is the public fa
     Arrays,
     MNISTDataError,
     SourceFailed,
-    _arrays_from_dict,
-    _atomic_write,
-    _say,
+    arrays_from_dict,
     cache_dir,
     cache_source,
     keras_cache_file,
@@ -45,6 +43,7 @@ from .cache import (  # noqa: F401  (re-exported: mnistlib.data is the public fa
     read_idx_folder,
     read_local,
     read_npz,
+    say,
     sha256_file,
     sha256_of,
     store,
@@ -97,7 +96,7 @@ def fetch(
                     raise SourceFailed(f"{keras_file}: SHA-256 differs from Keras's pin")
                 return store(read_npz(keras_file), f"Keras cache ({keras_file})", directory)
             except SourceFailed as err:
-                _say(f"ignoring Keras's cached copy: {err}")
+                say(f"ignoring Keras's cached copy: {err}")
     tried = []
     for source in default_sources() if sources is None else sources:
         started = time.monotonic()
@@ -106,7 +105,7 @@ def fetch(
         except (SourceFailed, IDXError) as err:
             reason = str(err)  # the sources' own errors already start with their label
             tried.append(f"  * {reason if reason.startswith(source.label) else f'{source.label}: {reason}'}")
-            _say(f"{source.label} failed after {time.monotonic() - started:.1f} s, trying the next source")
+            say(f"{source.label} failed after {time.monotonic() - started:.1f} s, trying the next source")
             continue
         return store(files, source.label, directory)
     raise MNISTDataError(
@@ -127,7 +126,7 @@ def load_full(path: os.PathLike | str | None = None) -> Arrays:
         except (SourceFailed, IDXError) as err:
             raise MNISTDataError(f"{origin}{explicit} is not usable MNIST data: {err}") from err
         arrays = {IDX_ARRAYS[name]: parse_idx(bytearray(data)) for name, data in files.items()}
-        return _arrays_from_dict(arrays)
+        return arrays_from_dict(arrays)
     directory = cache_dir()
     cached = read_cache(directory)
     if cached is not None:

@@ -7,20 +7,19 @@ copies (a ``mnist.npz`` or a folder of IDX files) are read here too.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import gzip
 import hashlib
 import json
 import os
 import sys
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
 from .idx import IDXError, encode_idx, parse_idx
 
 #: The four IDX files (uncompressed) and their SHA-256, from LeCun's original release.
@@ -51,7 +50,7 @@ class SourceFailed(Exception):
     """One source did not deliver; the message is the reason shown to the user."""
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(f"mnistlib: {message}", file=sys.stderr, flush=True)
 
 
@@ -87,7 +86,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_idx(name: str, data: bytes | bytearray, where: str) -> np.ndarray:
+def check_idx(name: str, data: bytes | bytearray, where: str) -> np.ndarray:
     """Verify one IDX payload by SHA-256 and decode it."""
     got = sha256_of(data)
     if got != IDX_SHA256[name]:
@@ -98,7 +97,7 @@ def _check_idx(name: str, data: bytes | bytearray, where: str) -> np.ndarray:
     return parse_idx(data)
 
 
-def _arrays_from_dict(arrays: dict[str, np.ndarray]) -> Arrays:
+def arrays_from_dict(arrays: dict[str, np.ndarray]) -> Arrays:
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
@@ -121,36 +120,13 @@ def _check_arrays(arrays: dict[str, np.ndarray], where: str) -> dict[str, bytes]
 # --------------------------------------------------------------------- the cache
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either complete or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files owner-only; a shared cache must be readable
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def store(files: dict[str, bytes], source: str, directory: Path | None = None) -> Path:
     """Put four verified IDX payloads into the cache, with a note of their source."""
     directory = directory or cache_dir()
     for name, data in files.items():
-        _atomic_write(directory / name, data)
+        atomic_write(directory / name, data)
     note = {"source": source, "fetched": _dt.datetime.now(_dt.UTC).isoformat()}
-    _atomic_write(directory / SOURCE_FILE, (json.dumps(note, indent=2) + "\n").encode())
+    atomic_write(directory / SOURCE_FILE, (json.dumps(note, indent=2) + "\n").encode())
     return directory
 
 
@@ -168,13 +144,13 @@ def read_cache(directory: Path | None = None, *, repair: bool = True) -> Arrays 
             return None
         data = bytearray(path.read_bytes())
         try:
-            arrays[key] = _check_idx(name, data, str(path))
+            arrays[key] = check_idx(name, data, str(path))
         except (SourceFailed, IDXError) as err:
-            _say(f"cached file failed verification, it will be fetched again: {err}")
+            say(f"cached file failed verification, it will be fetched again: {err}")
             if repair:
                 path.unlink(missing_ok=True)
             return None
-    return _arrays_from_dict(arrays)
+    return arrays_from_dict(arrays)
 
 
 def cache_source(directory: Path | None = None) -> dict:
@@ -219,7 +195,7 @@ def read_idx_folder(folder: Path) -> dict[str, bytes]:
                 raw = gzip.decompress(raw)
             except (OSError, EOFError, zlib.error) as err:
                 raise SourceFailed(f"{found}: broken gzip file ({err})") from err
-        _check_idx(name, raw, str(found))
+        check_idx(name, raw, str(found))
         out[name] = raw
     return out
 

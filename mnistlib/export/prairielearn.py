@@ -27,6 +27,7 @@ import traceback
 import uuid
 from pathlib import Path
 
+from ..grading import limits
 from . import build, results
 
 ROOT_ENV = "MNISTLIB_GRADE_ROOT"
@@ -138,9 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds PrairieLearn lets one grading job run (default 300; PrairieLearn's own default, 30, "
         "is shorter than a notebook's grading, see docs/benchmarks.md)",
     )
-    p.add_argument("--timeout", type=int, default=120, help="seconds a cell may run (default 120)")
     p.add_argument(
-        "--memory-mb", type=int, default=2048, help="memory per notebook kernel in MB (default 2048)"
+        "--timeout",
+        type=int,
+        default=limits.CELL_TIMEOUT_S,
+        help=f"seconds a cell may run (default {limits.CELL_TIMEOUT_S})",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=limits.MEMORY_MB,
+        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
     )
     return p
 

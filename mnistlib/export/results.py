@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..course import COURSE
 from ..grading import command as grading
-from ..grading import diagnose
+from ..grading import diagnose, limits
 from ..grading import sandbox as grading_sandbox
 
 NO_SANDBOX_NOTE = (
@@ -69,9 +69,9 @@ def grade_submission(
     assignment: str,
     *,
     course: Path = COURSE,
-    timeout: int = 120,
-    memory_mb: int = 2048,
-    max_output_kb: int = 256,
+    timeout: int = limits.CELL_TIMEOUT_S,
+    memory_mb: int = limits.MEMORY_MB,
+    max_output_kb: int = limits.MAX_OUTPUT_KB,
 ) -> dict:
     """Grade the notebook in ``folder`` as ``assignment``: ``{"status", "message", "result", "notes"}``.
 

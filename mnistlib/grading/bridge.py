@@ -61,7 +61,7 @@ MAX_FORWARDED_OUTPUT = 20_000
 #: Longest repr of an unreadable object kept for messages.
 MAX_REPR = 300
 
-_ARRAY_NAME = re.compile(r"a\d{1,7}\.npy")
+_ARRAY_NAME = re.compile(r"[ck]a\d{1,7}\.npy")  # each side numbers its own: checker "ca1", kernel "ka1"
 _GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
@@ -173,7 +173,7 @@ class Codec:
 
     def _save_array(self, array: np.ndarray) -> str:
         self.files += 1
-        name = f"a{self.files}.npy"
+        name = f"{self.side}a{self.files}.npy"  # never a name the other side wrote (O_EXCL)
         with _create(self.folder_fd, name) as file:
             np.save(file, array, allow_pickle=False)
         return name
@@ -428,7 +428,7 @@ def serve(folder: str) -> None:
         _KERNEL = _KernelSide()
     codec = _KERNEL
     codec.folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    codec.files = 1000  # request files are a1..; answers start past them
+    codec.files = 0  # the request's arrays are ca1..., the answer's ka1...
     try:
         request = json.loads(read_file(codec.folder_fd, "request.json", MAX_JSON_BYTES))
         if request.get("reset"):

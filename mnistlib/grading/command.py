@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 from ..course import COURSE  # the course installed with mnistlib (importlib.resources)
-from . import diagnose
+from ..files import atomic_open, atomic_write
+from . import diagnose, limits
 from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
 
@@ -195,13 +196,8 @@ def remember_seconds(results: list[dict], path: Path | None = None) -> None:
     path = path or _timings_path()
     values = remembered_seconds(path)
     values.update({a: round(statistics.median(seconds), 2) for a, seconds in taken.items()})
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(values, indent=1, sort_keys=True))
-        os.replace(partial, path)
-    except OSError:
-        partial.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # remembering is an optimisation: never fail a grading run for it
+        atomic_write(path, json.dumps(values, indent=1, sort_keys=True))
 
 
 def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | None = None) -> float:
@@ -220,19 +216,16 @@ def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | N
     return 2.0 + 4.0 * code.count(".fit(")
 
 
-def order_jobs(jobs: list[dict], cost=lambda assignment: 1, by_learner: bool = False) -> list[dict]:
+def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
     """The order in which the workers take ``jobs``: the most expensive assignments first.
 
     Every free worker takes the next job on the list, so starting with the slow ones leaves the
     quick ones to fill the gaps at the end (one learner's training notebooks do not queue up
     behind each other on one worker). Jobs of one assignment stay together, so that a worker
-    mostly prepares each assignment once. With ``by_learner`` (sandboxed grading: where kernels cannot be
-    isolated from each other, a worker starts a sandbox per learner), one learner's jobs stay
-    together instead, slowest first.
+    mostly prepares each assignment once. The sandbox does not change the order: a grading
+    process keeps one sandbox for every learner it grades (:func:`mnistlib.grading.sandbox.for_learner`).
     """
     costs = {a: cost(a) for a in {j["assignment"] for j in jobs}}
-    if by_learner:
-        return sorted(jobs, key=lambda j: (j["student"], -costs[j["assignment"]], j["assignment"]))
     return sorted(jobs, key=lambda j: (-costs[j["assignment"]], j["assignment"], j["student"]))
 
 
@@ -310,8 +303,9 @@ def run_jobs(
 
     The jobs go, slowest assignments first (:func:`order_jobs`), to a
     :class:`~concurrent.futures.ProcessPoolExecutor` whose free workers each take the next one
-    (:mod:`mnistlib.grading.worker`; forked, or spawned where threads run, see :func:`_start_method`). With ``sandbox``, every kernel runs in a per-learner sandbox
-    its worker starts (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
+    (:mod:`mnistlib.grading.worker`; forked, or spawned where threads run, see :func:`_start_method`).
+    With ``sandbox``, every kernel runs in the sandbox its worker starts once and keeps for every
+    learner it grades (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
     shared fork server (:mod:`mnistlib.grading.forkserver`).
     """
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -322,7 +316,7 @@ def run_jobs(
     if not config.is_file():
         config = COURSE / "nbgrader_config.py"
     remembered = remembered_seconds()
-    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered), by_learner=sandbox)
+    ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered))
     results: dict[tuple[str, str], dict] = {}
     workers = max(1, min(jobs_n, len(ordered)))
     env = worker_env(os.environ, workers, os.cpu_count() or 1)
@@ -404,9 +398,7 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
     students = sorted({r["student"] for r in results})
     handed = {(r["student"], r["assignment"]): r for r in results}
     maxima = {r["assignment"]: r["max_score"] for r in results if not r.get("error")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", newline="", encoding="utf-8") as f:
+    with atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for assignment in assignments:
@@ -428,7 +420,6 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
                         "max_score": maxima.get(assignment, 0.0),
                     }
                 )
-    os.replace(partial, path)
 
 
 def remember_grades(results: list[dict]) -> None:
@@ -471,8 +462,8 @@ def grade(
     *paths,
     course: Path | str = COURSE,
     jobs: int | None = None,
-    timeout: int = 120,
-    memory_mb: int = 2048,
+    timeout: int = limits.CELL_TIMEOUT_S,
+    memory_mb: int = limits.MEMORY_MB,
     quiet: bool = False,
     sandbox: bool = True,
 ) -> list[dict]:
@@ -492,7 +483,7 @@ def grade(
         jobs_n=jobs or os.cpu_count() or 1,
         timeout=timeout,
         memory_mb=memory_mb,
-        max_output_kb=256,
+        max_output_kb=limits.MAX_OUTPUT_KB,
         sandbox=sandbox,
     )
     if not quiet:
@@ -520,13 +511,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
     )
     p.add_argument(
-        "--timeout", type=int, default=120, help="seconds a cell may run before it is stopped (default 120)"
+        "--timeout",
+        type=int,
+        default=limits.CELL_TIMEOUT_S,
+        help=f"seconds a cell may run before it is stopped (default {limits.CELL_TIMEOUT_S})",
     )
     p.add_argument(
-        "--memory-mb", type=int, default=2048, help="memory per notebook kernel in MB (default 2048)"
+        "--memory-mb",
+        type=int,
+        default=limits.MEMORY_MB,
+        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
     )
     p.add_argument(
-        "--max-output-kb", type=int, default=256, help="output a cell may print, in KB (default 256)"
+        "--max-output-kb",
+        type=int,
+        default=limits.MAX_OUTPUT_KB,
+        help=f"output a cell may print, in KB (default {limits.MAX_OUTPUT_KB})",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(

@@ -38,6 +38,7 @@ import resource
 import sys
 
 from ..notebook import MALLOC_ARENAS
+from . import limits
 
 OUTPUT_CUT_NOTICE = (
     "[mnistlib grader: this cell printed more than {kb} KB; the rest of its output was dropped]"
@@ -153,8 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mnistlib.grading.kernel", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--memory-mb", type=int, default=2048, help="data segment cap in MB (0: none)")
-    parser.add_argument("--max-output-kb", type=int, default=256, help="output cap per cell in KB (0: none)")
+    parser.add_argument(
+        "--memory-mb", type=int, default=limits.MEMORY_MB, help="data segment cap in MB (0: none)"
+    )
+    parser.add_argument(
+        "--max-output-kb", type=int, default=limits.MAX_OUTPUT_KB, help="output cap per cell in KB (0: none)"
+    )
     parser.add_argument(
         "--forkserver",
         metavar="SOCKET",

@@ -13,8 +13,9 @@ empty. Work not handed in scores 0, as in ``nbgrader export``.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
+
+from ..files import atomic_open
 
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 #: Canvas's export writes this (with leading spaces) in the first column of the row under the header.
@@ -40,11 +41,5 @@ def write(lms: str, results: list[dict], path: Path, assignments: list[str]) -> 
     """Write the grades file ``lms`` imports to ``path`` (atomically: a reader never sees half of it)."""
     if lms != "canvas":
         raise ValueError(f"unknown LMS {lms!r}; known: {', '.join(LMS_CHOICES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as f:
-            csv.writer(f, lineterminator="\n").writerows(canvas_rows(results, assignments))
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(canvas_rows(results, assignments))

@@ -50,6 +50,7 @@ from traitlets import Bool, Integer, List, Unicode
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import answer_key, kernel_user
 from . import forkserver as grading_forkserver
+from . import limits
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
@@ -143,10 +144,12 @@ class GradingExecute(Execute):
     limit_kernel = Bool(
         True, help="Start Python kernels through mnistlib.grading.kernel, with the limits below."
     ).tag(config=True)
-    memory_mb = Integer(2048, help="Memory (data segment) a kernel may use, in MB; 0 for no limit.").tag(
-        config=True
-    )
-    max_output_kb = Integer(256, help="Output one cell may print, in KB; 0 for no limit.").tag(config=True)
+    memory_mb = Integer(
+        limits.MEMORY_MB, help="Memory (data segment) a kernel may use, in MB; 0 for no limit."
+    ).tag(config=True)
+    max_output_kb = Integer(
+        limits.MAX_OUTPUT_KB, help="Output one cell may print, in KB; 0 for no limit."
+    ).tag(config=True)
     warm_kernels = Bool(
         True,
         help="Fork Python kernels from a process that has TensorFlow imported already "
@@ -278,7 +281,7 @@ class GradingExecute(Execute):
             key: value.decode() if isinstance(value, bytes) else value
             for key, value in self.km.get_connection_info().items()
         }
-        call_timeout = max(5, (self.timeout or 120) - 5)
+        call_timeout = max(5, (self.timeout or limits.CELL_TIMEOUT_S) - 5)
         names = learner_names(cell.source)
         setup = (
             "from mnistlib.grading.bridge import bind as _mnistlib_bind\n"

@@ -25,9 +25,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
+
+from ..files import atomic_write
 
 FORMAT = "mnistlib-shard-results"
 VERSION = 1
@@ -86,13 +87,7 @@ def default_results_path(index: int, count: int) -> Path:
 
 def write_json_atomic(path: Path, payload: dict) -> None:
     """Write ``payload`` to ``path`` through a temporary file renamed over it: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    atomic_write(path, json.dumps(payload, indent=1))
 
 
 def shard_payload(

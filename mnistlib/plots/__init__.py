@@ -65,7 +65,7 @@ def _as_image(image) -> tuple[np.ndarray, float]:
     return image, _white(image)
 
 
-def _draw(ax, image, title: str | None = None, color: str = "black") -> None:
+def draw_digit(ax, image, title: str | None = None, color: str = "black") -> None:
     image, white = _as_image(image)
     ax.imshow(image, cmap="gray", vmin=0, vmax=white, interpolation="nearest")
     ax.set_xticks([])
@@ -78,7 +78,7 @@ def plot_digit(image, title: str | None = None, *, size: float = 3.0) -> Figure:
     """One digit, with its pixel grid visible. ``image``: (28, 28) or (784,)."""
     fig = Figure(figsize=(size, size))
     ax = fig.add_subplot()
-    _draw(ax, image, title)
+    draw_digit(ax, image, title)
     fig.tight_layout()
     set_alt_text(
         fig,
@@ -117,7 +117,7 @@ def tile(panels, ncols: int, *, gap: int = 6, band: int = 0) -> tuple[np.ndarray
     return canvas, origins
 
 
-def _tiled_figure(
+def tiled_figure(
     canvas: np.ndarray,
     *,
     cmap,
@@ -143,7 +143,7 @@ def _tiled_figure(
     return fig, ax
 
 
-def _title_panels(ax, origins, width: int, titles, colors=None, fontsize: float = 9) -> None:
+def title_panels(ax, origins, width: int, titles, colors=None, fontsize: float = 9) -> None:
     """Write ``titles[i]`` centred just above panel ``i`` (``origins`` from :func:`tile`)."""
     for i, ((row, col), title) in enumerate(zip(origins, titles, strict=True)):
         color = "black" if colors is None else colors[i]
@@ -152,7 +152,7 @@ def _title_panels(ax, origins, width: int, titles, colors=None, fontsize: float 
         )
 
 
-def _frame_panels(ax, origins, height: int, width: int) -> None:
+def frame_panels(ax, origins, height: int, width: int) -> None:
     """A thin grey frame around each panel, for panels whose edges may be white (values near 0)."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
@@ -190,10 +190,10 @@ def plot_digits(
         raise ValueError("no images to plot")
     stack, white = _digit_stack(images, n)
     canvas, origins = tile(stack, ncols, band=10 if labels is not None else 0)
-    fig, ax = _tiled_figure(canvas, cmap="gray", vmin=0, vmax=white, inch_per_px=DIGIT_INCH, heading=heading)
+    fig, ax = tiled_figure(canvas, cmap="gray", vmin=0, vmax=white, inch_per_px=DIGIT_INCH, heading=heading)
     if labels is not None and predicted is not None:
         titles = [f"{labels[i]} \u2192 {predicted[i]}" for i in range(n)]
-        _title_panels(
+        title_panels(
             ax,
             origins,
             stack.shape[2],
@@ -201,7 +201,7 @@ def plot_digits(
             ["black" if labels[i] == predicted[i] else WRONG for i in range(n)],
         )
     elif labels is not None:
-        _title_panels(ax, origins, stack.shape[2], [str(labels[i]) for i in range(n)])
+        title_panels(ax, origins, stack.shape[2], [str(labels[i]) for i in range(n)])
     what = f"{n} handwritten digit images in rows of {min(ncols, n)}"
     if labels is not None and predicted is not None:
         wrong = sum(labels[i] != predicted[i] for i in range(n))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import MAIN, SECOND, _draw, _frame_panels, _tiled_figure, _title_panels, set_alt_text, tile
+from . import MAIN, SECOND, draw_digit, frame_panels, set_alt_text, tile, tiled_figure, title_panels
 
 
 def _draw_signed(ax, values, title: str | None = None, *, annotate: bool = False) -> None:
@@ -38,8 +38,8 @@ def plot_shift(image, shifted, *, pixels: int = 2) -> Figure:
     image, shifted = np.asarray(image, dtype=float), np.asarray(shifted, dtype=float)
     fig = Figure(figsize=(10, 4.6))
     grid = fig.add_gridspec(2, 3, height_ratios=[1.3, 1])
-    _draw(fig.add_subplot(grid[0, 0]), image, "the digit")
-    _draw(fig.add_subplot(grid[0, 1]), shifted, f"shifted {pixels} pixels right")
+    draw_digit(fig.add_subplot(grid[0, 0]), image, "the digit")
+    draw_digit(fig.add_subplot(grid[0, 1]), shifted, f"shifted {pixels} pixels right")
     _draw_signed(fig.add_subplot(grid[0, 2]), shifted - image, "shifted - original")
     ax = fig.add_subplot(grid[1, :])
     flat_a, flat_b = image.ravel(), shifted.ravel()
@@ -60,7 +60,7 @@ def plot_convolution(image, kernel, feature_map, *, kernel_title: str = "the 3 x
     """Input digit, filter (with its numbers) and the resulting feature map, side by side."""
     fig = Figure(figsize=(9.5, 3.4))
     axes = [fig.add_subplot(1, 3, i + 1) for i in range(3)]
-    _draw(axes[0], image, f"input {np.shape(image)[0]} x {np.shape(image)[1]}")
+    draw_digit(axes[0], image, f"input {np.shape(image)[0]} x {np.shape(image)[1]}")
     _draw_signed(axes[1], kernel, kernel_title, annotate=True)
     shape = np.shape(feature_map)
     _draw_signed(axes[2], feature_map, f"feature map {shape[0]} x {shape[1]}")
@@ -94,10 +94,10 @@ def plot_maps(
         placed.append((top, left, scale, limit))
     gap = max(2, round(side * 0.2))
     canvas, origins = tile(panels, ncols, gap=gap, band=round(side * 0.35) if titles is not None else 0)
-    fig, ax = _tiled_figure(canvas, cmap="RdBu_r", vmin=-1, vmax=1, inch_per_px=cell / (side + gap))
-    _frame_panels(ax, origins, side, side)
+    fig, ax = tiled_figure(canvas, cmap="RdBu_r", vmin=-1, vmax=1, inch_per_px=cell / (side + gap))
+    frame_panels(ax, origins, side, side)
     if titles is not None:
-        _title_panels(ax, origins, side, titles)
+        title_panels(ax, origins, side, titles)
     for m, (row, col), (top, left, scale, limit) in zip(maps, origins, placed, strict=True):
         if annotate and m.size <= 25:
             for (r, c), value in np.ndenumerate(m):

@@ -17,11 +17,11 @@ from . import (
     MAIN,
     SECOND,
     WRONG,
-    _frame_panels,
-    _tiled_figure,
-    _title_panels,
+    frame_panels,
     set_alt_text,
     tile,
+    tiled_figure,
+    title_panels,
 )
 
 
@@ -145,9 +145,9 @@ def plot_hidden_weights(W1, *, count: int = 16, ncols: int = 8) -> Figure:
     limits = np.abs(columns).max(axis=(1, 2), keepdims=True)
     panels = columns / np.where(limits > 0, limits, 1.0)
     canvas, origins = tile(panels, ncols, gap=6, band=9)
-    fig, ax = _tiled_figure(canvas, cmap="RdBu", vmin=-1, vmax=1, inch_per_px=DIGIT_INCH)
-    _frame_panels(ax, origins, 28, 28)
-    _title_panels(ax, origins, 28, [f"unit {i}" for i in range(count)], fontsize=8)
+    fig, ax = tiled_figure(canvas, cmap="RdBu", vmin=-1, vmax=1, inch_per_px=DIGIT_INCH)
+    frame_panels(ax, origins, 28, 28)
+    title_panels(ax, origins, 28, [f"unit {i}" for i in range(count)], fontsize=8)
     set_alt_text(
         fig,
         f"The input weights of hidden units 0 to {count - 1}, each drawn as a 28 by 28 picture: blue pixels "

@@ -421,50 +421,6 @@ def test_force_fetches_even_when_cached(mnist_cache, mnist_idx_dir):
     assert source.calls == 1 and data.cache_source(mnist_cache)["source"] == "forced"
 
 
-# ------------------------------------------------------------------ atomicity
-
-
-class Unwritable:
-    """Not bytes-like: ``file.write`` raises TypeError halfway through ``_atomic_write``."""
-
-
-def test_atomic_write_interrupted_by_a_bad_payload(tmp_path):
-    target = tmp_path / "sub" / "train-images-idx3-ubyte"
-    with pytest.raises(TypeError):
-        data._atomic_write(target, Unwritable())
-    assert leftovers(target.parent) == []
-
-
-def test_atomic_write_interrupted_before_rename(tmp_path, monkeypatch):
-    target = tmp_path / "train-labels-idx1-ubyte"
-    target.write_bytes(b"old complete file")
-
-    def interrupted(src, dst):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(data.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        data._atomic_write(target, b"new" * 1000)
-    monkeypatch.undo()
-    assert leftovers(tmp_path) == ["train-labels-idx1-ubyte"], "no .partial file may be left behind"
-    assert target.read_bytes() == b"old complete file"
-
-    fresh = tmp_path / "fresh"
-    monkeypatch.setattr(data.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        data._atomic_write(fresh, b"data")
-    monkeypatch.undo()
-    assert not fresh.exists()
-    assert leftovers(tmp_path) == ["train-labels-idx1-ubyte"]
-
-
-def test_atomic_write_success(tmp_path):
-    target = tmp_path / "a" / "b" / "file"
-    data._atomic_write(target, b"payload")
-    assert target.read_bytes() == b"payload"
-    assert leftovers(target.parent) == ["file"]
-
-
 # ------------------------------------------------------------------------ npm
 
 

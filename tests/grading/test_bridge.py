@@ -152,9 +152,9 @@ def test_files_are_read_only_when_regular_and_never_through_links(tmp_path):
     codec.folder_fd = fd
     with pytest.raises(BridgeError, match="bad array file name"):
         codec.decode({"t": "array", "file": "../secret.txt"})
-    np.save(folder / "a4.npy", np.array([object()]), allow_pickle=True)
+    np.save(folder / "ka4.npy", np.array([object()]), allow_pickle=True)
     with pytest.raises(ValueError, match="allow_pickle"):
-        codec.decode({"t": "array", "file": "a4.npy"})
+        codec.decode({"t": "array", "file": "ka4.npy"})
 
 
 def test_learner_names_are_the_free_names_of_a_test():
@@ -191,6 +191,9 @@ class Liar:
 
 def liar():
     return Liar()
+
+def fresh_copies(arrays):
+    return [a + 0 for a in arrays]
 
 def slow():
     import time
@@ -251,6 +254,13 @@ def test_in_place_changes_identity_exceptions_warnings_and_output_cross(kernel, 
         assert ns["warn_and_print"](5) == 5
     assert [str(w.message) for w in caught] == ["input_shape is deprecated"]
     assert "hello from the learner" in capsys.readouterr().out
+
+
+def test_a_call_with_more_than_a_thousand_arrays_each_way_is_answered(kernel):
+    """Each side numbers its own array files: 1,200 arrays sent and 1,200 new ones returned never collide."""
+    arrays = [np.full(2, i) for i in range(1200)]
+    got = bound(kernel, "fresh_copies")["fresh_copies"](arrays)
+    assert len(got) == 1200 and all(np.array_equal(g, a) for g, a in zip(got, arrays, strict=True))
 
 
 def test_objects_that_lie_arrive_unreadable(kernel):

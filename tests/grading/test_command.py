@@ -149,20 +149,6 @@ def test_the_slowest_assignments_are_taken_first_and_kept_together():
     assert all(names.count(a) == 2 and names[names.index(a) + 1] == a for a in assignments)
 
 
-def test_sandboxed_grading_keeps_each_learners_jobs_together_slowest_first():
-    jobs = [{"student": s, "assignment": a} for a in ("01", "05", "08") for s in ("bo", "ada")]
-    cost = {"01": 2.0, "05": 10.0, "08": 30.0}
-    ordered = grading.order_jobs(jobs, cost.get, by_learner=True)
-    assert [(j["student"], j["assignment"]) for j in ordered] == [
-        ("ada", "08"),
-        ("ada", "05"),
-        ("ada", "01"),
-        ("bo", "08"),
-        ("bo", "05"),
-        ("bo", "01"),
-    ]
-
-
 def test_the_order_follows_how_long_each_assignment_took_last_time(tmp_path):
     timings = tmp_path / "cache" / grading.TIMINGS_FILE
     assert grading.remembered_seconds(timings) == {}, "nothing remembered yet"

@@ -1,0 +1,17 @@
+"""The grading limits, defined once: every command, export, kernel and config reads them here.
+
+``mnistlib grade``, the Gradescope and PrairieLearn exports, the limited kernel
+(:mod:`mnistlib.grading.kernel`), the nbgrader preprocessor (:class:`GradingExecute
+<mnistlib.grading.preprocessors.GradingExecute>`) and the course's ``nbgrader_config.py`` take
+their defaults from these names; each can still be set per run (``--timeout``, ``--memory-mb``,
+``--max-output-kb``, or the config's ``c.GradingExecute`` traits).
+"""
+
+from __future__ import annotations
+
+#: Seconds one cell may run before it is interrupted (and grading goes on with the next cell).
+CELL_TIMEOUT_S = 120
+#: Memory (data segment, RLIMIT_DATA) one notebook's kernel may use, in MB; 0 for no limit.
+MEMORY_MB = 2048
+#: Output one cell may print before the rest is dropped, in KB; 0 for no limit.
+MAX_OUTPUT_KB = 256
