@@ -195,7 +195,14 @@ class Codec:
         if kind is np.ndarray:
             if value.dtype.hasobject:
                 return {"t": "unreadable", "type": "numpy.ndarray", "repr": "an array of Python objects"}
-            return {"t": "array", "file": self._save_array(value), "ref": self._ref(value)}
+            return {
+                "t": "array",
+                "file": self._save_array(value),
+                "ref": self._ref(value),
+                "writeable": bool(value.flags.writeable),
+                "strides": list(value.strides),
+                "contiguous": bool(value.flags.c_contiguous or value.flags.f_contiguous),
+            }
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and not value.dtype.hasobject:
             return {"t": "scalar", "file": self._save_array(np.asarray(value))}
         if kind in (list, tuple):
@@ -233,7 +240,9 @@ class Codec:
     def _load_array(self, name) -> np.ndarray:
         if not isinstance(name, str) or not _ARRAY_NAME.fullmatch(name):
             raise BridgeError(f"bad array file name {name!r}")
-        return np.load(io.BytesIO(read_file(self.folder_fd, name, MAX_FILE_BYTES)), allow_pickle=False)
+        loaded = np.load(io.BytesIO(read_file(self.folder_fd, name, MAX_FILE_BYTES)), allow_pickle=False)
+        # an array that owns its memory, as the caller's usually does (resize, .flags.writeable = True)
+        return loaded if loaded.flags.owndata else loaded.copy(order="K")
 
     def decode(self, tree, depth: int = 0):
         if depth > 25:
@@ -270,10 +279,15 @@ class Codec:
         if t == "array":
             array = self._load_array(tree["file"])
             if type(existing) is np.ndarray:
-                if existing.shape == array.shape and existing.dtype == array.dtype:
-                    if existing.flags.writeable and not np.array_equal(existing, array, equal_nan=True):
-                        existing[...] = array
-                return existing
+                try:
+                    copy_back(existing, array, tree, strides=self.side == "c")
+                    return existing
+                except LayoutChanged:
+                    if self.side == "c":
+                        raise
+                    # the learner's side: the checker's array replaces the one a former call left
+            if tree.get("writeable") is False:
+                array.flags.writeable = False
             return self._remember(ref, array)
         if t == "list":
             items = [self.decode(item, depth + 1) for item in tree["items"]]
@@ -332,6 +346,55 @@ class Codec:
 
     def function(self, tree):  # pragma: no cover - replaced on each side
         raise BridgeError("a function where a value was expected")
+
+
+class LayoutChanged(BridgeError):
+    """An object came back changed in a way that cannot be made to the original exactly."""
+
+    def __init__(self, was: str, now: str):
+        super().__init__(f"changed from {was} to {now}")
+        self.was, self.now = was, now
+
+
+def _layout(array: np.ndarray) -> str:
+    return f"an array of shape {array.shape}, dtype {array.dtype}"
+
+
+def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool = True) -> None:
+    """Make ``existing`` exactly what the other side's object became: ``array``'s shape, dtype and
+    bytes, and the writeable flag and strides ``tree`` reports; or raise :class:`LayoutChanged`.
+
+    Reassigning ``.shape`` or ``.dtype`` is redone here on the same object (the caller's own views
+    see the new values as they would have); a change no attribute can redo (``resize`` to another
+    size, new strides (looked for when ``strides``: on the checker's side), a read-only array made
+    writeable whose base is read-only) is refused, never dropped.
+    """
+    was, now = _layout(existing), _layout(array)
+    writeable = tree.get("writeable") is not False
+    if existing.shape != array.shape or existing.dtype != array.dtype:
+        if existing.nbytes != array.nbytes:
+            raise LayoutChanged(was, f"{now} (resized)")
+        try:
+            if existing.dtype != array.dtype:
+                existing.shape = (existing.size,)  # only a contiguous array can take a new dtype
+                existing.dtype = array.dtype
+            existing.shape = array.shape
+        except (AttributeError, ValueError, TypeError):
+            raise LayoutChanged(was, now) from None
+    if strides and tree.get("contiguous") is False:  # it arrived contiguous: its strides were set
+        raise LayoutChanged(was, f"{now} with strides {tuple(tree.get('strides') or ())}")
+    if existing.tobytes() != array.tobytes():
+        if not existing.flags.writeable:
+            try:
+                existing.flags.writeable = True
+            except ValueError:
+                raise LayoutChanged(f"{was}, read-only", f"{now} with new values") from None
+        existing[...] = array
+    if existing.flags.writeable != writeable:
+        try:
+            existing.flags.writeable = writeable
+        except ValueError:
+            raise LayoutChanged(f"{was}, read-only", f"{now}, writeable") from None
 
 
 def _plain(value):
@@ -617,10 +680,13 @@ class _Bridge(Codec):
 
     def call(self, ref: str, name: str, args: tuple, kwargs: dict):
         def read(answer):
-            for tree in answer.get("args") or []:
-                self._decode_answer(tree)  # in-place changes reach the checker's own objects
-            for tree in (answer.get("kwargs") or {}).values():
-                self._decode_answer(tree)
+            trees = [(f"argument {i + 1}", tree) for i, tree in enumerate(answer.get("args") or [])]
+            trees += [(f"argument {key}=", tree) for key, tree in (answer.get("kwargs") or {}).items()]
+            for where, tree in trees:
+                try:
+                    self._decode_answer(tree)  # in-place changes reach the checker's own objects
+                except LayoutChanged as change:
+                    _refuse_change(name, where, change)
             return answer, self._decode_answer(answer["result"]) if "result" in answer else None
 
         answer, result = self.request({"call": ref, "args": list(args), "kwargs": dict(kwargs)}, read)
@@ -637,6 +703,19 @@ class _Bridge(Codec):
 
 
 _MISSING = object()
+
+
+def _refuse_change(name: str, where: str, change: LayoutChanged) -> None:
+    """Fail the check: ``name`` changed an argument in place in a way the test cannot be shown."""
+    from ..checks import fail
+
+    fail(
+        f"{name} to leave its {where} as it was, or to change only the values in it",
+        f"{name} changed its {where} in place, from {change.was} to {change.now}",
+        "leave the arrays you are given as they are and return a new one: x.reshape(...), x.astype(...) "
+        "and x.copy() make new arrays, while x.shape = ..., x.dtype = ..., x.resize(...) change the "
+        "caller's array (the grader refuses such changes, which it cannot hand back exactly)",
+    )
 
 
 def _builtin(names, base: type, default: type) -> type:
