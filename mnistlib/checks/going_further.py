@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailed, call, describe, expect_close, fail, guided, passed
+from . import IN_PLACE_IMAGES, CheckFailed, call, describe, expect_close, fail, guided, passed
 from ._keras import (
     build_sequential,
     describe_layer,
@@ -75,7 +75,7 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
     n = len(images)
     original = images.copy()
     what = f"add_channel_axis of {n} images of shape (28, 28)"
-    got = call(fn, images, name="add_channel_axis")
+    got = call(fn, images, name="add_channel_axis", in_place_hint=IN_PLACE_IMAGES)
     expected = original.astype(np.float32)[..., np.newaxis] / np.float32(255)
 
     if not isinstance(got, np.ndarray):
@@ -111,12 +111,6 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
         else:
             hint = "result[k, i, j, 0] must be images[k, i, j] / 255"
         expect_close(got, expected, what=what, hint=hint, rtol=1e-6, atol=1e-7)
-    if images.shape != original.shape or not np.array_equal(images, original):
-        fail(
-            "the images passed in left unchanged",
-            f"after the call they have shape {images.shape}",
-            "your function changed its argument in place (e.g. images.shape = ...). Return a new array",
-        )
 
 
 @guided
@@ -315,7 +309,13 @@ def _expect_conv(fn, image: np.ndarray, kernel: np.ndarray, what: str) -> None:
     kh, kw = kernel.shape
     shape = (height - kh + 1, width - kw + 1)
     try:
-        got = call(fn, image, kernel, name="conv2d_valid")
+        got = call(
+            fn,
+            image,
+            kernel,
+            name="conv2d_valid",
+            in_place_hint="do not write into your arguments: make the output with np.zeros((rows, cols))",
+        )
     except CheckFailed:
         raise
     except Exception as error:
@@ -356,10 +356,6 @@ def _expect_conv(fn, image: np.ndarray, kernel: np.ndarray, what: str) -> None:
     if not np.allclose(got, expected, rtol=1e-5, atol=1e-5):
         expect_close(
             got, expected, what=what, hint=_conv_hint(got, original_image, original_kernel), atol=1e-5
-        )
-    if not (np.array_equal(image, original_image) and np.array_equal(kernel, original_kernel)):
-        fail(
-            "image and kernel left unchanged", "one of them was modified", "do not write into your arguments"
         )
 
 

@@ -62,6 +62,23 @@ GET_DIGIT_MISTAKES = {
     "a list": (_checked(lambda images, n: images[n - 1].tolist()), "numpy array"),
 }
 
+
+def _answer_written_into_images(images, n):
+    """Off by one, and the wrong image copied to images[n - 1], where a test might read the answer."""
+    if n < 1 or n > len(images):
+        raise IndexError(f"no image {n}")
+    wrong = images[n % len(images)].copy()
+    images[n - 1] = wrong
+    return wrong
+
+
+def _labels_rewritten(labels):
+    labels[: len(labels) // 2] = 0
+    return np.bincount(labels, minlength=10)
+
+
+GET_DIGIT_MISTAKES["answer written into images"] = (_answer_written_into_images, "in place")
+
 LABEL_COUNTS_MISTAKES = {
     "np.unique counts": (lambda labels: np.unique(labels, return_counts=True)[1], "np.unique"),
     "bincount without minlength": (lambda labels: np.bincount(labels), "minlength=10"),
@@ -94,6 +111,7 @@ def _counts_in_labels_dtype(labels):
 LABEL_COUNTS_MISTAKES["counts in the labels' dtype"] = (_counts_in_labels_dtype, "wrapped around")
 LABEL_COUNTS_MISTAKES["counts[labels] += 1"] = (_fancy_counts, "at most once")
 LABEL_COUNTS_MISTAKES["np.zeros(10) loop"] = (_float_loop_counts, "np.zeros(10, dtype=int)")
+LABEL_COUNTS_MISTAKES["labels rewritten"] = (_labels_rewritten, "in place")
 
 
 EXERCISES = [
@@ -112,7 +130,11 @@ EXERCISES = [
             "n: a position counting from 1: 1 is the first image, len(images) the last.": [
                 "images[n] checked"
             ],
-            "Returns the (28, 28) image ``images[n - 1]``.": ["transposed", "a list"],
+            "Returns the (28, 28) image ``images[n - 1]``.": [
+                "transposed",
+                "a list",
+                "answer written into images",
+            ],
             "Raises IndexError when n < 1 or n > len(images).": [
                 "no check for n < 1",
                 "no check at all on the low side",
@@ -132,7 +154,11 @@ EXERCISES = [
             "bincount as int32": lambda labels: np.bincount(labels, minlength=10).astype(np.int32),
         },
         contract={
-            "How many times each digit 0-9 occurs in ``labels``.": ["counts[labels] += 1", "shifted by one"],
+            "How many times each digit 0-9 occurs in ``labels``.": [
+                "counts[labels] += 1",
+                "shifted by one",
+                "labels rewritten",
+            ],
             "labels: array of shape (n,) with whole numbers 0-9 (any integer dtype, e.g. uint8).": [
                 "counts in the labels' dtype"
             ],
