@@ -28,6 +28,21 @@ class CheckFailed(AssertionError):
     """A check found a mistake; the message is meant for the learner."""
 
 
+class ArgumentChanged(CheckFailed):
+    """The grader's bridge found that a learner's function changed its ``argument`` (a position
+    from 0, or a keyword's name) in place in a way it cannot hand back to the test exactly
+    (``change``: how, in words). :func:`call` reports it as any in-place change it sees itself."""
+
+    def __init__(self, argument: int | str, change: str):
+        self.argument, self.change = argument, change
+        position = f"argument {argument + 1}" if isinstance(argument, int) else f"argument {argument}="
+        super().__init__(
+            f"\n  expected: the function to leave the arguments it is given unchanged"
+            f"\n  got:      it changed its {position} in place ({change})"
+            f"\n  hint:     {IN_PLACE_HINT}"
+        )
+
+
 def guided(check: Callable) -> Callable:
     """Wrap a ``check_<exercise>`` so that it records its outcome and deepens its hints.
 
@@ -104,12 +119,24 @@ def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, *
     """
     name = name or getattr(fn, "__name__", "your function")
     before = [(position, value, _snapshot(value)) for position, value in _arguments(args, kwargs)]
+    refused = None
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
             f"\n  {name} is not written yet: replace `raise NotImplementedError()` with your code."
         ) from None
+    except ArgumentChanged as error:  # (graded) a change the grader cannot hand back: as if seen here
+        refused = error
+    if refused is not None:
+        keys = [*range(len(args)), *kwargs]
+        positions = [position for position, _ in _arguments(args, kwargs)]
+        position = positions[keys.index(refused.argument)] if refused.argument in keys else "argument"
+        fail(
+            f"{name} to leave the arguments it is given unchanged",
+            f"it changed its {position} in place ({refused.change})",
+            in_place_hint or IN_PLACE_HINT,
+        )
     for position, value, snapshot in before:
         change = _change(value, snapshot)
         if change:

@@ -202,6 +202,7 @@ class Codec:
                 "writeable": bool(value.flags.writeable),
                 "strides": list(value.strides),
                 "contiguous": bool(value.flags.c_contiguous or value.flags.f_contiguous),
+                "owndata": bool(value.flags.owndata),
             }
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and not value.dtype.hasobject:
             return {"t": "scalar", "file": self._save_array(np.asarray(value))}
@@ -286,6 +287,8 @@ class Codec:
                     if self.side == "c":
                         raise
                     # the learner's side: the checker's array replaces the one a former call left
+            if tree.get("owndata") is False:
+                array = array[...]  # a view, as the caller's was (it cannot be resized, for one)
             if tree.get("writeable") is False:
                 array.flags.writeable = False
             return self._remember(ref, array)
@@ -349,15 +352,14 @@ class Codec:
 
 
 class LayoutChanged(BridgeError):
-    """An object came back changed in a way that cannot be made to the original exactly."""
+    """An array came back changed in a way that cannot be made to the original exactly.
 
-    def __init__(self, was: str, now: str):
-        super().__init__(f"changed from {was} to {now}")
-        self.was, self.now = was, now
+    ``change`` says how, in the words :func:`mnistlib.checks.call` uses for any in-place change.
+    """
 
-
-def _layout(array: np.ndarray) -> str:
-    return f"an array of shape {array.shape}, dtype {array.dtype}"
+    def __init__(self, change: str):
+        super().__init__(change)
+        self.change = change
 
 
 def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool = True) -> None:
@@ -369,32 +371,37 @@ def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool
     size, new strides (looked for when ``strides``: on the checker's side), a read-only array made
     writeable whose base is read-only) is refused, never dropped.
     """
-    was, now = _layout(existing), _layout(array)
     writeable = tree.get("writeable") is not False
+    if existing.shape != array.shape:
+        change = f"the shape of the array went from {existing.shape} to {array.shape}"
+    else:
+        change = f"the dtype of the array went from {existing.dtype} to {array.dtype}"
     if existing.shape != array.shape or existing.dtype != array.dtype:
         if existing.nbytes != array.nbytes:
-            raise LayoutChanged(was, f"{now} (resized)")
+            raise LayoutChanged(change)
         try:
             if existing.dtype != array.dtype:
                 existing.shape = (existing.size,)  # only a contiguous array can take a new dtype
                 existing.dtype = array.dtype
             existing.shape = array.shape
         except (AttributeError, ValueError, TypeError):
-            raise LayoutChanged(was, now) from None
+            raise LayoutChanged(change) from None
     if strides and tree.get("contiguous") is False:  # it arrived contiguous: its strides were set
-        raise LayoutChanged(was, f"{now} with strides {tuple(tree.get('strides') or ())}")
+        raise LayoutChanged(
+            f"the strides of the array went from {existing.strides} to {tuple(tree.get('strides') or ())}"
+        )
     if existing.tobytes() != array.tobytes():
         if not existing.flags.writeable:
             try:
                 existing.flags.writeable = True
             except ValueError:
-                raise LayoutChanged(f"{was}, read-only", f"{now} with new values") from None
+                raise LayoutChanged("the array, read-only, was made writeable and written") from None
         existing[...] = array
     if existing.flags.writeable != writeable:
         try:
             existing.flags.writeable = writeable
         except ValueError:
-            raise LayoutChanged(f"{was}, read-only", f"{now}, writeable") from None
+            raise LayoutChanged("the array, read-only, was made writeable") from None
 
 
 def _plain(value):
@@ -680,13 +687,13 @@ class _Bridge(Codec):
 
     def call(self, ref: str, name: str, args: tuple, kwargs: dict):
         def read(answer):
-            trees = [(f"argument {i + 1}", tree) for i, tree in enumerate(answer.get("args") or [])]
-            trees += [(f"argument {key}=", tree) for key, tree in (answer.get("kwargs") or {}).items()]
-            for where, tree in trees:
+            trees = list(enumerate(answer.get("args") or []))
+            trees += list((answer.get("kwargs") or {}).items())
+            for argument, tree in trees:
                 try:
                     self._decode_answer(tree)  # in-place changes reach the checker's own objects
                 except LayoutChanged as change:
-                    _refuse_change(name, where, change)
+                    _refuse_change(str(argument) if isinstance(argument, str) else argument, change)
             return answer, self._decode_answer(answer["result"]) if "result" in answer else None
 
         answer, result = self.request({"call": ref, "args": list(args), "kwargs": dict(kwargs)}, read)
@@ -705,17 +712,15 @@ class _Bridge(Codec):
 _MISSING = object()
 
 
-def _refuse_change(name: str, where: str, change: LayoutChanged) -> None:
-    """Fail the check: ``name`` changed an argument in place in a way the test cannot be shown."""
-    from ..checks import fail
+def _refuse_change(argument: int | str, change: LayoutChanged) -> None:
+    """Fail the call: the learner's function changed an argument in a way the checker cannot redo.
 
-    fail(
-        f"{name} to leave its {where} as it was, or to change only the values in it",
-        f"{name} changed its {where} in place, from {change.was} to {change.now}",
-        "leave the arrays you are given as they are and return a new one: x.reshape(...), x.astype(...) "
-        "and x.copy() make new arrays, while x.shape = ..., x.dtype = ..., x.resize(...) change the "
-        "caller's array (the grader refuses such changes, which it cannot hand back exactly)",
-    )
+    :func:`mnistlib.checks.call` reports this as the same in-place change it finds itself in the
+    notebook, where the change happened to the test's own array.
+    """
+    from ..checks import ArgumentChanged
+
+    raise ArgumentChanged(argument, change.change)
 
 
 def _builtin(names, base: type, default: type) -> type:
