@@ -272,7 +272,7 @@ class Codec:
         if t == "unreadable":
             return Unreadable(str(tree.get("type"))[:200], str(tree.get("repr"))[:MAX_REPR])
         if t == "tuple":
-            return tuple(self.decode(item, depth + 1) for item in tree["items"])
+            return tuple(self._decode_item(item, index, depth) for index, item in enumerate(tree["items"]))
         if t == "function":
             return self.function(tree)
         ref = tree.get("ref")
@@ -293,13 +293,16 @@ class Codec:
                 array.flags.writeable = False
             return self._remember(ref, array)
         if t == "list":
-            items = [self.decode(item, depth + 1) for item in tree["items"]]
+            items = [self._decode_item(item, index, depth) for index, item in enumerate(tree["items"])]
             if type(existing) is list:
                 existing[:] = items
                 return existing
             return self._remember(ref, items)
         if t == "dict":
-            pairs = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in tree["pairs"]]
+            pairs = []
+            for k, v in tree["pairs"]:
+                key = self.decode(k, depth + 1)
+                pairs.append((key, self._decode_item(v, key, depth)))
             if type(existing) is dict:
                 existing.clear()
                 existing.update(pairs)
@@ -318,6 +321,14 @@ class Codec:
         if t == "model":
             return self._decode_model(tree, existing)
         raise BridgeError(f"unexpected value kind {t!r} in the answer")
+
+    def _decode_item(self, tree, key, depth: int):
+        """An item of a list, tuple or dict; a refused change says which item (``["W1"]``)."""
+        try:
+            return self.decode(tree, depth + 1)
+        except LayoutChanged as change:
+            change.path = f"[{key!r}]{change.path}"
+            raise
 
     def _remember(self, ref, value):
         if isinstance(ref, str) and ref and ref[0] != self.side:
@@ -357,9 +368,15 @@ class LayoutChanged(BridgeError):
     ``change`` says how, in the words :func:`mnistlib.checks.call` uses for any in-place change.
     """
 
-    def __init__(self, change: str):
-        super().__init__(change)
-        self.change = change
+    SUBJECT = "\x00"  #: stands for what changed in ``template``: the array, or an entry of a dict or list
+
+    def __init__(self, template: str):
+        super().__init__(template.replace(self.SUBJECT, "the array"))
+        self.template, self.path = template, ""
+
+    @property
+    def change(self) -> str:
+        return self.template.replace(self.SUBJECT, f"the entry {self.path}" if self.path else "the array")
 
 
 def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool = True) -> None:
@@ -372,10 +389,11 @@ def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool
     writeable whose base is read-only) is refused, never dropped.
     """
     writeable = tree.get("writeable") is not False
+    it = LayoutChanged.SUBJECT  # the array, or the entry of a dict or list it is in
     if existing.shape != array.shape:
-        change = f"the shape of the array went from {existing.shape} to {array.shape}"
+        change = f"the shape of {it} went from {existing.shape} to {array.shape}"
     else:
-        change = f"the dtype of the array went from {existing.dtype} to {array.dtype}"
+        change = f"the dtype of {it} went from {existing.dtype} to {array.dtype}"
     if existing.shape != array.shape or existing.dtype != array.dtype:
         if existing.nbytes != array.nbytes:
             raise LayoutChanged(change)
@@ -388,20 +406,20 @@ def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool
             raise LayoutChanged(change) from None
     if strides and tree.get("contiguous") is False:  # it arrived contiguous: its strides were set
         raise LayoutChanged(
-            f"the strides of the array went from {existing.strides} to {tuple(tree.get('strides') or ())}"
+            f"the strides of {it} went from {existing.strides} to {tuple(tree.get('strides') or ())}"
         )
     if existing.tobytes() != array.tobytes():
         if not existing.flags.writeable:
             try:
                 existing.flags.writeable = True
             except ValueError:
-                raise LayoutChanged("the array, read-only, was made writeable and written") from None
+                raise LayoutChanged(f"{it}, read-only, was made writeable and written") from None
         existing[...] = array
     if existing.flags.writeable != writeable:
         try:
             existing.flags.writeable = writeable
         except ValueError:
-            raise LayoutChanged("the array, read-only, was made writeable") from None
+            raise LayoutChanged(f"{it}, read-only, was made writeable") from None
 
 
 def _plain(value):
