@@ -49,11 +49,13 @@ def _dropout(fn, x, rate, rng, what):
     except CheckFailed:
         raise
     except Exception as error:
-        fail(
-            f"{what} to work",
-            f"{type(error).__name__}: {error}",
-            "rate is a float in [0, 1); rng a Generator",
-        )
+        hint = "rate is a float in [0, 1); rng a Generator"
+        if rate == 0 and isinstance(error, ValueError | AssertionError):
+            hint = (
+                "rate 0 is allowed: it drops nothing and returns a copy of x (it is how dropout is switched "
+                "off). Reject only rates outside 0 <= rate < 1"
+            )
+        fail(f"{what} to work", f"{type(error).__name__}: {error}", hint)
 
 
 def _expect_shape_dtype(got, x: np.ndarray, what: str) -> np.ndarray:
@@ -197,6 +199,13 @@ def _check_bad_rates(fn) -> None:
             continue
         except CheckFailed:
             raise
+        except AssertionError as error:
+            fail(
+                what,
+                f"AssertionError: {error}",
+                "an assert raises AssertionError, not ValueError, and Python skips asserts altogether when run "
+                "with -O: check the rate with if ... and raise ValueError(...) yourself",
+            )
         except Exception as error:
             fail(what, f"{type(error).__name__}: {error}", f"{reason}; check rate first and raise ValueError")
         fail(
