@@ -28,12 +28,14 @@ import numpy as np
 
 from . import IN_PLACE_IMAGES, CheckFailed, call, describe, expect_close, fail, guided, passed
 from ._keras import (
+    SEPARATE_SOFTMAX,
     build_sequential,
     describe_layer,
     expect_declared_input,
     expect_parameters,
     expect_uncompiled,
     layers_text,
+    separate_softmax,
 )
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
@@ -138,6 +140,8 @@ PARAMETERS = 320 + 18_496 + 16_010  # 34,826
 
 def _kinds_hint(kinds: list[str]) -> str:
     expected = [d[0] for d in EXPECTED_LAYERS]
+    if separate_softmax(kinds):
+        return SEPARATE_SOFTMAX
     if "Flatten" not in kinds:
         return (
             "Flatten is missing: without it Dense acts on the last axis only and the network outputs a "

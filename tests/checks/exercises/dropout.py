@@ -168,7 +168,13 @@ def _without_input():
     return keras.Sequential(build_dropout_network().layers)  # the same layers, but no keras.Input
 
 
+def _separate_softmax():
+    layers = _network(activations=("relu", "relu", "relu", None))().layers
+    return keras.Sequential([keras.Input(shape=(784,)), *layers, keras.layers.Softmax()])
+
+
 NETWORK_MISTAKES = {
+    "a separate Softmax layer": (_separate_softmax, "the softmax is a layer of its own"),
     "rates reversed": (_network(rates=(0.2, 0.3, 0.4)), "wrong order"),
     "a dropout missing": (_network(dropouts=2), "Dropout layer is missing"),
     "no third hidden layer": (_network(hidden=2, dropouts=2), "THREE hidden Dense layers"),
@@ -215,7 +221,10 @@ EXERCISES = [
         contract={
             "The tutorial's second network, uncompiled.": ["compiled already"],
             "Input: (batch, 784) pixels in [0, 1].": ["input_shape=", "no input"],
-            "Output: (batch, 10) digit probabilities (softmax).": ["sigmoid output"],
+            "Output: (batch, 10) digit probabilities (softmax).": [
+                "sigmoid output",
+                "a separate Softmax layer",
+            ],
             "Layers: Dense 512 relu, Dropout 0.4, Dense 512 relu, Dropout 0.3, Dense 512 relu, Dropout 0.2, "
             "Dense 10 softmax.": [
                 "rates reversed",

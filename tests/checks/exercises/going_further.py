@@ -142,6 +142,12 @@ def _compiled_convnet():
 
 
 CONVNET_MISTAKES = {
+    "a separate Softmax layer": (
+        lambda: keras.Sequential(
+            [keras.Input((28, 28, 1)), *_convnet(output=None).layers, keras.layers.Softmax()]
+        ),
+        "the softmax is a layer of its own",
+    ),
     "no Flatten": (lambda: _convnet(flatten=False), "Flatten is missing"),
     "one pooling layer missing": (lambda: _convnet(pools=(True, False)), "MaxPooling2D((2, 2)) after EACH"),
     "filters swapped": (lambda: _convnet(filters=(64, 32)), "swapped"),
@@ -269,6 +275,7 @@ EXERCISES = [
                 "compiled already",
                 "channels-first input",
                 "no softmax",
+                "a separate Softmax layer",
             ],
             "Input (28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Conv2D 64 3x3 relu -> MaxPooling2D "
             "2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax.": [
