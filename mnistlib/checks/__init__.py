@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,21 @@ from ..exercises import EXERCISES
 
 class CheckFailed(AssertionError):
     """A check found a mistake; the message is meant for the learner."""
+
+
+class ArgumentChanged(CheckFailed):
+    """The grader's bridge found that a learner's function changed its ``argument`` (a position
+    from 0, or a keyword's name) in place in a way it cannot hand back to the test exactly
+    (``change``: how, in words). :func:`call` reports it as any in-place change it sees itself."""
+
+    def __init__(self, argument: int | str, change: str):
+        self.argument, self.change = argument, change
+        position = f"argument {argument + 1}" if isinstance(argument, int) else f"argument {argument}="
+        super().__init__(
+            f"\n  expected: the function to leave the arguments it is given unchanged"
+            f"\n  got:      it changed its {position} in place ({change})"
+            f"\n  hint:     {IN_PLACE_HINT}"
+        )
 
 
 def guided(check: Callable) -> Callable:
@@ -83,15 +98,118 @@ def describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def call(fn, *args, name: str | None = None, **kwargs):
-    """Call the learner's function; turn the "not written yet" case into a clear message."""
+IN_PLACE_HINT = (
+    "work on a copy or build a new array: x.copy(), x.reshape(...), x.astype(...) and x / 255 make new "
+    "arrays, while x[...] = ..., x += ..., x.shape = ..., np.random.shuffle(x) and out=x change the "
+    "caller's array, which it still needs"
+)
+
+#: For the exercises that turn a stack of images into a new array (flatten_images, add_channel_axis).
+IN_PLACE_IMAGES = (
+    "your function changed the images in place (e.g. images.shape = ..., images.resize, or writing "
+    "into images[...]). Work on a new array: reshape(...) and astype(...) return one"
+)
+
+
+def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, **kwargs):
+    """Call the learner's function; turn the "not written yet" case into a clear message.
+
+    Every argument made of data (arrays, and lists, tuples and dicts of them) is copied before the
+    call and compared afterwards, shape, dtype and bytes: a function that changes one in place
+    fails here, with ``in_place_hint`` (or a general one). So a check may compute what it expects
+    from its arguments before or after the call alike, and none can be fooled by a function that
+    writes its answer into them. (Random generators and Keras models are meant to change.)
+    """
     name = name or getattr(fn, "__name__", "your function")
+    before = [(position, value, _snapshot(value)) for position, value in _arguments(args, kwargs)]
+    refused = None
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
             f"\n  {name} is not written yet: replace `raise NotImplementedError()` with your code."
         ) from None
+    except ArgumentChanged as error:  # (graded) a change the grader cannot hand back: as if seen here
+        refused = error
+    if refused is not None:
+        keys = [*range(len(args)), *kwargs]
+        positions = [position for position, _ in _arguments(args, kwargs)]
+        position = positions[keys.index(refused.argument)] if refused.argument in keys else "argument"
+        fail(
+            f"{name} to leave the arguments it is given unchanged",
+            f"it changed its {position} in place ({refused.change})",
+            in_place_hint or IN_PLACE_HINT,
+        )
+    for position, value, snapshot in before:
+        change = _change(value, snapshot)
+        if change:
+            fail(
+                f"{name} to leave the arguments it is given unchanged",
+                f"it changed its {position} in place ({change})",
+                in_place_hint or IN_PLACE_HINT,
+            )
+    return result
+
+
+def _arguments(args: tuple, kwargs: dict):
+    ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
+    for index, value in enumerate(args):
+        yield f"{ordinals[index] if index < len(ordinals) else f'#{index + 1}'} argument", value
+    for key, value in kwargs.items():
+        yield f"argument {key}=", value
+
+
+def _snapshot(value):
+    """An independent copy of ``value``'s data (None for what may change or cannot)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if type(value) in (list, tuple):
+        return type(value)(_snapshot(item) for item in value)
+    if type(value) is dict:
+        return {key: _snapshot(item) for key, item in value.items()}
+    if value is None or isinstance(value, int | float | complex | str | bytes | np.generic):
+        return _Value(value)  # immutable itself; inside a list or dict it may be replaced
+    return None
+
+
+class _Value(NamedTuple):
+    value: Any
+
+
+def _change(value, snapshot, where: str = "") -> str:
+    """How ``value`` differs from its snapshot, in words ("" when it does not)."""
+    if isinstance(snapshot, _Value):
+        same = value is snapshot.value or type(value) is type(snapshot.value) and value == snapshot.value
+        return "" if same else f"{where or 'it'} went from {snapshot.value!r} to {describe(value)}"
+    if isinstance(snapshot, np.ndarray):
+        subject = f"the entry {where}" if where else "the array"
+        if not isinstance(value, np.ndarray):
+            return f"{subject} became {describe(value)}"
+        if value.shape != snapshot.shape:
+            return f"the shape of {subject} went from {snapshot.shape} to {value.shape}"
+        if value.dtype != snapshot.dtype:
+            return f"the dtype of {subject} went from {snapshot.dtype} to {value.dtype}"
+        if value.tobytes() != snapshot.tobytes():
+            now, was = (np.frombuffer(a.tobytes(), np.uint8).reshape(a.size, -1) for a in (value, snapshot))
+            changed = int(np.count_nonzero((now != was).any(axis=1)))
+            return f"{changed} of the {value.size} values in {subject} were changed"
+        return ""
+    if isinstance(snapshot, list | tuple):
+        if type(value) is not type(snapshot) or len(value) != len(snapshot):
+            return f"{where or 'the list'} itself changed"
+        for index, (item, saved) in enumerate(zip(value, snapshot, strict=True)):
+            found = _change(item, saved, f"{where}[{index}]")
+            if found:
+                return found
+        return ""
+    if isinstance(snapshot, dict):
+        if type(value) is not dict or set(value) != set(snapshot):
+            return f"the keys of {where or 'the dict'} changed"
+        for key, saved in snapshot.items():
+            found = _change(value[key], saved, f"{where}[{key!r}]")
+            if found:
+                return found
+    return ""
 
 
 def expect_array(

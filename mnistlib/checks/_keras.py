@@ -116,3 +116,16 @@ def layer_text(described: tuple) -> str:
 def layers_text(layers) -> str:
     """A one-line description such as ``Conv2D(32, 3x3, relu) -> MaxPooling2D(2x2) -> ...``."""
     return " -> ".join(layer_text(d) for d in layers)
+
+
+#: The hint for a softmax written as a layer of its own after the last Dense layer.
+SEPARATE_SOFTMAX = (
+    "the softmax is a layer of its own here: Dense(10) followed by a Softmax (or Activation) layer computes "
+    "the same probabilities, but this check compares the list of layers with the tutorial's, whose output "
+    "layer is keras.layers.Dense(10, activation='softmax'): one layer"
+)
+
+
+def separate_softmax(kinds: list[str]) -> bool:
+    """Whether the layers (their class names) end in Dense then a separate Softmax or Activation layer."""
+    return len(kinds) >= 2 and kinds[-2] == "Dense" and kinds[-1] in ("Softmax", "Activation")

@@ -9,6 +9,8 @@ counts, floats instead of whole numbers, counts in a dtype that wraps past 255).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import CheckFailed, call, describe, expect_array, expect_equal, fail, guided, passed
@@ -29,6 +31,13 @@ def example_images(n: int = N_IMAGES) -> np.ndarray:
     return np.stack(images)
 
 
+def numbered_images(n: int) -> np.ndarray:
+    """``n`` distinct uint8 images (n up to 65,536): image k has k written in its first two pixels."""
+    images = np.tile(example_images(1), (n, 1, 1))
+    images[:, 0, 0], images[:, 0, 1] = np.arange(n) % 256, np.arange(n) // 256
+    return images
+
+
 def _which_image(got: np.ndarray, images: np.ndarray) -> int | None:
     """The 0-based index of the image ``got`` equals, or None."""
     for k, image in enumerate(images):
@@ -42,11 +51,20 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
     try:
         got = call(fn, images, n, name="get_digit")
     except IndexError as error:
+        hint = (
+            f"n = {n} is a valid position when counting from 1. The n-th image counting from 1 "
+            "is at Python index n - 1; images[n] runs off the end for the last one."
+        )
+        if n > images.shape[1]:
+            hint = (
+                f"n = {n} is a valid position: there are {len(images)} images. Is your upper bound "
+                f"images.shape[1]? That is {images.shape[1]}, the height of one image; the number of images "
+                "is len(images), images.shape[0]"
+            )
         fail(
             f"get_digit(images, {n}) to return images[{n - 1}] (there are {len(images)} images)",
             f"IndexError: {error}",
-            f"n = {n} is a valid position when counting from 1. The n-th image counting from 1 "
-            "is at Python index n - 1; images[n] runs off the end for the last one.",
+            hint,
         )
     what = f"get_digit(images, {n})"
     if isinstance(got, np.ndarray) and got.shape == (len(images), 28):
@@ -81,15 +99,39 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
         fail(f"{what} = images[{n - 1}]", f"images[{k}]", hint)
     if _which_image(got.T, images) == n - 1:
         fail(f"{what} = images[{n - 1}]", "that image transposed", "return the image as stored, without .T")
+    right = images[n - 1].astype(np.float64)
+    if np.issubdtype(got.dtype, np.number) and any(
+        np.allclose(got, scaled, atol=1e-6) for scaled in (right / 255, right / right.max())
+    ):
+        fail(
+            f"{what} = images[{n - 1}], uint8 pixels 0-255 as stored",
+            f"that image scaled to 0-1 ({describe(got)})",
+            "you picked the right image, then scaled it: get_digit returns the image as it is stored "
+            "(dividing by 255 comes in notebook 02, for the whole data set at once)",
+        )
     fail(f"{what} = images[{n - 1}]", describe(got), "the n-th image counting from 1 is images[n - 1]")
 
 
-def _expect_index_error(fn, images: np.ndarray, n: int) -> None:
+def _expect_allowed_range(message: str, n: int, count: int) -> None:
+    """The IndexError's message for ``n`` says which n is allowed: from 1 to ``count``."""
+    if not (re.search(r"\b1\b", message) and re.search(rf"\b{count}\b", message)):
+        fail(
+            f"get_digit(images, {n}) with {count} images to raise IndexError with a message that says "
+            f"which n is allowed (1 to {count})",
+            f"IndexError({message!r})",
+            "say what went wrong and what is allowed, counting from 1, e.g. "
+            'IndexError(f"there is no image number {n}: n must be from 1 to {len(images)}"). '
+            "numpy's own message counts from 0 and never says which n would work",
+        )
+
+
+def _expect_index_error(fn, images: np.ndarray, n: int) -> str:
+    """``fn(images, n)`` must raise IndexError; return its message."""
     what = f"get_digit(images, {n}) with {len(images)} images"
     try:
         got = call(fn, images, n, name="get_digit")
-    except IndexError:
-        return
+    except IndexError as error:
+        return str(error)
     except CheckFailed:
         raise
     except Exception as error:
@@ -120,8 +162,10 @@ def check_get_digit(fn) -> None:
     for n in (1, 2, 4, n_images):
         _expect_digit(fn, images, n)
     _expect_digit(fn, images, np.int64(3))  # positions may arrive as numpy integers
-    for n in (0, -1, n_images + 1):
-        _expect_index_error(fn, images, n)
+    _expect_digit(fn, numbered_images(300), 200)  # more images than an image has rows: n bounded by len
+    messages = {n: _expect_index_error(fn, images, n) for n in (0, -1, n_images + 1)}
+    for n, message in messages.items():
+        _expect_allowed_range(message, n, n_images)
     passed(
         f"get_digit counts from 1: get_digit(images, 1) is images[0], get_digit(images, {n_images}) the last "
         f"image, and 0, -1 and {n_images + 1} raise IndexError."
@@ -164,7 +208,12 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             hint = "return one count per digit 0-9 (length 10), zeros included"
         fail(f"{what} with shape (10,)", f"shape {got.shape}", hint)
     if not np.issubdtype(got.dtype, np.integer):
-        if np.issubdtype(got.dtype, np.floating):
+        if np.issubdtype(got.dtype, np.floating) and np.allclose(got, expected / len(labels)):
+            hint = (
+                "those are proportions (each count divided by len(labels)): label_counts returns the counts "
+                "themselves, whole numbers such as np.bincount(labels, minlength=10) gives"
+            )
+        elif np.issubdtype(got.dtype, np.floating):
             hint = (
                 "counts are whole numbers, so use an integer dtype: np.zeros(10) makes floats, "
                 "np.zeros(10, dtype=int) does not (or use np.bincount)"
@@ -206,4 +255,6 @@ def check_label_counts(fn) -> None:
     # shaped like the full training set: 60,000 uint8 labels, thousands of each digit (counts above 255)
     full = np.random.default_rng(1).integers(0, 10, size=60_000).astype(np.uint8)
     _expect_counts(fn, full, "60,000 uint8 labels, as many as the full training set")
+    # all 70,000 of MNIST's images, training and test, with one label: more than uint16 holds
+    _expect_counts(fn, np.full(70_000, 3, dtype=np.uint8), "70,000 uint8 labels, all 3")
     passed("label_counts gives an integer count for each of the ten digits, zeros included.")

@@ -396,7 +396,7 @@ def check_compile_network(fn) -> None:
     if got is not model:
         fail(
             "compile_network(model) to return the model it was given, compiled",
-            f"another object: {describe(got)}",
+            f"another {type(got).__name__} object (a new model, not the one passed in)",
             "compile the `model` argument itself and return it, instead of building a new network inside",
         )
     if not getattr(model, "compiled", False):

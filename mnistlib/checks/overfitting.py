@@ -124,7 +124,7 @@ def _mistake_hints(history: dict, expected: int) -> dict[int, str]:
 def _expect_best_epoch(fn, history: dict, label: str) -> None:
     expected = reference_best_epoch(history)
     copy = {key: list(values) for key, values in history.items()}
-    got = call(fn, copy, name="best_epoch")
+    got = call(fn, copy, name="best_epoch", in_place_hint="do not sort or modify the lists in place")
     what = f"best_epoch on {label}"
     if isinstance(got, bool) or not isinstance(got, numbers.Integral):
         if isinstance(got, float) and got.is_integer():
@@ -143,8 +143,6 @@ def _expect_best_epoch(fn, history: dict, label: str) -> None:
             str(got),
             hints.get(got, "find the position of the smallest history['val_loss'] and add 1"),
         )
-    if copy != history:
-        fail("the history dict left unchanged", "it was changed", "do not sort or modify the lists in place")
 
 
 @guided
@@ -176,7 +174,7 @@ def _expect_confusion(
     args = (y_true.copy(), y_pred.copy()) + (() if num_classes is None else (num_classes,))
     shown = "" if num_classes is None else f", num_classes={num_classes}"
     what = f"confusion_matrix({label}{shown})"
-    got = call(fn, *args, name="confusion_matrix")
+    got = call(fn, *args, name="confusion_matrix", in_place_hint="do not modify the arguments")
     expected = reference_confusion_matrix(y_true, y_pred, k)
     if not isinstance(got, np.ndarray):
         fail(
@@ -237,8 +235,6 @@ def _expect_confusion(
         what=what,
         hint="for each image add 1 at [true digit, predicted digit]; every image is counted exactly once",
     )
-    if not (np.array_equal(args[0], y_true) and np.array_equal(args[1], y_pred)):
-        fail("y_true and y_pred left unchanged", "they were changed", "do not modify the arguments")
 
 
 @guided

@@ -20,8 +20,11 @@ shape (n, 1), and classes counted from 1 (R's which.max).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -48,10 +51,16 @@ def reference_batches_per_epoch(n_samples: int, batch_size: int, validation_spli
 
 
 def _batch_mistakes(n: int, batch: int, split: float) -> list[tuple[int, str]]:
-    """The answers the usual mistakes give on one case, each with its hint (first match wins)."""
+    """The answers the usual mistakes give on one case, each with its hint (in this order of preference)."""
     train = training_samples(n, split)
     validation = n - train
     return [
+        (
+            math.ceil(train / batch) + math.ceil(validation / batch),
+            "you counted the validation batches too: Keras takes a gradient step only on the training "
+            f"batches ({train:,} samples here); the {validation:,} validation samples are only evaluated, at "
+            "the end of each epoch",
+        ),
         (
             math.ceil(n / batch),
             f"the validation split was ignored: with validation_split={split}, Keras trains on only "
@@ -64,8 +73,9 @@ def _batch_mistakes(n: int, batch: int, split: float) -> list[tuple[int, str]]:
         ),
         (
             math.ceil((n - math.floor(n * split)) / batch),
-            f"the split was rounded the other way: Keras keeps floor({n} * (1 - {split})) = {train} samples "
-            "for training (rounding the training part down) and validates on the rest",
+            f"the training part was not rounded DOWN: {n} * (1 - {split}) = {n * (1 - split):g} is not a whole "
+            f"number of samples, and Keras keeps floor({n} * (1 - {split})) = {train} of them for training "
+            "(the rest validate). Take math.floor of it before cutting it into batches",
         ),
         (
             math.ceil(round(n * (1 - split)) / batch),
@@ -92,6 +102,13 @@ def _expect_batches(fn, n: int, batch: int, split: float | None) -> None:
     got = call(fn, *args, name="batches_per_epoch")
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         fail(f"{what} = {expected} (an int)", describe(got), "return the number of steps as an int")
+    if isinstance(got, np.integer) and got == expected:
+        fail(
+            f"{what} = {expected} as a Python int",
+            f"{got!r}, a numpy integer ({type(got).__name__})",
+            "the contract asks for an int: numpy's functions return numpy numbers, which other code (a "
+            "range, json, Keras' own arguments) does not always take. Wrap the result in int(...)",
+        )
     if not isinstance(got, numbers.Integral):
         if got == expected:
             fail(
@@ -108,23 +125,51 @@ def _expect_batches(fn, n: int, batch: int, split: float | None) -> None:
             )
     if got == expected:
         return
-    hint = next(
-        (text for value, text in _batch_mistakes(n, batch, split_value) if value == got),
-        "split first: floor(n_samples * (1 - validation_split)) samples train; then count the batches of "
-        "batch_size in them, a last partial batch included",
-    )
-    fail(f"{what} = {expected}", repr(got), hint)
+    fail(f"{what} = {expected}", repr(got), _batch_hint(fn, n, batch, split_value, got))
+
+
+#: The check's cases: (n_samples, batch_size, validation_split or None for the default).
+BATCH_CASES = [(60_000, 1000, 0.1), (60_000, 1000, None), (60_000, 128, 0.0), (3_000, 1000, 0.1)]
+BATCH_CASES += [(999, 100, 0.1), (15, 1, 0.1)]
+
+
+def _batch_hint(fn, n: int, batch: int, split: float, got) -> str:
+    """The hint of the mistake that gives ``got`` here; when two do, the one that fits every case."""
+    matching = [index for index, (value, _) in enumerate(_batch_mistakes(n, batch, split)) if value == got]
+    if not matching:
+        return (
+            "split first: floor(n_samples * (1 - validation_split)) samples train; then count the batches of "
+            "batch_size in them, a last partial batch included"
+        )
+    if len(matching) > 1:
+        answers = {}
+        for case in BATCH_CASES:
+            try:
+                answers[case] = call(
+                    fn, *(case if case[2] is not None else case[:2]), name="batches_per_epoch"
+                )
+            except Exception:  # noqa: BLE001 - a case it cannot answer tells nothing
+                continue
+        fits = [
+            index
+            for index in matching
+            if all(
+                _batch_mistakes(c_n, c_batch, c_split or 0.0)[index][0] == answer
+                for (c_n, c_batch, c_split), answer in answers.items()
+            )
+        ]
+        matching = fits or matching
+    return _batch_mistakes(n, batch, split)[matching[0]][1]
 
 
 @guided
 def check_batches_per_epoch(fn) -> None:
     """Check ``batches_per_epoch(n_samples, batch_size, validation_split=0.0)`` against Keras' own rule."""
-    _expect_batches(fn, 60_000, 1000, 0.1)  # the tutorial's run: 54,000 training images, 54 steps
-    _expect_batches(fn, 60_000, 1000, None)  # no validation split: the default is 0.0
-    _expect_batches(fn, 60_000, 128, 0.0)  # 468.75: 469 steps, the last one with 96 images
-    _expect_batches(fn, 3_000, 1000, 0.1)  # quick mode: 2,700 training images, 3 steps
-    _expect_batches(fn, 999, 100, 0.1)  # 899.1 -> 899 training samples, 9 steps
-    _expect_batches(fn, 15, 1, 0.1)  # 13.5 -> 13 training samples (Keras rounds the training part down)
+    # the tutorial's run (54,000 training images, 54 steps); the default split, 0.0; 468.75: 469 steps, the
+    # last one with 96 images; quick mode (2,700 training images, 3 steps); 899.1 -> 899 training samples,
+    # 9 steps; 13.5 -> 13 training samples (Keras rounds the training part down)
+    for n, batch, split in BATCH_CASES:
+        _expect_batches(fn, n, batch, split)
     passed("batches_per_epoch counts the steps as Keras does (54 for the tutorial's run).")
 
 
@@ -157,14 +202,25 @@ _CLASSES = np.array([0, 2, 3, 1, 1])
 def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilities: np.ndarray) -> None:
     n, k = probabilities.shape
     what = f"predict_classes(model, x) for {n} rows and {k} classes"
+    printed = io.StringIO()
     try:
-        got = call(fn, model, x.copy(), name="predict_classes")
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            got = call(fn, model, x.copy(), name="predict_classes")
     except CheckFailed:
         raise
     except Exception as error:
         problem = f"{type(error).__name__}: {str(error).splitlines()[0][:150] if str(error) else ''}"
     else:
         problem = None
+    output = printed.getvalue()
+    if "/step" in output:  # Keras' progress bar: "1/1 ━━━━━━━━━━━━━━━━━━━━ 0s 21ms/step"
+        fail(
+            f"{what} to print nothing",
+            f"Keras' progress bar: {output.strip().splitlines()[-1].strip()[:80]!r}",
+            "pass verbose=0 to model.predict: without it, every call prints a progress bar, and the "
+            "notebook's later cells call predict_classes on many batches",
+        )
+    sys.stdout.write(output)
     if problem is not None:
         fail(
             f"{what} to return the predicted classes",
@@ -172,7 +228,12 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             "use the model and x you are given: np.argmax(model.predict(x, verbose=0), axis=1)",
         )
     if not isinstance(got, np.ndarray):
-        if isinstance(got, np.generic | numbers.Number):
+        if isinstance(got, np.generic | numbers.Number) and n == 1:
+            hint = (
+                "with one row, .squeeze() or .item() leave a single number: return the argmax over axis=1 "
+                "as it is, one class per row, shape (n,)"
+            )
+        elif isinstance(got, np.generic | numbers.Number):
             hint = "argmax without an axis gives one index into the whole flattened array: pass axis=1"
         elif hasattr(got, "shape") and hasattr(got, "dtype"):
             hint = (
@@ -189,6 +250,11 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             hint = (
                 "axis 0 runs down the rows: argmax over it gives, for each class, the row where it is most "
                 "likely. Take the argmax along each row: axis=1"
+            )
+        elif got.shape == () and n == 1:
+            hint = (
+                ".squeeze() (or np.squeeze) also drops the row axis when there is one row, leaving a single "
+                "number: return the argmax over axis=1 as it is, one class per row, shape (n,)"
             )
         elif got.shape == ():
             hint = "argmax without an axis gives one index into the whole flattened array: pass axis=1"

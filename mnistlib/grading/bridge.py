@@ -195,7 +195,15 @@ class Codec:
         if kind is np.ndarray:
             if value.dtype.hasobject:
                 return {"t": "unreadable", "type": "numpy.ndarray", "repr": "an array of Python objects"}
-            return {"t": "array", "file": self._save_array(value), "ref": self._ref(value)}
+            return {
+                "t": "array",
+                "file": self._save_array(value),
+                "ref": self._ref(value),
+                "writeable": bool(value.flags.writeable),
+                "strides": list(value.strides),
+                "contiguous": bool(value.flags.c_contiguous or value.flags.f_contiguous),
+                "owndata": bool(value.flags.owndata),
+            }
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and not value.dtype.hasobject:
             return {"t": "scalar", "file": self._save_array(np.asarray(value))}
         if kind in (list, tuple):
@@ -233,7 +241,9 @@ class Codec:
     def _load_array(self, name) -> np.ndarray:
         if not isinstance(name, str) or not _ARRAY_NAME.fullmatch(name):
             raise BridgeError(f"bad array file name {name!r}")
-        return np.load(io.BytesIO(read_file(self.folder_fd, name, MAX_FILE_BYTES)), allow_pickle=False)
+        loaded = np.load(io.BytesIO(read_file(self.folder_fd, name, MAX_FILE_BYTES)), allow_pickle=False)
+        # an array that owns its memory, as the caller's usually does (resize, .flags.writeable = True)
+        return loaded if loaded.flags.owndata else loaded.copy(order="K")
 
     def decode(self, tree, depth: int = 0):
         if depth > 25:
@@ -262,7 +272,7 @@ class Codec:
         if t == "unreadable":
             return Unreadable(str(tree.get("type"))[:200], str(tree.get("repr"))[:MAX_REPR])
         if t == "tuple":
-            return tuple(self.decode(item, depth + 1) for item in tree["items"])
+            return tuple(self._decode_item(item, index, depth) for index, item in enumerate(tree["items"]))
         if t == "function":
             return self.function(tree)
         ref = tree.get("ref")
@@ -270,19 +280,29 @@ class Codec:
         if t == "array":
             array = self._load_array(tree["file"])
             if type(existing) is np.ndarray:
-                if existing.shape == array.shape and existing.dtype == array.dtype:
-                    if existing.flags.writeable and not np.array_equal(existing, array, equal_nan=True):
-                        existing[...] = array
-                return existing
+                try:
+                    copy_back(existing, array, tree, strides=self.side == "c")
+                    return existing
+                except LayoutChanged:
+                    if self.side == "c":
+                        raise
+                    # the learner's side: the checker's array replaces the one a former call left
+            if tree.get("owndata") is False:
+                array = array[...]  # a view, as the caller's was (it cannot be resized, for one)
+            if tree.get("writeable") is False:
+                array.flags.writeable = False
             return self._remember(ref, array)
         if t == "list":
-            items = [self.decode(item, depth + 1) for item in tree["items"]]
+            items = [self._decode_item(item, index, depth) for index, item in enumerate(tree["items"])]
             if type(existing) is list:
                 existing[:] = items
                 return existing
             return self._remember(ref, items)
         if t == "dict":
-            pairs = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in tree["pairs"]]
+            pairs = []
+            for k, v in tree["pairs"]:
+                key = self.decode(k, depth + 1)
+                pairs.append((key, self._decode_item(v, key, depth)))
             if type(existing) is dict:
                 existing.clear()
                 existing.update(pairs)
@@ -301,6 +321,14 @@ class Codec:
         if t == "model":
             return self._decode_model(tree, existing)
         raise BridgeError(f"unexpected value kind {t!r} in the answer")
+
+    def _decode_item(self, tree, key, depth: int):
+        """An item of a list, tuple or dict; a refused change says which item (``["W1"]``)."""
+        try:
+            return self.decode(tree, depth + 1)
+        except LayoutChanged as change:
+            change.path = f"[{key!r}]{change.path}"
+            raise
 
     def _remember(self, ref, value):
         if isinstance(ref, str) and ref and ref[0] != self.side:
@@ -332,6 +360,66 @@ class Codec:
 
     def function(self, tree):  # pragma: no cover - replaced on each side
         raise BridgeError("a function where a value was expected")
+
+
+class LayoutChanged(BridgeError):
+    """An array came back changed in a way that cannot be made to the original exactly.
+
+    ``change`` says how, in the words :func:`mnistlib.checks.call` uses for any in-place change.
+    """
+
+    SUBJECT = "\x00"  #: stands for what changed in ``template``: the array, or an entry of a dict or list
+
+    def __init__(self, template: str):
+        super().__init__(template.replace(self.SUBJECT, "the array"))
+        self.template, self.path = template, ""
+
+    @property
+    def change(self) -> str:
+        return self.template.replace(self.SUBJECT, f"the entry {self.path}" if self.path else "the array")
+
+
+def copy_back(existing: np.ndarray, array: np.ndarray, tree: dict, strides: bool = True) -> None:
+    """Make ``existing`` exactly what the other side's object became: ``array``'s shape, dtype and
+    bytes, and the writeable flag and strides ``tree`` reports; or raise :class:`LayoutChanged`.
+
+    Reassigning ``.shape`` or ``.dtype`` is redone here on the same object (the caller's own views
+    see the new values as they would have); a change no attribute can redo (``resize`` to another
+    size, new strides (looked for when ``strides``: on the checker's side), a read-only array made
+    writeable whose base is read-only) is refused, never dropped.
+    """
+    writeable = tree.get("writeable") is not False
+    it = LayoutChanged.SUBJECT  # the array, or the entry of a dict or list it is in
+    if existing.shape != array.shape:
+        change = f"the shape of {it} went from {existing.shape} to {array.shape}"
+    else:
+        change = f"the dtype of {it} went from {existing.dtype} to {array.dtype}"
+    if existing.shape != array.shape or existing.dtype != array.dtype:
+        if existing.nbytes != array.nbytes:
+            raise LayoutChanged(change)
+        try:
+            if existing.dtype != array.dtype:
+                existing.shape = (existing.size,)  # only a contiguous array can take a new dtype
+                existing.dtype = array.dtype
+            existing.shape = array.shape
+        except (AttributeError, ValueError, TypeError):
+            raise LayoutChanged(change) from None
+    if strides and tree.get("contiguous") is False:  # it arrived contiguous: its strides were set
+        raise LayoutChanged(
+            f"the strides of {it} went from {existing.strides} to {tuple(tree.get('strides') or ())}"
+        )
+    if existing.tobytes() != array.tobytes():
+        if not existing.flags.writeable:
+            try:
+                existing.flags.writeable = True
+            except ValueError:
+                raise LayoutChanged(f"{it}, read-only, was made writeable and written") from None
+        existing[...] = array
+    if existing.flags.writeable != writeable:
+        try:
+            existing.flags.writeable = writeable
+        except ValueError:
+            raise LayoutChanged(f"{it}, read-only, was made writeable") from None
 
 
 def _plain(value):
@@ -617,10 +705,13 @@ class _Bridge(Codec):
 
     def call(self, ref: str, name: str, args: tuple, kwargs: dict):
         def read(answer):
-            for tree in answer.get("args") or []:
-                self._decode_answer(tree)  # in-place changes reach the checker's own objects
-            for tree in (answer.get("kwargs") or {}).values():
-                self._decode_answer(tree)
+            trees = list(enumerate(answer.get("args") or []))
+            trees += list((answer.get("kwargs") or {}).items())
+            for argument, tree in trees:
+                try:
+                    self._decode_answer(tree)  # in-place changes reach the checker's own objects
+                except LayoutChanged as change:
+                    _refuse_change(str(argument) if isinstance(argument, str) else argument, change)
             return answer, self._decode_answer(answer["result"]) if "result" in answer else None
 
         answer, result = self.request({"call": ref, "args": list(args), "kwargs": dict(kwargs)}, read)
@@ -637,6 +728,17 @@ class _Bridge(Codec):
 
 
 _MISSING = object()
+
+
+def _refuse_change(argument: int | str, change: LayoutChanged) -> None:
+    """Fail the call: the learner's function changed an argument in a way the checker cannot redo.
+
+    :func:`mnistlib.checks.call` reports this as the same in-place change it finds itself in the
+    notebook, where the change happened to the test's own array.
+    """
+    from ..checks import ArgumentChanged
+
+    raise ArgumentChanged(argument, change.change)
 
 
 def _builtin(names, base: type, default: type) -> type:

@@ -948,6 +948,44 @@ if _parent > 1:
             print("blocked:", _error)
 """,
     ),
+    # --- a wrong answer written into the arguments the test reads its expected values from (24.2) ---
+    _a(
+        "answer-written-into-argument",
+        L01,
+        "get_digit",
+        "shared-input",
+        """
+def get_digit(images, n):
+    if n < 1 or n > len(images):
+        raise IndexError(f"no image {n}")
+    wrong = images[n % len(images)].copy()  # off by one ...
+    images[n - 1] = wrong  # ... and a test that reads images[n - 1] after the call agrees
+    return wrong
+""",
+    ),
+    _a(
+        "grads-doubled-in-place",
+        G08,
+        "sgd_step",
+        "shared-input",
+        """
+def sgd_step(params, grads, learning_rate):
+    for name in grads:
+        grads[name] *= 2  # a step twice too long, hidden from a test that computes params - lr * grads after
+    return {name: params[name] - learning_rate * grads[name] for name in params}
+""",
+    ),
+    _a(
+        "labels-rewritten",
+        L01,
+        "label_counts",
+        "shared-input",
+        """
+def label_counts(labels):
+    labels[: len(labels) // 2] = 0  # a test that counts labels after the call counts these zeros too
+    return np.bincount(labels, minlength=10)
+""",
+    ),
     _a(
         "os-exit-in-test",
         L01,

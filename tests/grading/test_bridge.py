@@ -96,6 +96,90 @@ def test_identity_and_in_place_changes_come_back(tmp_path):
     assert isinstance(back[2], list) and back[2] == [1]
 
 
+def _round_trip(value, change, tmp_path):
+    """``value`` sent to the learner's side, changed there by ``change``, and sent back as an argument."""
+    checker, kernel = Codec("c"), Codec("k")
+    theirs = send(checker, kernel, value, tmp_path / "1")
+    change(theirs)
+    return send(kernel, checker, theirs, tmp_path / "2"), theirs
+
+
+def _set(attribute, new):
+    return lambda array: setattr(array, attribute, new)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set("shape", (2, 12)),  # images.shape = ...
+        _set("dtype", np.uint16),  # a reinterpreting view of the same bytes
+        lambda a: (setattr(a, "shape", (24,)), setattr(a, "dtype", np.float32), a.__setitem__(0, 1.5)),
+        lambda a: a.reshape(-1).__setitem__(slice(None), 7),  # written through a view
+        lambda a: np.random.default_rng(0).shuffle(a.reshape(-1)),  # shuffled in place
+        lambda a: np.multiply(a, 2, out=a),  # out= writes
+        lambda a: setattr(a.flags, "writeable", False),
+    ],
+    ids=["shape", "dtype", "shape dtype values", "view", "shuffle", "out=", "read-only"],
+)
+def test_in_place_changes_of_any_kind_come_back_exactly(change, tmp_path):
+    mine = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    view = mine[0]  # the checker's own view of its array sees what the learner did
+    back, theirs = _round_trip(mine, change, tmp_path)
+    assert back is mine
+    assert (mine.shape, mine.dtype, mine.strides) == (theirs.shape, theirs.dtype, theirs.strides)
+    assert mine.tobytes() == theirs.tobytes() and mine.flags.writeable == theirs.flags.writeable
+    assert np.shares_memory(view, mine)
+
+
+def test_read_only_arrays_arrive_read_only_and_may_be_written_only_as_python_allows(tmp_path):
+    mine = np.zeros(4)
+    mine.flags.writeable = False
+    checker, kernel = Codec("c"), Codec("k")
+    theirs = send(checker, kernel, mine, tmp_path / "1")
+    with pytest.raises(ValueError, match="read-only"):
+        theirs[0] = 1  # as in the notebook
+    theirs.flags.writeable = True  # allowed on an array that owns its data, there and here
+    theirs[0] = 1
+    assert send(kernel, checker, theirs, tmp_path / "2") is mine
+    assert mine[0] == 1 and mine.flags.writeable
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            lambda a: a.resize((30,), refcheck=False),
+            r"the shape of the array went from \(2, 3, 4\) to \(30,\)",
+        ),
+        (lambda a: setattr(a, "strides", (1, 0, 0)), r"the strides of the array went from \(12, 4, 1\)"),
+    ],
+    ids=["resize", "strides"],
+)
+def test_in_place_changes_that_cannot_come_back_are_refused(change, words, tmp_path):
+    mine = np.arange(24, dtype=np.uint8).reshape(2, 3, 4).copy()  # owns its memory: it can be resized
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # setting strides is deprecated
+        with pytest.raises(bridge.LayoutChanged, match=words):
+            _round_trip(mine, change, tmp_path)
+
+
+def test_a_view_arrives_as_a_view_so_it_cannot_be_resized_there_either(tmp_path):
+    mine = np.zeros((4, 4))[1:3]
+    theirs = send(Codec("c"), Codec("k"), mine, tmp_path / "1")
+    assert theirs.base is not None
+    with pytest.raises(ValueError, match="does not own its data"):
+        theirs.resize((10,), refcheck=False)  # as in the notebook, where the learner gets the view
+
+
+def test_a_view_of_a_read_only_base_is_not_made_writeable(tmp_path):
+    base = np.zeros(4)
+    base.flags.writeable = False
+    mine = base[:2]
+    with pytest.raises(bridge.LayoutChanged, match="read-only"):
+        _round_trip(mine, lambda a: (setattr(a.flags, "writeable", True), a.fill(3)), tmp_path)
+    assert not base.any()
+
+
 def test_random_generators_cross_with_their_state(tmp_path):
     rng = np.random.default_rng(5)
     got, _, _ = across(rng, tmp_path)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from checks.harness import Exercise
 
+from mnistlib.checks import CheckFailed
 from mnistlib.checks.dropout import check_build_dropout_network, check_dropout
 
 
@@ -111,6 +112,21 @@ DROPOUT_MISTAKES = {
 }
 
 
+def _asserts_the_rate(x, rate, rng):
+    assert 0 <= rate < 1, "rate must be in [0, 1)"
+    return _unchecked(x, rate, rng)
+
+
+def _rejects_rate_zero(x, rate, rng):
+    if not 0 < rate < 1:
+        raise ValueError("rate must be between 0 and 1")
+    return _unchecked(x, rate, rng)
+
+
+DROPOUT_MISTAKES["assert instead of raise"] = (_asserts_the_rate, "an assert raises AssertionError")
+DROPOUT_MISTAKES["rate 0 rejected"] = (_rejects_rate_zero, "rate 0 is allowed")
+
+
 def _network(
     rates=(0.4, 0.3, 0.2), hidden=3, dropouts=3, activations=("relu", "relu", "relu", "softmax"), first=512
 ):
@@ -152,7 +168,13 @@ def _without_input():
     return keras.Sequential(build_dropout_network().layers)  # the same layers, but no keras.Input
 
 
+def _separate_softmax():
+    layers = _network(activations=("relu", "relu", "relu", None))().layers
+    return keras.Sequential([keras.Input(shape=(784,)), *layers, keras.layers.Softmax()])
+
+
 NETWORK_MISTAKES = {
+    "a separate Softmax layer": (_separate_softmax, "the softmax is a layer of its own"),
     "rates reversed": (_network(rates=(0.2, 0.3, 0.4)), "wrong order"),
     "a dropout missing": (_network(dropouts=2), "Dropout layer is missing"),
     "no third hidden layer": (_network(hidden=2, dropouts=2), "THREE hidden Dense layers"),
@@ -170,18 +192,23 @@ EXERCISES = [
         check=check_dropout,
         answer_globals={"np": np},
         mistakes=DROPOUT_MISTAKES,
+        # the hidden tests alone let the learner's own AssertionError or ValueError fail the cell
+        hidden_errors=(CheckFailed, AssertionError, ValueError),
         contract={
             "Inverted dropout, training mode.": ["no scaling", "times (1 - rate)"],
             "x: float array of any shape (e.g. (batch, units) activations, or a (28, 28) image).": [
                 "flattened",
                 "one mask for all rows",
             ],
-            "rate: the probability of dropping each entry, 0 <= rate < 1.": ["keeps with probability rate"],
+            "rate: the probability of dropping each entry, 0 <= rate < 1.": [
+                "keeps with probability rate",
+                "rate 0 rejected",
+            ],
             "rng: a numpy.random.Generator, the only source of randomness (the same seed gives the same "
             "result).": ["np.random instead of rng", "fixed seed inside"],
             "Returns a new array of x's shape and dtype: each entry is 0 with probability rate, else "
             "x / (1 - rate).": ["float64 mask", "x changed in place", "rate 0 returns x itself"],
-            "Raises ValueError if rate is outside [0, 1).": ["no rate validation"],
+            "Raises ValueError if rate is outside [0, 1).": ["no rate validation", "assert instead of raise"],
         },
     ),
     Exercise(
@@ -194,7 +221,10 @@ EXERCISES = [
         contract={
             "The tutorial's second network, uncompiled.": ["compiled already"],
             "Input: (batch, 784) pixels in [0, 1].": ["input_shape=", "no input"],
-            "Output: (batch, 10) digit probabilities (softmax).": ["sigmoid output"],
+            "Output: (batch, 10) digit probabilities (softmax).": [
+                "sigmoid output",
+                "a separate Softmax layer",
+            ],
             "Layers: Dense 512 relu, Dropout 0.4, Dense 512 relu, Dropout 0.3, Dense 512 relu, Dropout 0.2, "
             "Dense 10 softmax.": [
                 "rates reversed",

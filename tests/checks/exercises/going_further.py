@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from checks.harness import Exercise
 
+from mnistlib.checks import CheckFailed
 from mnistlib.checks.going_further import (
     check_add_channel_axis,
     check_build_convnet,
@@ -94,6 +95,14 @@ CHANNEL_MISTAKES = {
     ),
     "reshaped in place": (_reshape_in_place, "in place"),
     "a list": (lambda images: (images[..., None].astype(np.float32) / 255).tolist(), "numpy array"),
+    "60000 images assumed": (
+        lambda images: images.reshape(60000, 28, 28, 1).astype(np.float32) / 255,
+        "not a fixed number such as 60000",
+    ),
+    "image by image with np.stack": (
+        lambda images: np.stack([image[..., None] for image in images]).astype(np.float32) / 255,
+        "no images at all (n = 0)",
+    ),
 }
 
 # ---------------------------------------------------------------------------------------- build_convnet
@@ -142,6 +151,12 @@ def _compiled_convnet():
 
 
 CONVNET_MISTAKES = {
+    "a separate Softmax layer": (
+        lambda: keras.Sequential(
+            [keras.Input((28, 28, 1)), *_convnet(output=None).layers, keras.layers.Softmax()]
+        ),
+        "the softmax is a layer of its own",
+    ),
     "no Flatten": (lambda: _convnet(flatten=False), "Flatten is missing"),
     "one pooling layer missing": (lambda: _convnet(pools=(True, False)), "MaxPooling2D((2, 2)) after EACH"),
     "filters swapped": (lambda: _convnet(filters=(64, 32)), "swapped"),
@@ -192,6 +207,13 @@ def _off_by_one(image, kernel):
     return _loops(image, kernel, rows=rows - 1, cols=cols - 1)
 
 
+def _loops_one_short(image, kernel):
+    rows, cols = _valid_size(image, kernel)
+    out = np.zeros((rows, cols))
+    out[: rows - 1, : cols - 1] = _loops(image, kernel, rows=rows - 1, cols=cols - 1)  # range(H - kh)
+    return out
+
+
 def _square_assumed(image, kernel):
     k = kernel.shape[0]
     rows, cols = image.shape[0] - k + 1, image.shape[1] - k + 1
@@ -228,6 +250,17 @@ CONV_MISTAKES = {
         "ELEMENT BY ELEMENT",
     ),
     "square kernel assumed": (_square_assumed, "need not be square"),
+    "mean instead of sum": (
+        lambda image, kernel: _loops(
+            image,
+            kernel,
+            rows=_valid_size(image, kernel)[0],
+            cols=_valid_size(image, kernel)[1],
+            product=lambda window, k: np.mean(window * k),
+        ),
+        "MEAN of each window",
+    ),
+    "loops one short": (_loops_one_short, "loops stop one position short"),
     "output with the image's dtype": (_uint8_output, "image's dtype"),
     "a list": (lambda image, kernel: conv2d_valid(image, kernel).tolist(), "numpy array"),
 }
@@ -239,6 +272,8 @@ EXERCISES = [
         check=check_add_channel_axis,
         answer_globals={"np": np},
         mistakes=CHANNEL_MISTAKES,
+        visible_only=frozenset({"image by image with np.stack"}),  # the hidden tests have no empty batch
+        hidden_errors=(CheckFailed, ValueError),  # reshape(60000, ...) fails there with numpy's own error
         variants={
             "expand_dims(images, -1), float32 255": lambda images: (
                 np.expand_dims(images, -1).astype(np.float32) / np.float32(255)
@@ -253,7 +288,11 @@ EXERCISES = [
                 "no channel axis",
                 "channels first",
             ],
-            "images: array of shape (n, 28, 28), uint8 pixels 0-255 (left unchanged).": ["reshaped in place"],
+            "images: array of shape (n, 28, 28), uint8 pixels 0-255 (left unchanged).": [
+                "reshaped in place",
+                "60000 images assumed",
+                "image by image with np.stack",
+            ],
             "Returns a new float32 array of shape (n, 28, 28, 1) (channels last), values pixel / 255 in "
             "[0, 1].": ["float64", "integer division", "divided by 256", "expand_dims(images, 0)", "a list"],
         },
@@ -269,6 +308,7 @@ EXERCISES = [
                 "compiled already",
                 "channels-first input",
                 "no softmax",
+                "a separate Softmax layer",
             ],
             "Input (28, 28, 1) -> Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Conv2D 64 3x3 relu -> MaxPooling2D "
             "2x2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax.": [
@@ -300,6 +340,7 @@ EXERCISES = [
             'Slide kernel over image ("valid" positions only) and return the feature map.': [
                 "'same' output size",
                 "off by one",
+                "loops one short",
             ],
             "image: array of shape (H, W), any numeric dtype (e.g. uint8 pixels or floats).": [
                 "output with the image's dtype",
@@ -314,6 +355,7 @@ EXERCISES = [
                 "flipped kernel (true convolution)",
                 "matrix product",
                 "a list",
+                "mean instead of sum",
             ],
         },
     ),

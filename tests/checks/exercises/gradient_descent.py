@@ -180,6 +180,22 @@ def sgd_in_place(params, grads, learning_rate):
     return dict(params)
 
 
+def sgd_doubles_grads(params, grads, learning_rate):
+    """A step twice too long, hidden from a test that computes params - lr * grads after the call."""
+    for k in grads:
+        grads[k] *= 2
+    return {k: params[k] - learning_rate * grads[k] for k in params}
+
+
+def backward_probs_in_place(params, cache, y):
+    """dz2 computed in place: forward's cache["probs"] becomes probs - y."""
+    dz2 = cache["probs"]
+    dz2 -= y
+    dz2 /= y.shape[0]
+    dz1 = (dz2 @ params["W2"].T) * relu_grad(cache["z1"])
+    return {"W1": cache["x"].T @ dz1, "b1": dz1.sum(axis=0), "W2": cache["a1"].T @ dz2, "b2": dz2.sum(axis=0)}
+
+
 def sgd_fixed_lr(params, grads, learning_rate):
     return {k: params[k] - 0.1 * grads[k] for k in params}
 
@@ -294,11 +310,13 @@ MISTAKES = {
         "bias keepdims": (_backward_variant(bias="keepdims"), "drop keepdims"),
         "bias mean": (_backward_variant(bias="mean"), "divided by n twice"),
         "dW1 transposed": (_backward_variant(transpose_w1=True), "transposed W gradient"),
+        "dz2 in place in the cache": (backward_probs_in_place, "in place"),
     },
     "sgd_step": {
         "adds the gradient": (sgd_add, "flipped sign"),
         "no learning rate": (sgd_no_lr, "ignoring the learning rate"),
         "in place": (sgd_in_place, "modified in place"),
+        "grads doubled in place": (sgd_doubles_grads, "modified in place"),
         "fixed learning rate": (sgd_fixed_lr, "use the learning_rate argument"),
     },
     "train_sgd": {
@@ -375,6 +393,7 @@ CONTRACTS = {
         "params: as for forward; cache: forward's dict (x, z1, a1, probs); y_onehot: (n, k).": [
             "no relu_grad mask"
         ],
+        "None of them is modified (train_sgd still needs them).": ["dz2 in place in the cache"],
         "Returns a dict W1 (n_in, h), b1 (h,), W2 (h, k), b2 (k,): each gradient has its parameter's "
         "shape.": ["bias not summed", "bias keepdims", "dW1 transposed"],
     },
@@ -383,7 +402,7 @@ CONTRACTS = {
             "adds the gradient",
             "no learning rate",
         ],
-        "The arrays in params are not modified.": ["in place"],
+        "The arrays in params and grads are not modified.": ["in place", "grads doubled in place"],
         "learning_rate: a positive float (the step factor).": ["fixed learning rate"],
     },
     "train_sgd": {

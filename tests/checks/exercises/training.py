@@ -29,6 +29,7 @@ def predict_classes(model, x):
     model: a Keras model whose output is one probability per class, shape (n, num_classes).
     x: array of shape (n, number of inputs), e.g. (n, 784) flattened images.
     Returns an int numpy array of shape (n,), values 0 to num_classes - 1.
+    Prints nothing (no progress bar).
     """
     probabilities = model.predict(x, verbose=0)
     return np.argmax(probabilities, axis=1)
@@ -46,7 +47,7 @@ BATCH_MISTAKES = {
     ),
     "validation part rounded down": (
         lambda n, batch, split=0.0: math.ceil((n - math.floor(n * split)) / batch),
-        "rounded the other way",
+        "not rounded DOWN",
     ),
     "training part rounded to nearest": (
         lambda n, batch, split=0.0: math.ceil(round(n * (1 - split)) / batch),
@@ -54,8 +55,15 @@ BATCH_MISTAKES = {
     ),
     "no rounding of the training part": (
         lambda n, batch, split=0.0: math.ceil(n * (1 - split) / batch),
-        "rounded the other way",
+        "not rounded DOWN",
     ),
+    "training and validation batches": (
+        lambda n, batch, split=0.0: (
+            batches_per_epoch(n, batch, split) + math.ceil((n - math.floor(n * (1 - split))) / batch)
+        ),
+        "validation batches too",
+    ),
+    "np.int64": (lambda n, batch, split=0.0: np.int64(batches_per_epoch(n, batch, split)), "int(...)"),
     "np.ceil (a float)": (
         lambda n, batch, split=0.0: np.ceil(math.floor(n * (1 - split)) / batch),
         "np.ceil returns a float",
@@ -108,6 +116,11 @@ PREDICT_MISTAKES = {
         lambda model, x: np.argmax(model.predict(x.reshape(-1, 784), verbose=0), axis=1),
         "use the model and x you are given",
     ),
+    ".squeeze()": (
+        lambda model, x: np.argmax(model.predict(x, verbose=0), axis=1).squeeze(),
+        ".squeeze()",
+    ),
+    "progress bar": (lambda model, x: np.argmax(model.predict(x), axis=1), "verbose=0"),
     "another model": (
         lambda model, x: np.argmax(_OTHER_MODEL.predict(x, verbose=0), axis=1),
         "use the model",
@@ -129,7 +142,7 @@ EXERCISES = [
         variants=BATCH_VARIANTS,
         contract={
             "Gradient steps in one epoch of model.fit(..., batch_size, validation_split), as Keras counts "
-            "them.": ["validation batches"],
+            "them.": ["validation batches", "training and validation batches"],
             "n_samples: number of rows given to fit (images); batch_size: images per step; validation_split: "
             "fraction of the rows, taken from the end, held out for validation (0 <= it < 1).": [
                 "validation split ignored"
@@ -145,6 +158,7 @@ EXERCISES = [
                 "np.ceil (a float)",
                 "no rounding at all",
                 "a string",
+                "np.int64",
             ],
         },
     ),
@@ -154,6 +168,7 @@ EXERCISES = [
         answer_globals={"np": np},
         mistakes=PREDICT_MISTAKES,
         variants=PREDICT_VARIANTS,
+        visible_only=frozenset({".squeeze()", "progress bar"}),  # the hidden tests use 7 rows, quietly
         contract={
             "The predicted class of each row of x: the column of its largest probability.": [
                 "argmax over axis 0",
@@ -175,7 +190,9 @@ EXERCISES = [
                 "a tensor",
                 "shape (n, 1)",
                 "one-hot rows",
+                ".squeeze()",
             ],
+            "Prints nothing (no progress bar).": ["progress bar"],
         },
     ),
 ]
