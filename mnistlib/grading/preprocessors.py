@@ -34,6 +34,7 @@ same pipeline:
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -53,6 +54,26 @@ from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .kernel import limited_kernel_argv, never_answered
+
+
+def new_calls_folder(parent: str) -> str:
+    """A new, empty folder in ``parent`` for the bridge's calls; its path.
+
+    ``parent`` is a folder the learner's kernel can write in (its own run folder), so the kernel
+    may rename, replace or link anything there at any moment. The folder is therefore made through
+    a descriptor of ``parent`` (never through a link planted in its place), under a name nobody
+    can guess, with mode 0700 from the start: a sandboxed kernel is the grading user in its own
+    user namespace, so it needs no wider mode, and nothing is ever changed by path afterwards.
+    The bridge opens the folder without following links (:mod:`mnistlib.grading.bridge`), and
+    :func:`shutil.rmtree` removes it through descriptors too.
+    """
+    parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        name = f"mnistlib-calls-{secrets.token_hex(8)}"
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
+    return os.path.join(parent, name)
 
 
 def _grade_id(cell) -> str | None:
@@ -239,11 +260,10 @@ class GradingExecute(Execute):
         if self._checker is None:
             self._start_checker()
         if self._calls_dir is None:
-            # next to the kernel's sockets: a folder the sandboxed kernel can write in
+            # next to the kernel's sockets: the one host folder a sandboxed kernel sees (and can write in)
             box = getattr(self, "_box", None)
             where = Path(self.km.ip).parent if box is not None else Path(self.km.connection_file).parent
-            self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
-            os.chmod(self._calls_dir, 0o777)
+            self._calls_dir = new_calls_folder(str(where))
         connection = {
             key: value.decode() if isinstance(value, bytes) else value
             for key, value in self.km.get_connection_info().items()
