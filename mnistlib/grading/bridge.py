@@ -628,7 +628,9 @@ class _Bridge(Codec):
         answer, result = self.request({"call": ref, "args": list(args), "kwargs": dict(kwargs)}, read)
         for warning in (answer.get("warnings") or [])[:50]:
             category = _builtin(warning.get("types"), Warning, UserWarning)
-            warnings.warn(str(warning.get("message")), category, stacklevel=3)
+            # Issued at a made-up location, never the test cell's: Python prints the source line
+            # of a warning's location, and a test cell's lines may be hidden tests.
+            warnings.warn_explicit(str(warning.get("message"))[:2000], category, f"<{name}>", 1)
         if "raised" in answer:
             raised = answer["raised"] if isinstance(answer["raised"], dict) else {}
             kind = _builtin(raised.get("types"), Exception, RuntimeError)
