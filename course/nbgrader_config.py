@@ -42,6 +42,12 @@ c.Execute.interrupt_on_timeout = True
 # calls the learner's functions across a data-only bridge (a learner's monkey-patch cannot reach
 # them), a dead kernel is restarted and grading goes on, and learner feedback shows hidden tests'
 # names and messages but never their code.
+# Submissions are taken as data: a submitted notebook that is a symbolic or hard link, a device or
+# larger than 32 MB is refused with the reason, and such extra files of a submission folder are
+# never copied to where the learner's kernel runs (mnistlib.grading.submissions).
+from mnistlib.grading.submissions import guard_nbgrader  # noqa: E402
+
+guard_nbgrader()
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
@@ -58,6 +64,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
+    "mnistlib.grading.preprocessors.SanitizeLearnerHTML",  # what formgrader shows: no learner script
 ]
 c.GradingExecute.timeout = (
     limits.CELL_TIMEOUT_S
@@ -74,5 +81,9 @@ c.LimitOutput.max_lines = 200  # lines of output kept per cell in autograded not
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "mnistlib.grading.preprocessors.HideHiddenTests",
+    "mnistlib.grading.preprocessors.SanitizeFeedbackHTML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback pages run no script a learner wrote: outputs and Markdown are cleaned by bleach, and
+# script-capable outputs dropped (above), and nbconvert's template sanitises what it renders.
+c.HTMLExporter.sanitize_html = True

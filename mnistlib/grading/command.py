@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..course import COURSE  # the course installed with mnistlib (importlib.resources)
 from ..files import atomic_open, atomic_write
-from . import diagnose, limits
+from . import diagnose, limits, submissions
 from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
 
@@ -79,7 +79,8 @@ def identify(path: Path, assignments: dict[str, set[str]]) -> str | None:
         return path.stem
     if path.stem in assignments:
         return path.stem
-    notebook, _ = diagnose.read_submission(path)
+    raw, _ = submissions.read_bytes(path)  # a learner's file: never read through a link
+    notebook, _ = diagnose.read_submission(path, raw) if raw is not None else (None, None)
     if notebook is None:
         return None
     ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
@@ -102,20 +103,39 @@ def submission_timestamp(notebook: Path) -> str:
 
     ``nbgrader collect`` leaves ``timestamp.txt`` (``2026-12-02 05:23:21.162918 UTC``) beside
     each submitted notebook; export writes the same time without the zone.
+    The file is the learner's: it is read as data (never through a link, at most 200 bytes) and
+    parsed as a date; anything that is not one gives "".
     """
+    from nbgrader.utils import parse_utc
+
+    raw, _ = submissions.read_bytes(notebook.parent / "timestamp.txt", limit=submissions.MAX_TIMESTAMP_BYTES)
     try:
-        text = (notebook.parent / "timestamp.txt").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        return str(parse_utc(raw.decode("utf-8").strip())) if raw else ""
+    except (ValueError, OverflowError, UnicodeDecodeError, TypeError):
         return ""
-    return text.removesuffix("UTC").strip()
+
+
+#: What a spreadsheet reads as the start of a formula (or a formula after a tab or line break).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` as a grades-file cell no spreadsheet runs as a formula: text starting with
+    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for CSV
+    injection); numbers are kept as they are. Every grades CSV the course writes goes through it.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list[dict], list[str], bool]:
     """Jobs ``{"student", "assignment", "path"}`` for the given files / folders; problems; class mode."""
     jobs, problems, is_class = [], [], False
     taken: set[tuple[str, str]] = set()
+    shared: dict[str, dict] = {}
 
-    def add(student: str, assignment: str, path: Path) -> None:
+    def add(student: str, assignment: str, path: Path, root: Path | None = None) -> None:
         name, n = student, 1
         while (name, assignment) in taken:
             n += 1
@@ -125,10 +145,14 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
             {
                 "student": name,
                 "assignment": assignment,
-                "path": str(path.resolve()),
+                "path": str(path.absolute()),  # never resolved: a link is refused, not followed
                 "timestamp": submission_timestamp(path),
+                "within": str(root.absolute()) if root is not None else None,
             }
         )
+        if root is not None:  # how many names a hard-linked notebook has inside the class folder
+            inside = shared.setdefault(str(root), submissions.names_inside(root))
+            jobs[-1]["names"] = submissions.count_names(path, inside)
 
     for path in paths:
         if not path.exists():
@@ -138,8 +162,8 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
             for student in sorted(p for p in root.iterdir() if p.is_dir()):
                 for assignment in assignments:
                     notebook = student / assignment / f"{assignment}.ipynb"
-                    if notebook.is_file():
-                        add(student.name, assignment, notebook)
+                    if os.path.lexists(notebook) and not notebook.is_dir():  # a link, a pipe: refused
+                        add(student.name, assignment, notebook, root)
         else:
             files = sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
             if not files:
@@ -405,21 +429,20 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
             for student in students:
                 r = handed.get((student, assignment))
                 score = r["score"] if r else 0.0
-                writer.writerow(
-                    {
-                        "assignment": assignment,
-                        "duedate": "",
-                        "timestamp": r.get("timestamp", "") if r else "",
-                        "student_id": student,
-                        "last_name": "",
-                        "first_name": "",
-                        "email": "",
-                        "raw_score": score,
-                        "late_submission_penalty": 0.0,
-                        "score": score,
-                        "max_score": maxima.get(assignment, 0.0),
-                    }
-                )
+                row = {
+                    "assignment": assignment,
+                    "duedate": "",
+                    "timestamp": r.get("timestamp", "") if r else "",
+                    "student_id": student,
+                    "last_name": "",
+                    "first_name": "",
+                    "email": "",
+                    "raw_score": score,
+                    "late_submission_penalty": 0.0,
+                    "score": score,
+                    "max_score": maxima.get(assignment, 0.0),
+                }
+                writer.writerow({key: csv_cell(value) for key, value in row.items()})
 
 
 def remember_grades(results: list[dict]) -> None:

@@ -52,11 +52,14 @@ def read_notebook(path: Path):
     return nbformat.read(str(path), as_version=4)
 
 
-def read_submission(path: Path):
-    """``(notebook, None)`` for a readable notebook, else ``(None, note)`` saying what is wrong."""
+def read_submission(path: Path, raw: bytes | None = None):
+    """``(notebook, None)`` for a readable notebook, else ``(None, note)`` saying what is wrong.
+
+    ``raw``: the file's bytes, already read (by :func:`mnistlib.grading.submissions.read_bytes`).
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except OSError as err:
         return None, note("unreadable", f"{path.name} could not be read: {err.strerror}")
     if not raw.strip():

@@ -34,6 +34,8 @@ same pipeline:
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -41,6 +43,7 @@ from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -48,13 +51,40 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
-from . import answer_key, kernel_user
+from . import answer_key, kernel_user, limits
 from . import forkserver as grading_forkserver
-from . import limits
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .kernel import limited_kernel_argv, never_answered
+
+
+def new_calls_folder(parent: str, owner=None) -> str:
+    """A new, empty folder in ``parent`` for the bridge's calls; its path.
+
+    ``parent`` is a folder the learner's kernel can write in (its own run folder), so the kernel
+    may rename, replace or link anything there at any moment. The folder is therefore made through
+    a descriptor of ``parent`` (never through a link planted in its place), under a name nobody
+    can guess, with mode 0700 from the start: a sandboxed kernel is the grading user in its own
+    user namespace, so it needs no wider mode, and nothing is ever changed by path afterwards.
+    With ``owner`` (a :mod:`pwd` entry: the unprivileged kernel user, no sandbox), the new folder is
+    handed to that user through a descriptor opened without following links.
+    The bridge opens the folder without following links (:mod:`mnistlib.grading.bridge`), and
+    :func:`shutil.rmtree` removes it through descriptors too.
+    """
+    parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        name = f"mnistlib-calls-{secrets.token_hex(8)}"
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+        if owner is not None:
+            folder_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+            try:
+                os.fchown(folder_fd, owner.pw_uid, owner.pw_gid)
+            finally:
+                os.close(folder_fd)
+    finally:
+        os.close(parent_fd)
+    return os.path.join(parent, name)
 
 
 def _grade_id(cell) -> str | None:
@@ -270,13 +300,13 @@ class GradingExecute(Execute):
         if self._checker is None:
             self._start_checker()
         if self._calls_dir is None:
-            # next to the kernel's sockets: a folder the sandboxed kernel can write in
+            # next to the kernel's sockets: the one host folder a sandboxed kernel sees (and can write in)
             box = getattr(self, "_box", None)
             where = Path(self.km.ip).parent if box is not None else Path(self.km.connection_file).parent
+            owner = None
             if getattr(self, "_as_user", False):  # the kernel's user cannot reach the grader's runtime folder
-                where = None
-            self._calls_dir = tempfile.mkdtemp(prefix="mnistlib-calls-", dir=where)
-            os.chmod(self._calls_dir, 0o777)
+                where, owner = Path(tempfile.gettempdir()), kernel_user.account()
+            self._calls_dir = new_calls_folder(str(where), owner)
         connection = {
             key: value.decode() if isinstance(value, bytes) else value
             for key, value in self.km.get_connection_info().items()
@@ -397,11 +427,96 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         if not utils.is_grade(cell) or cell.cell_type != "code":
             return cell, resources
+        hidden = _hidden_lines(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
         cell.source = hide_hidden_region(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+            elif output.get("output_type") == "stream":
+                output["text"] = _without_lines("".join(output.get("text", "")), hidden)
         return cell, resources
 
 
-__all__ = ["HIDDEN_NOTE", "GradingExecute", "HideHiddenTests", "RestoreMissingCells", "hide_hidden_region"]
+#: What a test cell's printed line that quotes its hidden tests becomes in feedback.
+HIDDEN_LINE_NOTE = "[a line quoting the hidden tests was removed]"
+
+
+def _hidden_lines(source: str, begin: str, end: str) -> list[str]:
+    """The stripped, non-trivial lines of the hidden-test regions of ``source``."""
+    lines, hiding = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            hiding = True
+        elif end in line:
+            hiding = False
+        elif hiding and len(line.strip()) >= 4:
+            lines.append(line.strip())
+    return lines
+
+
+def _without_lines(text: str, hidden: list[str]) -> str:
+    """``text`` with every line that contains one of ``hidden`` replaced by :data:`HIDDEN_LINE_NOTE`.
+
+    Python prints source lines in warnings and tracebacks; a test cell's are hidden tests.
+    """
+    if not hidden:
+        return text
+    lines = text.split("\n")
+    return "\n".join(HIDDEN_LINE_NOTE if any(h in line for h in hidden) else line for line in lines)
+
+
+class SanitizeLearnerHTML(SanitizeHTML):
+    """nbconvert's :class:`~nbconvert.preprocessors.SanitizeHTML` for what a learner could write.
+
+    Every code cell's outputs: ``text/html`` and ``text/markdown`` cleaned by bleach (no
+    ``<script>``, no event handlers, no ``javascript:`` links), and every other output kind that
+    could run script (``application/javascript``, widgets, SVG) removed. Markdown and raw cells
+    too, except the locked cells of the source (nbgrader's ``OverwriteCells`` put them back from
+    the instructor's copy; their HTML is the instructor's). Runs last in ``autograde`` (so the
+    autograded notebooks formgrader shows are clean) and in ``generate_feedback`` (with
+    ``HTMLExporter.sanitize_html``, see course/nbgrader_config.py).
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code" and utils.is_locked(cell) and not utils.is_solution(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def sanitize_html_tags(self, html_str):
+        # bleach cleans HTML; a Markdown link ``[x](javascript:...)`` is not HTML yet, and a
+        # renderer that does not sanitise (formgrader's) would make it a live link: defuse it.
+        return _SCRIPT_URL.sub("blocked:", super().sanitize_html_tags(html_str))
+
+
+_SCRIPT_URL = re.compile(r"(?i)\b(?:java|vb)script\s*:|\bdata\s*:\s*text/html")
+
+
+#: The note at the top of every feedback page.
+SANITISED_NOTE = (
+    "*Shown safely:* on this page, HTML your notebook printed or wrote in Markdown is shown "
+    "sanitised: scripts, event handlers, `javascript:` links and JavaScript outputs were removed "
+    "or shown as text, so a page never runs code in a browser."
+)
+
+
+class SanitizeFeedbackHTML(SanitizeLearnerHTML):
+    """:class:`SanitizeLearnerHTML` for feedback pages, with a note at the top that says so."""
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        note = from_dict(
+            {"cell_type": "markdown", "metadata": {}, "source": SANITISED_NOTE, "id": "sanitised"}
+        )
+        nb.cells.insert(0, note)
+        return nb, resources
+
+
+__all__ = [
+    "HIDDEN_NOTE",
+    "GradingExecute",
+    "HideHiddenTests",
+    "RestoreMissingCells",
+    "SanitizeFeedbackHTML",
+    "SanitizeLearnerHTML",
+    "hide_hidden_region",
+]

@@ -420,11 +420,11 @@ class Sandbox:
         sweep_stale()
         self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
         (self.dir / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
-        os.chmod(self.dir, 0o755)  # the kernels' unprivileged user must reach run/ and inbox/
+        # The grading user's only (mkdtemp makes it 0700): a kernel is that user in its own user
+        # namespace (mnistlib.grading.isolation), so no folder here is open to other accounts.
         self.run_dir, self.inbox = self.dir / "run", self.dir / "inbox"
-        self.run_dir.mkdir(mode=0o777)
-        os.chmod(self.run_dir, 0o777)
-        self.inbox.mkdir(mode=0o755)
+        self.run_dir.mkdir(mode=0o700)
+        self.inbox.mkdir(mode=0o700)
         self.socket = str(self.run_dir / "kernels.sock")
         self.cgroup = _pids_cgroup(self.dir.name)
         self.pids_limit = "cgroup" if self.cgroup else "RLIMIT_NPROC"
@@ -477,8 +477,7 @@ class Sandbox:
 
         name = f"kernel-{uuid.uuid4().hex[:12]}"
         own = self.run_dir / name  # the only part of run/ the kernel sees (mnistlib.grading.isolation)
-        own.mkdir(mode=0o777)
-        os.chmod(own, 0o777)
+        own.mkdir(mode=0o700)
         km.transport = "ipc"
         km.ip = str(own / "k")
         km.cache_ports = False

@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import diagnose
+from . import diagnose, submissions
 from . import sandbox as grading_sandbox
 from .kernel import never_answered
 
@@ -111,12 +111,17 @@ def _place(job: dict, root: Path) -> list[dict]:
     assignment, student = job["assignment"], job["student"]
     target = root / "submitted" / student / assignment / f"{assignment}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    notebook, problem = diagnose.read_submission(Path(job["path"]))
+    # The learner's file is data: read once, never through a link (a notebook linked to another
+    # learner's would get that learner's grade), then written here from those bytes.
+    raw, refused = submissions.read_bytes(job["path"], job.get("within"), names=job.get("names", 1))
+    notebook, problem = diagnose.read_submission(Path(job["path"]), raw) if raw is not None else (None, None)
     if notebook is None:
+        if refused is not None:
+            problem = diagnose.note("refused", f"{refused}; it was not read, and scores zero")
         source = diagnose.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
         target.write_text(json.dumps(diagnose.empty_like(source)))
         return [problem]
-    shutil.copyfile(job["path"], target)
+    target.write_bytes(raw)
     return []
 
 
@@ -230,7 +235,8 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
     source = diagnose.read_notebook(root / "source" / assignment / f"{assignment}.ipynb")
     graded_nb_path = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     executed = diagnose.read_notebook(graded_nb_path) if graded_nb_path.is_file() else None
-    submitted, _ = diagnose.read_submission(Path(job["path"]))
+    raw, _ = submissions.read_bytes(job["path"], job.get("within"), names=job.get("names", 1))
+    submitted = diagnose.read_submission(Path(job["path"]), raw)[0] if raw is not None else None
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         try:
             record = gb.find_submission_notebook(assignment, assignment, student)
