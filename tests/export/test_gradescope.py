@@ -1,6 +1,8 @@
 """`mnistlib export gradescope`: the zip, its setup.sh in a fresh venv, its run_autograder on real submissions.
 
-One export (notebooks 01 and 02) is built with the real command; ``setup.sh`` runs in a temporary
+One export (notebooks 01 and 02) is built with the real command, as the guide says, in a clone
+whose venv section 1 made (``guide_clone``: a stock ``python3 -m venv``, whose own setuptools may
+be too old to build the wheel, so the export must build it as pip does, with build isolation); ``setup.sh`` runs in a temporary
 ``/autograder`` (``MNISTLIB_AUTOGRADER_ROOT``) with ``MNISTLIB_SKIP_SYSTEM_PACKAGES=1`` (apt-get is
 the one step left out) into a fresh venv that borrows the suite's installed dependencies
 (tests/test_wheel.py's trick; pip installs the wheel from the zip offline). Then ``run_autograder``
@@ -25,7 +27,6 @@ import pytest
 from doc_commands import block
 from export_roots import (
     DOC,
-    doc_env,
     fake_bwrap_path,
     hidden_only_bug_01,
     link_tree,
@@ -39,7 +40,7 @@ from export_roots import (
 from fresh_clone import run_block
 from test_wheel import borrow_main_packages
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # network: the wheel's build tools
 
 SCHEMA = "gradescope-results.schema.json"
 NOT_JSON = '{"cells": [ this is not JSON'
@@ -60,11 +61,10 @@ CASES = {  # case -> (the assignment's zip, files uploaded, use the failing bwra
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, mnist_idx_dir):
-    """The guide's "Gradescope" block, run as written (notebooks 01 and 02) with MNIST from the suite."""
-    work = tmp_path_factory.mktemp("gradescope-export")
-    done = run_block(block(DOC, "Gradescope"), work, doc_env(mnist_idx_dir))
-    return work / "gradescope-autograders", done
+def exported(guide_clone):
+    """The guide's "Gradescope" block, run as written in the clone and venv of the guide's section 1."""
+    done = run_block(block(DOC, "Gradescope"), guide_clone.root, guide_clone.activated())
+    return guide_clone.root / "gradescope-autograders", done
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """`mnistlib export prairielearn`: question folders and grading image, and the entrypoint on real submissions.
 
-One export (notebooks 01 and 02) is built with the real command. Each case gets a temporary
+One export (notebooks 01 and 02) is built with the real command, as the guide says, in a clone
+whose venv section 1 made (``guide_clone``). Each case gets a temporary
 ``/grade`` (``MNISTLIB_GRADE_ROOT``) holding the question's ``tests/`` as PrairieLearn copies it and
 the learner's files in ``student/``; the entrypoint runs with this suite's Python standing in for the
 image's (Docker is not available here: the Dockerfile's own steps are checked instead). Every
@@ -23,7 +24,6 @@ import pytest
 from doc_commands import block
 from export_roots import (
     DOC,
-    doc_env,
     fake_bwrap_path,
     release,
     solution,
@@ -35,7 +35,7 @@ from export_roots import (
 )
 from fresh_clone import run_block
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # network: the wheel's build tools
 
 SCHEMA = "prairielearn-results.schema.json"
 
@@ -56,11 +56,10 @@ CASES = {  # case -> (question's assignment, files uploaded, use the failing bwr
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, mnist_idx_dir):
-    """The guide's "PrairieLearn" block, run as written (notebooks 01 and 02) with MNIST from the suite."""
-    work = tmp_path_factory.mktemp("prairielearn-export")
-    done = run_block(block(DOC, "PrairieLearn"), work, doc_env(mnist_idx_dir))
-    return work / "prairielearn-export", done
+def exported(guide_clone):
+    """The guide's "PrairieLearn" block, run as written in the clone and venv of the guide's section 1."""
+    done = run_block(block(DOC, "PrairieLearn"), guide_clone.root, guide_clone.activated())
+    return guide_clone.root / "prairielearn-export", done
 
 
 @pytest.fixture(scope="module")
