@@ -541,6 +541,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the grades CSV (--csv) in this LMS's gradebook-import format instead of nbgrader's",
     )
     p.add_argument(
+        "--canvas-assignment",
+        action="append",
+        default=[],
+        metavar='ID="TITLE (NUMBER)"',
+        help="with --lms canvas: the Canvas column for assignment ID, as Canvas's own gradebook export "
+        'heads it, e.g. 02-reshaping="Reshaping (123456)", so the import updates that assignment; '
+        "once per assignment (default: a column named by the id, which Canvas creates as new)",
+    )
+    p.add_argument(
         "--shard",
         metavar="I/N",
         help="grade only shard I of N of a class (for batch schedulers); see `mnistlib grade merge --help`",
@@ -558,6 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def lms_columns(args: argparse.Namespace, assignments: list[str]) -> dict[str, str]:
+    """The ``--canvas-assignment`` columns, checked before any grading; notes for those without an id."""
+    from . import lms as grading_lms
+
+    if args.canvas_assignment and args.lms != "canvas":
+        raise GradingError("--canvas-assignment names Canvas columns: use it with --lms canvas")
+    columns = grading_lms.canvas_columns(args.canvas_assignment, assignments)
+    for column in grading_lms.untargeted(columns):
+        print(
+            f'note: the Canvas column {column!r} has no assignment id, as in "Title (123456)": '
+            "Canvas will create a new assignment of that name",
+            file=sys.stderr,
+        )
+    return columns
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -572,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         assignments = course_assignments(args.course)
+        canvas_columns = lms_columns(args, list(assignments))
         jobs, problems, is_class = find_jobs(args.paths, assignments)
         if args.shard:
             from . import shards as grading_shards
@@ -618,12 +644,15 @@ def main(argv: list[str] | None = None) -> int:
     if csv_path and args.lms:
         from . import lms as grading_lms
 
-        grading_lms.write(
+        left_blank = grading_lms.write(
             args.lms,
             results,
             csv_path,
             [a for a in assignments if any(r["assignment"] == a for r in results)],
+            canvas_columns,
         )
+        for line in left_blank:
+            print(f"error: {line}", file=sys.stderr)
     elif csv_path:
         write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
     score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
