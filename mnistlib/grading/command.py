@@ -453,11 +453,11 @@ def sandbox_choice(wanted: bool, is_class: bool) -> bool:
         return True
     if is_class:
         raise GradingError(
-            f"grading a class needs the grading sandbox, but {reason}: install the bubblewrap package "
-            f"(`{grading_sandbox.INSTALL_HINT}`), or pass --no-sandbox to grade without it"
+            f"grading a class needs the grading sandbox, but {reason}: {grading_sandbox.remedy(reason)}, "
+            "or pass --no-sandbox to grade without it"
         )
     print(
-        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.INSTALL_HINT})",
+        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.remedy(reason)})",
         file=sys.stderr,
     )
     return False
@@ -560,6 +560,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --shard: the shard's results file (default: mnistlib-shard-I-of-N.json)",
     )
     p.add_argument(
+        "--check-sandbox",
+        action="store_true",
+        help="only check, with a tiny notebook, whether grading is sandboxed on this machine, and if "
+        "not, say why and how to fix it (no paths needed); exit status 0 when it is",
+    )
+    p.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
@@ -593,7 +599,14 @@ def main(argv: list[str] | None = None) -> int:
         from . import shards as grading_shards
 
         return grading_shards.merge_main(argv[1:])
+    if argv == ["--check-sandbox"]:  # mnistlib grade --check-sandbox: no paths (see build_parser)
+        from . import sandbox_check
+
+        return sandbox_check.main()
     args = build_parser().parse_args(argv)
+    if args.check_sandbox:
+        print("error: --check-sandbox takes no paths or other options", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     try:
         assignments = course_assignments(args.course)
