@@ -256,7 +256,10 @@ def test_a_bug_only_hidden_tests_see_loses_exactly_that_exercise_and_stays_hidde
             "other-assignment",
             "is the notebook of assignment 03-one-hot-labels, not of this one (02-reshaping)",
         ),
-        ("not-json", "02-reshaping.ipynb could not be read as a notebook"),
+        (
+            "not-json",
+            "02-reshaping.ipynb is not a notebook: its text is not valid JSON (line 1, column",
+        ),
     ],
 )
 def test_a_broken_submission_scores_zero_with_a_clear_reason(graded, case, words):
