@@ -5,6 +5,7 @@
     mnistlib grade course/submitted       a class, laid out as submitted/<student>/<id>/
                                           (grades in mnistlib-grades.csv, or --csv FILE)
     mnistlib grade ... --json             machine-readable results
+    mnistlib grade --check-sandbox        is grading sandboxed on this machine? if not, why, and the fix
 
 Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
 layout, by its file name ``<id>.ipynb``, or by the test cells it contains),

@@ -143,3 +143,42 @@ def test_merge_refuses_a_wrong_mapping_before_writing(tmp_path):
     done = merge(shard, "--canvas-assignment", f"{A}=Loading data (123456)", cwd=tmp_path)
     assert done.returncode == 2 and "use it with --lms canvas" in done.stderr
     assert not (tmp_path / "mnistlib-grades.csv").exists()
+
+
+def grade_class(tmp_path: Path, *args) -> subprocess.CompletedProcess:
+    solution = Path(__file__).resolve().parents[2] / "solutions" / f"{A}.ipynb"
+    target = tmp_path / "submitted" / "ada" / A / f"{A}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(solution.read_bytes())
+    return subprocess.run(
+        [sys.executable, "-m", "mnistlib", "grade", "submitted", "--lms", "canvas", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_grading_a_class_refuses_a_wrong_mapping_before_grading(tmp_path):
+    done = grade_class(tmp_path, "--canvas-assignment", "01-loading-data:Loading data (123456)")
+    assert done.returncode == 2 and "write it as ASSIGNMENT=" in done.stderr
+    assert "TOTAL" not in done.stdout and not (tmp_path / "mnistlib-grades.csv").exists()
+
+
+@pytest.mark.slow
+def test_grading_a_class_writes_the_named_canvas_column(tmp_path):
+    if grading_sandbox_problem():
+        pytest.skip(f"a class is graded only in the sandbox: {grading_sandbox_problem()}")
+    done = grade_class(
+        tmp_path, "--csv", "canvas-grades.csv", "--canvas-assignment", f"{A}=Loading data (123456)"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = read(tmp_path / "canvas-grades.csv")
+    assert rows[0][5:] == ["Loading data (123456)"] and rows[1][5:] == ["3"]
+    assert rows[2] == ["ada", "", "", "ada", "", "3"]
+
+
+def grading_sandbox_problem() -> str | None:
+    from mnistlib.grading import sandbox
+
+    return sandbox.problem()
