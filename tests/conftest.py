@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fresh_clone import fresh_clone  # noqa: F401 - the session fixture: a clone set up by the docs
+from fresh_clone import fresh_clone, guide_clone  # noqa: F401 - session fixtures: clones set up by the docs
 
 from mnistlib import data, hints
 

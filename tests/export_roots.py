@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -94,14 +93,6 @@ def wait_all(processes: dict[str, subprocess.Popen], timeout: float = 600) -> di
 def valid(payload: dict, schema: str) -> dict:
     jsonschema.validate(payload, results.load_schema(schema))
     return payload
-
-
-def doc_env(mnist_idx_dir: Path) -> dict:
-    """The environment the guide's export blocks run in: `mnistlib` on PATH, MNIST from the suite."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MNISTLIB_")}
-    env["MNISTLIB_DATA"] = str(mnist_idx_dir)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
 
 
 def link_tree(src: Path, dst: Path) -> None:

@@ -1,8 +1,8 @@
 """What every export carries: the course package as a wheel, MNIST with its SHA-256, the settings.
 
 The wheel is the one `pip wheel` makes of this checkout (the course travels inside it, see
-pyproject.toml), built in a scratch copy so the checkout gets no ``build/`` folder; or one the
-instructor built (``--wheel``). MNIST comes from this machine's verified cache (``mnistlib data
+pyproject.toml), built with pip's build isolation in a scratch copy so the checkout gets no
+``build/`` folder; or one the instructor built (``--wheel``). MNIST comes from this machine's verified cache (``mnistlib data
 fetch``), so the graders never download it.
 """
 
@@ -37,9 +37,16 @@ GRADER_WHEEL_PREFIX = "mnist_keras_course_grader-"
 
 
 def build_wheel(into: Path, given: Path | None = None) -> Path:
-    """The course wheels in ``into`` (the learner's and the grader's, issue 23): ``given`` (the learner's)
-    and the grader's of the same version beside it copied, or both built from the checkout (pip,
-    offline). Returns the learner's."""
+    """The course wheels in ``into``, the learner's and the grader's (docs/instructor.md, section 4):
+    ``given`` (the learner's) and the grader's of the same version beside it copied, or both built
+    from the checkout by ``pip wheel``. Returns the learner's.
+
+    pip builds it as ``pip install`` did in docs/instructor.md's section 1: with build isolation,
+    in a throw-away environment holding the setuptools pyproject.toml asks for (fetched from the
+    package index, or pip's cache), never with whatever setuptools the running venv happens to
+    have (``python3 -m venv`` brings 65.5 with Python 3.11; pyproject.toml needs 77 or newer).
+    The one place the export makes its wheels: a second distribution is built here too.
+    """
     into.mkdir(parents=True, exist_ok=True)
     if given is not None:
         if not given.is_file() or not given.name.startswith(WHEEL_PREFIX) or given.suffix != ".whl":
@@ -70,14 +77,30 @@ def build_wheel(into: Path, given: Path | None = None) -> Path:
                 shutil.copyfile(repo / name, copy / name)
         for folder in ("mnistlib", "course", "grader"):
             shutil.copytree(repo / folder, copy / folder, ignore=ignore)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--wheel-dir", str(into), str(copy), str(copy / "grader")],
-            capture_output=True, text=True, env={**os.environ, "PIP_NO_INDEX": "1"},
-        )  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(into),
+            str(copy),
+            str(copy / "grader"),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     wheels = sorted(into.glob(f"{WHEEL_PREFIX}*.whl"))
     if done.returncode != 0 or not wheels or not list(into.glob(f"{GRADER_WHEEL_PREFIX}*.whl")):
-        raise ExportError(f"could not build the course wheel: {(done.stderr or done.stdout).strip()[-800:]}")
+        said = "\n".join(part.strip() for part in (done.stdout, done.stderr) if part.strip())
+        raise ExportError(
+            f"could not build the course wheel: `{sys.executable} -m pip wheel --no-deps` of a copy of "
+            f"{repo} exited with status {done.returncode}. What it said:\n{said}\n"
+            "What to do: pip builds the wheel in an environment of its own, with setuptools 77 or newer "
+            "from your package index, so it needs the index (or pip's cache) that `pip install -e .` "
+            "used; without pip in this environment, `python -m ensurepip`. Or build the wheel on a "
+            "machine that can, with `pip wheel --no-deps --wheel-dir dist . ./grader` in the checkout, and pass "
+            f"it with --wheel dist/{WHEEL_PREFIX}{__version__}-py3-none-any.whl"
+        )
     return wheels[-1]
 
 

@@ -9,8 +9,13 @@ writes, following PrairieLearn's external grading documentation
     DIR/questions/mnistlib-<id>/question.html   a file upload for <id>.ipynb, the grader's results
     DIR/questions/mnistlib-<id>/tests/          entrypoint (run per submission) and its settings
     DIR/image/Dockerfile, wheels/, mnist/       the grading image those questions name (--image)
+    DIR/assessment/infoAssessment.json          a Homework with every question at its notebook's points
+    DIR/course-topic/infoCourse-topic.json      the topic the questions name, for infoCourse.json
 
-Copy ``questions/*`` into your course's ``questions/`` folder, build and push the image. In the
+Copy ``questions/*`` into your course's ``questions/`` folder and the assessment into a course
+instance, add the topic to ``infoCourse.json``, build (``--platform linux/amd64``) and push the
+image to a public registry PrairieLearn pulls from (Docker Hub, ghcr.io, quay.io, GitLab's,
+ECR Public), and sync it on the course's Sync page. In the
 container, ``python -m mnistlib.export.prairielearn run`` grades ``/grade/student/`` and writes
 ``/grade/results/results.json``; ``MNISTLIB_GRADE_ROOT`` replaces ``/grade`` (tests, trying out).
 """
@@ -36,6 +41,53 @@ DEFAULT_IMAGE = "mnist-keras-course/grader"
 ENTRYPOINT = "/grade/tests/entrypoint"
 #: PrairieLearn's limit for externalGradingOptions.timeout (seconds).
 MAX_TIMEOUT = 600
+TOPIC = "Deep learning on MNIST"
+#: The registries PrairieLearn pulls grading images from (its docs/dockerImages.md, "Supported
+#: registries"): public images only, no other host, no subdomain, no port. None: Docker Hub's short form.
+REGISTRIES = ("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io",
+              "registry.gitlab.com", "public.ecr.aws")  # fmt: skip
+
+
+def check_image(image: str) -> str:
+    """``image`` if PrairieLearn would pull it; :class:`build.ExportError` naming the registries otherwise."""
+    first, _, rest = image.partition("/")
+    host = first if rest and ("." in first or ":" in first or first == "localhost") else None
+    if not image or any(c.isspace() for c in image) or (host is not None and host not in REGISTRIES):
+        raise build.ExportError(
+            f"--image {image}: PrairieLearn pulls grading images only from public repositories on Docker "
+            "Hub (org/image:tag), ghcr.io, quay.io, registry.gitlab.com or public.ecr.aws, without a port; "
+            "for example --image ghcr.io/your-org/mnist-grader:1"
+        )
+    return image
+
+
+def assessment_json(points: dict[str, float]) -> dict:
+    """A Homework assessment holding each question at its notebook's points (infoAssessment.json)."""
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/mnist-keras-course/assessment")),
+        "type": "Homework",
+        "title": "MNIST notebooks (autograded)",
+        "set": "Homework",
+        "number": "1",
+        "allowAccess": [{"credit": 100}],
+        "zones": [
+            {
+                "title": "Notebooks",
+                "questions": [
+                    {"id": f"mnistlib-{a}", "autoPoints": p, "maxAutoPoints": p} for a, p in points.items()
+                ],
+            }
+        ],
+    }
+
+
+def topic_json() -> dict:
+    """The entry of infoCourse.json's ``topics`` that the questions' ``topic`` names."""
+    return {
+        "name": TOPIC,
+        "color": "blue1",
+        "description": "The autograded notebooks of mnist-keras-course (mnistlib export prairielearn).",
+    }
 
 
 def info_json(assignment: str, *, image: str, timeout: int) -> dict:
@@ -43,7 +95,7 @@ def info_json(assignment: str, *, image: str, timeout: int) -> dict:
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://github.com/mnist-keras-course/{assignment}")),
         "title": f"{assignment[:2]}. {title} (notebook)",
-        "topic": "Deep learning on MNIST",
+        "topic": TOPIC,
         "tags": ["mnist-keras-course", "notebook"],
         "type": "v3",
         "singleVariant": True,
@@ -64,6 +116,7 @@ def export(assignments: list[str], out: Path, *, wheel: Path | None, image: str,
         raise build.ExportError(
             f"--grading-timeout {grading_timeout}: PrairieLearn allows 1 to {MAX_TIMEOUT} s"
         )
+    check_image(image)
     chosen = build.chosen_assignments(assignments)
     mnist = build.mnist_files()
     made = []
@@ -88,6 +141,11 @@ def export(assignments: list[str], out: Path, *, wheel: Path | None, image: str,
         made.append(
             build.write_folder(out / "questions" / f"mnistlib-{assignment}", members, {"tests/entrypoint"})
         )
+    points = {a: build.assignment_points(a) for a in chosen}
+    build.write_folder(
+        out / "assessment", {"infoAssessment.json": build.config_bytes(assessment_json(points))}
+    )
+    build.write_folder(out / "course-topic", {"infoCourse-topic.json": build.config_bytes(topic_json())})
     return made
 
 
@@ -130,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--image",
         default=DEFAULT_IMAGE,
-        help=f"the grading image's name on your registry (default {DEFAULT_IMAGE})",
+        help="the grading image's public name, on Docker Hub (org/image:tag) or ghcr.io, quay.io, "
+        f"registry.gitlab.com, public.ecr.aws (default {DEFAULT_IMAGE})",
     )
     p.add_argument(
         "--grading-timeout",
@@ -178,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in made:
         print(path)
     print(
-        f"{len(made)} question(s) in {args.out / 'questions'}; the grading image to build: {args.out / 'image'}"
+        f"{len(made)} question(s) in {args.out / 'questions'}; the grading image to build: {args.out / 'image'}\n"
+        f"assessment: {args.out / 'assessment' / 'infoAssessment.json'} (copy it into a course instance's "
+        "assessments/ folder)\n"
+        f'add the entry in {args.out / "course-topic" / "infoCourse-topic.json"} to the "topics" list of '
+        f"your infoCourse.json: the questions' topic, {TOPIC!r}, must be declared there"
     )
     return 0
 

@@ -96,8 +96,8 @@ def grade_submission(
     if notebook is None:
         return refused(
             assignment,
-            f"{path.name} could not be read as a notebook: {problem}. Download it again from Jupyter "
-            f"(File > Download) and upload that {expected}.",
+            f"{problem['message']} Download it again from Jupyter (File > Download) and upload that "
+            f"{expected}.",
         )
     assignments = grading.course_assignments(course)
     found = which_assignment(notebook, path.name, assignments)

@@ -5,6 +5,7 @@
     mnistlib grade course/submitted       a class, laid out as submitted/<student>/<id>/
                                           (grades in mnistlib-grades.csv, or --csv FILE)
     mnistlib grade ... --json             machine-readable results
+    mnistlib grade --check-sandbox        is grading sandboxed on this machine? if not, why, and the fix
 
 Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
 layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
@@ -34,6 +35,7 @@ from ..files import atomic_open, atomic_write
 from . import diagnose, limits, submissions
 from . import forkserver as grading_forkserver
 from . import sandbox as grading_sandbox
+from .lms import csv_cell
 
 LEARNER = "learner"
 #: The grades file of a class run: not ``grades.csv``, which is ``nbgrader export``'s in the same folder.
@@ -113,20 +115,6 @@ def submission_timestamp(notebook: Path) -> str:
         return str(parse_utc(raw.decode("utf-8").strip())) if raw else ""
     except (ValueError, OverflowError, UnicodeDecodeError, TypeError):
         return ""
-
-
-#: What a spreadsheet reads as the start of a formula (or a formula after a tab or line break).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value):
-    """``value`` as a grades-file cell no spreadsheet runs as a formula: text starting with
-    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for CSV
-    injection); numbers are kept as they are. Every grades CSV the course writes goes through it.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list[dict], list[str], bool]:
@@ -467,11 +455,11 @@ def sandbox_choice(wanted: bool, is_class: bool) -> bool:
         return True
     if is_class:
         raise GradingError(
-            f"grading a class needs the grading sandbox, but {reason}: install the bubblewrap package "
-            f"(`{grading_sandbox.INSTALL_HINT}`), or pass --no-sandbox to grade without it"
+            f"grading a class needs the grading sandbox, but {reason}: {grading_sandbox.remedy(reason)}, "
+            "or pass --no-sandbox to grade without it"
         )
     print(
-        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.INSTALL_HINT})",
+        f"note: grading without a sandbox ({reason}; for one: {grading_sandbox.remedy(reason)})",
         file=sys.stderr,
     )
     return False
@@ -564,6 +552,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the grades CSV (--csv) in this LMS's gradebook-import format instead of nbgrader's",
     )
     p.add_argument(
+        "--canvas-assignment",
+        action="append",
+        default=[],
+        metavar='ID="TITLE (NUMBER)"',
+        help="with --lms canvas: the Canvas column for assignment ID, as Canvas's own gradebook export "
+        'heads it, e.g. 02-reshaping="Reshaping (123456)", so the import updates that assignment; '
+        "once per assignment (default: a column named by the id, which Canvas creates as new)",
+    )
+    p.add_argument(
         "--shard",
         metavar="I/N",
         help="grade only shard I of N of a class (for batch schedulers); see `mnistlib grade merge --help`",
@@ -574,11 +571,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --shard: the shard's results file (default: mnistlib-shard-I-of-N.json)",
     )
     p.add_argument(
+        "--check-sandbox",
+        action="store_true",
+        help="only check, with a tiny notebook, whether grading is sandboxed on this machine, and if "
+        "not, say why and how to fix it (no paths needed); exit status 0 when it is",
+    )
+    p.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
     )
     return p
+
+
+def lms_columns(args: argparse.Namespace, assignments: list[str]) -> dict[str, str]:
+    """The ``--canvas-assignment`` columns, checked before any grading; notes for those without an id."""
+    from . import lms as grading_lms
+
+    if args.canvas_assignment and args.lms != "canvas":
+        raise GradingError("--canvas-assignment names Canvas columns: use it with --lms canvas")
+    columns = grading_lms.canvas_columns(args.canvas_assignment, assignments)
+    for column in grading_lms.untargeted(columns):
+        print(
+            f'note: the Canvas column {column!r} has no assignment id, as in "Title (123456)": '
+            "Canvas will create a new assignment of that name",
+            file=sys.stderr,
+        )
+    return columns
 
 
 def _interrupt(_signum, _frame) -> None:
@@ -591,10 +610,18 @@ def main(argv: list[str] | None = None) -> int:
         from . import shards as grading_shards
 
         return grading_shards.merge_main(argv[1:])
+    if argv == ["--check-sandbox"]:  # mnistlib grade --check-sandbox: no paths (see build_parser)
+        from . import sandbox_check
+
+        return sandbox_check.main()
     args = build_parser().parse_args(argv)
+    if args.check_sandbox:
+        print("error: --check-sandbox takes no paths or other options", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     try:
         assignments = course_assignments(args.course)
+        canvas_columns = lms_columns(args, list(assignments))
         jobs, problems, is_class = find_jobs(args.paths, assignments)
         if args.shard:
             from . import shards as grading_shards
@@ -641,12 +668,15 @@ def main(argv: list[str] | None = None) -> int:
     if csv_path and args.lms:
         from . import lms as grading_lms
 
-        grading_lms.write(
+        left_blank = grading_lms.write(
             args.lms,
             results,
             csv_path,
             [a for a in assignments if any(r["assignment"] == a for r in results)],
+            canvas_columns,
         )
+        for line in left_blank:
+            print(f"error: {line}", file=sys.stderr)
     elif csv_path:
         write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
     score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)

@@ -180,9 +180,16 @@ def problem() -> str | None:
     return None
 
 
+def remedy(reason: str) -> str:
+    """What to do about ``reason`` (from :func:`problem`): install bwrap only when it is missing."""
+    if shutil.which("bwrap") is None and sys.platform.startswith("linux"):
+        return f"install bubblewrap (`{INSTALL_HINT}`)"
+    return "`mnistlib grade --check-sandbox` names the cause and the fix for this machine"
+
+
 def unavailable_message(reason: str) -> str:
     return (
-        f"the grading sandbox cannot run: {reason}; install bubblewrap (`{INSTALL_HINT}`), or grade "
+        f"the grading sandbox cannot run: {reason}; {remedy(reason)}, or grade "
         "without a sandbox (mnistlib grade --no-sandbox; c.GradingExecute.sandbox = False)"
     )
 

@@ -188,6 +188,14 @@ def merge_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lms", choices=["canvas"], help="write the CSV for this LMS's gradebook import instead (see --csv)"
     )
+    p.add_argument(
+        "--canvas-assignment",
+        action="append",
+        default=[],
+        metavar='ID="TITLE (NUMBER)"',
+        help='with --lms canvas: the Canvas column for assignment ID, e.g. 02-reshaping="Reshaping (123456)" '
+        "(see `mnistlib grade --help`)",
+    )
     p.add_argument("--json", action="store_true", help="print the merged results as JSON")
     return p
 
@@ -210,9 +218,18 @@ def merge_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        known = list(dict.fromkeys([*assignments, *grading.course_assignments(grading.COURSE)]))
+        columns = grading.lms_columns(args, known)
+    except (grading.GradingError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     csv_path = args.csv or Path(grading.DEFAULT_CSV)
+    left_blank = []
     if args.lms:
-        grading_lms.write(args.lms, results, csv_path, assignments)
+        left_blank = grading_lms.write(args.lms, results, csv_path, assignments, columns)
+        for line in left_blank:
+            print(f"error: {line}", file=sys.stderr)
     else:
         grading.write_csv(results, csv_path, assignments)
     if args.json:
@@ -223,7 +240,9 @@ def merge_main(argv: list[str]) -> int:
             f"merged {len(args.results)} shard(s): {len(results)} notebook(s) of {learners} learner(s); "
             f"grades written to {csv_path}"
         )
-    return 0  # merged and written; unlike `mnistlib grade`, low marks are not a failure of the merge
+    # Merged and written; unlike `mnistlib grade`, low marks are not a failure of the merge, but a
+    # notebook left blank because it could not be graded is.
+    return 1 if left_blank else 0
 
 
 def select(jobs: list[dict], shard: str, course: Path) -> tuple[int, int, list[dict]]:

@@ -38,7 +38,13 @@ RUN_BY = {
     ("CONTRIBUTING.md", "How the pieces fit", 0): [
         "docs/test_fresh_clone.py::test_contributing_generate_and_drift_check"
     ],
-    ("docs/instructor.md", "1. Set up (once)", 0): ["fresh_clone.py::fresh_clone"],
+    ("docs/instructor.md", "1. Set up (once)", 0): [
+        "fresh_clone.py::fresh_clone",
+        "fresh_clone.py::guide_clone",
+    ],
+    ("docs/instructor.md", "1. Set up (once)", 1): [
+        "grading/test_sandbox_check.py::test_the_guides_check_runs_as_written_in_the_guides_venv"
+    ],
     **{
         ("docs/instructor.md", "2. Single machine", n): ["docs/test_instructor.py::walkthrough"]
         for n in range(8)

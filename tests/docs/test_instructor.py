@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -157,6 +158,18 @@ def test_feedback_pages_never_show_hidden_test_code(walkthrough):
         text = page.read_text()
         assert HIDDEN_LINE not in text and "BEGIN HIDDEN" not in text, page
         assert "hidden tests: not shown" in text, page
+
+
+def test_feedback_figures_keep_their_alternative_text(walkthrough):
+    """The page says the figures have alt text, so nbconvert's "Alternative text is missing" never shows."""
+    pages = list((walkthrough["course"] / "feedback").rglob("*.html"))
+    images = [img for page in pages for img in re.findall(r"<img\b[^>]*>", page.read_text())]
+    assert images, "notebook 01's feedback has figures"
+    for img in images:
+        alt = re.search(r'\balt="([^"]*)"', img)
+        assert alt and alt.group(1) and "No description has been provided" not in alt.group(1), img[:200]
+    for what, done in walkthrough["ran"]:
+        assert "Alternative text is missing" not in done.stdout + done.stderr, what
 
 
 def test_playing_learners_under_one_account_gives_the_warning_the_page_explains(walkthrough):

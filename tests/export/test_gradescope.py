@@ -1,6 +1,8 @@
 """`mnistlib export gradescope`: the zip, its setup.sh in a fresh venv, its run_autograder on real submissions.
 
-One export (notebooks 01 and 02) is built with the real command; ``setup.sh`` runs in a temporary
+One export (notebooks 01 and 02) is built with the real command, as the guide says, in a clone
+whose venv section 1 made (``guide_clone``: a stock ``python3 -m venv``, whose own setuptools may
+be too old to build the wheel, so the export must build it as pip does, with build isolation); ``setup.sh`` runs in a temporary
 ``/autograder`` (``MNISTLIB_AUTOGRADER_ROOT``) with ``MNISTLIB_SKIP_SYSTEM_PACKAGES=1`` (apt-get is
 the one step left out) into a fresh venv that borrows the suite's installed dependencies
 (tests/test_wheel.py's trick; pip installs the wheel from the zip offline). Then ``run_autograder``
@@ -25,7 +27,6 @@ import pytest
 from doc_commands import block
 from export_roots import (
     DOC,
-    doc_env,
     fake_bwrap_path,
     hidden_only_bug_01,
     link_tree,
@@ -39,7 +40,7 @@ from export_roots import (
 from fresh_clone import run_block
 from test_wheel import borrow_main_packages
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # network: the wheel's build tools
 
 SCHEMA = "gradescope-results.schema.json"
 NOT_JSON = '{"cells": [ this is not JSON'
@@ -60,11 +61,10 @@ CASES = {  # case -> (the assignment's zip, files uploaded, use the failing bwra
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, mnist_idx_dir):
-    """The guide's "Gradescope" block, run as written (notebooks 01 and 02) with MNIST from the suite."""
-    work = tmp_path_factory.mktemp("gradescope-export")
-    done = run_block(block(DOC, "Gradescope"), work, doc_env(mnist_idx_dir))
-    return work / "gradescope-autograders", done
+def exported(guide_clone):
+    """The guide's "Gradescope" block, run as written in the clone and venv of the guide's section 1."""
+    done = run_block(block(DOC, "Gradescope"), guide_clone.root, guide_clone.activated())
+    return guide_clone.root / "gradescope-autograders", done
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +256,10 @@ def test_a_bug_only_hidden_tests_see_loses_exactly_that_exercise_and_stays_hidde
             "other-assignment",
             "is the notebook of assignment 03-one-hot-labels, not of this one (02-reshaping)",
         ),
-        ("not-json", "02-reshaping.ipynb could not be read as a notebook"),
+        (
+            "not-json",
+            "02-reshaping.ipynb is not a notebook: its text is not valid JSON (line 1, column",
+        ),
     ],
 )
 def test_a_broken_submission_scores_zero_with_a_clear_reason(graded, case, words):
@@ -299,3 +302,43 @@ def test_a_wrong_export_request_is_named(tmp_path, mnist_idx_dir):
     done = subprocess.run([*cmd, "02-reshaping"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "run `mnistlib data fetch` first" in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+PYTHON_310 = "/root/.pyenv/versions/3.10.13/bin/python3.10"  # as Ubuntu 22.04's python3
+
+
+def test_on_ubuntu_2204s_python_310_setup_installs_a_newer_python_with_uv(tmp_path):
+    """Gradescope's newest base image has Python 3.10: setup.sh takes uv's route instead of stopping.
+
+    Everything runs for real (a venv of Python 3.10, uv from PyPI, `uv python install 3.12`) except
+    the download of CPython itself, which this machine cannot reach: uv is pointed at an empty local
+    mirror (``UV_PYTHON_INSTALL_MIRROR``), so the route ends there with setup.sh's own message.
+    """
+    if not os.access(PYTHON_310, os.X_OK):
+        pytest.skip(f"no Python 3.10 here ({PYTHON_310}) to stand in for Ubuntu 22.04's")
+    from mnistlib.export import build
+
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "setup.sh").write_text(build.script("setup.sh"))
+    tools = tmp_path / "ubuntu-2204-bin"  # python3 is 3.10, and no newer python3.x is on the PATH
+    tools.mkdir()
+    (tools / "python3").symlink_to(PYTHON_310)
+    for tool in ("bash", "sha256sum", "env", "cat", "rm", "mkdir"):
+        if shutil.which(tool):
+            (tools / tool).symlink_to(shutil.which(tool))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNISTLIB_", "VIRTUAL_ENV", "PYTHON"))}
+    env.update(
+        PATH=str(tools),
+        MNISTLIB_AUTOGRADER_ROOT=str(tmp_path),
+        MNISTLIB_SKIP_SYSTEM_PACKAGES="1",
+        UV_PYTHON_INSTALL_MIRROR=(tmp_path / "empty-mirror").as_uri(),
+    )
+    done = subprocess.run(
+        ["bash", str(tmp_path / "source" / "setup.sh")], env=env, capture_output=True, text=True, timeout=600
+    )
+    out = done.stdout + done.stderr
+    assert "Python 3.10.13 is older than the course needs (3.11): installing Python 3.12 with uv" in out, out
+    assert (tmp_path / "mnistlib-uv" / "bin" / "uv").is_file(), "uv installed from PyPI, in a venv of its own"
+    assert "cpython-3.12" in out and "empty-mirror" in out, "uv itself tried to install CPython 3.12"
+    assert done.returncode == 1 and "error: uv could not install Python 3.12 (see above)" in out
+    assert "24.04" not in out, "no stop asking for another base image"

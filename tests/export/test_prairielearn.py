@@ -1,6 +1,7 @@
 """`mnistlib export prairielearn`: question folders and grading image, and the entrypoint on real submissions.
 
-One export (notebooks 01 and 02) is built with the real command. Each case gets a temporary
+One export (notebooks 01 and 02) is built with the real command, as the guide says, in a clone
+whose venv section 1 made (``guide_clone``). Each case gets a temporary
 ``/grade`` (``MNISTLIB_GRADE_ROOT``) holding the question's ``tests/`` as PrairieLearn copies it and
 the learner's files in ``student/``; the entrypoint runs with this suite's Python standing in for the
 image's (Docker is not available here: the Dockerfile's own steps are checked instead). Every
@@ -23,7 +24,6 @@ import pytest
 from doc_commands import block
 from export_roots import (
     DOC,
-    doc_env,
     fake_bwrap_path,
     release,
     solution,
@@ -35,7 +35,7 @@ from export_roots import (
 )
 from fresh_clone import run_block
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # network: the wheel's build tools
 
 SCHEMA = "prairielearn-results.schema.json"
 
@@ -56,11 +56,10 @@ CASES = {  # case -> (question's assignment, files uploaded, use the failing bwr
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, mnist_idx_dir):
-    """The guide's "PrairieLearn" block, run as written (notebooks 01 and 02) with MNIST from the suite."""
-    work = tmp_path_factory.mktemp("prairielearn-export")
-    done = run_block(block(DOC, "PrairieLearn"), work, doc_env(mnist_idx_dir))
-    return work / "prairielearn-export", done
+def exported(guide_clone):
+    """The guide's "PrairieLearn" block, run as written in the clone and venv of the guide's section 1."""
+    done = run_block(block(DOC, "PrairieLearn"), guide_clone.root, guide_clone.activated())
+    return guide_clone.root / "prairielearn-export", done
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +107,7 @@ def test_each_question_has_info_html_and_tests(exported):
     assert info["gradingMethod"] == "External" and info["type"] == "v3"
     assert info["externalGradingOptions"] == {
         "enabled": True,
-        "image": "registry.example.edu/mnist-grader:1",
+        "image": "ghcr.io/my-org/mnist-grader:1",
         "entrypoint": "/grade/tests/entrypoint",
         "timeout": 300,
     }
@@ -124,6 +123,38 @@ def test_each_question_has_info_html_and_tests(exported):
         json.loads((question / "tests" / "mnistlib-autograder.json").read_text())["assignment"]
         == "02-reshaping"
     )
+
+
+def test_the_assessment_holds_each_question_at_its_points_and_the_topic_is_written(exported):
+    out, done = exported
+    assessment = json.loads((out / "assessment" / "infoAssessment.json").read_text())
+    assert assessment["type"] == "Homework" and re.fullmatch(r"[0-9a-f-]{36}", assessment["uuid"])
+    assert {"title", "set", "number", "zones"} <= set(assessment)
+    (zone,) = assessment["zones"]
+    assert zone["questions"] == [
+        {"id": "mnistlib-01-loading-data", "autoPoints": 3.0, "maxAutoPoints": 3.0},
+        {"id": "mnistlib-02-reshaping", "autoPoints": 2.0, "maxAutoPoints": 2.0},
+    ]
+    for question in zone["questions"]:  # each id is a question folder of the export
+        assert (out / "questions" / question["id"] / "info.json").is_file()
+    topic = json.loads((out / "course-topic" / "infoCourse-topic.json").read_text())
+    info = json.loads((out / "questions" / "mnistlib-02-reshaping" / "info.json").read_text())
+    assert topic["name"] == info["topic"] and {"color", "description"} <= set(topic)
+    assert '"topics" list of your infoCourse.json' in done.stdout
+
+
+@pytest.mark.parametrize(
+    "image", ["registry.example.edu/mnist-grader:1", "ghcr.io:443/org/grader:1", "localhost/grader"]
+)
+def test_an_image_prairielearn_would_not_pull_is_refused(image, tmp_path, mnist_idx_dir):
+    env = {**os.environ, "MNISTLIB_DATA": str(mnist_idx_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistlib", "export", "prairielearn", "02-reshaping", "--image", image,
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and f"--image {image}: PrairieLearn pulls grading images only" in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_image_folder_has_a_dockerfile_whose_inputs_are_there_and_verified(exported):
@@ -189,7 +220,10 @@ def test_one_bug_loses_exactly_that_exercise_even_without_the_sandbox(graded):
         ("no-notebook", "No notebook found in your submission"),
         ("several", "Your submission has 2 notebooks (a.ipynb, b.ipynb)"),
         ("other-assignment", "is the notebook of assignment 01-loading-data, not of this one (02-reshaping)"),
-        ("not-json", "02-reshaping.ipynb could not be read as a notebook"),
+        (
+            "not-json",
+            "02-reshaping.ipynb is not a notebook: its text is not valid JSON (line 1, column",
+        ),
         ("crash", "internal problem"),
     ],
 )
