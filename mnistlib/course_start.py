@@ -13,6 +13,15 @@ notebook path is relative to both; ``--allow-root`` when run as root (JupyterLab
 without it, and in a container one often is root); and ``MALLOC_ARENA_MAX=2``, which keeps the
 kernels' memory down (docs/benchmarks.md), unless it is already set.
 
+It is a learner's JupyterLab: ``JUPYTER_CONFIG_PATH`` puts :data:`LEARNER_JUPYTER` (the folder
+``mnistlib/learner_jupyter`` of the package: ``labconfig/page_config.json`` and
+``jupyter_server_config.json``) first among the places Jupyter reads its settings from, so
+nbgrader's instructor extensions (the Nbgrader menu, Create Assignment, formgrader, course and
+assignment lists, Validate) and JupyterLab's news pop-up are off and locked, nbgrader's server
+extensions are not loaded (and do not warn about a missing nbgrader_config.py), and nothing is
+written to the learner's home. ``make lab`` and Binder (binder/start) point to the same folder;
+an instructor's own ``jupyter lab`` does not, and keeps nbgrader's tools.
+
 JupyterLab replaces this process (``exec``), so Ctrl-C, signals and the exit status are
 JupyterLab's own, and stopping it leaves nothing behind.
 """
@@ -27,6 +36,9 @@ from pathlib import Path
 
 from .course import copy_release
 from .notebook import MALLOC_ARENAS
+
+#: The Jupyter configuration folder of a learner's JupyterLab (see the module's docstring).
+LEARNER_JUPYTER = Path(__file__).resolve().parent / "learner_jupyter"
 
 DEFAULT_FOLDER = "my-work"
 FIRST_NOTEBOOK = "01-loading-data/01-loading-data.ipynb"
@@ -51,6 +63,13 @@ def lab_command(port: int | None = None, browser: bool = True, root: bool | None
     if not browser:
         command.append("--no-browser")
     return [*command, FIRST_NOTEBOOK]
+
+
+def learner_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with :data:`LEARNER_JUPYTER` first on ``JUPYTER_CONFIG_PATH`` (kept: what was there)."""
+    before = env.get("JUPYTER_CONFIG_PATH")
+    paths = [str(LEARNER_JUPYTER), *([before] if before else [])]
+    return {**env, "JUPYTER_CONFIG_PATH": os.pathsep.join(paths)}
 
 
 def _port(text: str) -> int:
@@ -101,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     command = lab_command(args.port, args.browser)
-    env = dict(os.environ)
+    env = learner_environment(dict(os.environ))
     env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
     os.chdir(folder)
     if os.name == "posix":
