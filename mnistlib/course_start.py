@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
         print(
             f"error: JupyterLab is not installed in this Python ({sys.executable}); "
-            "install it with: pip install jupyterlab",
+            'install it with: pip install "mnist-keras-course[lab]"',
             file=sys.stderr,
         )
         return 2

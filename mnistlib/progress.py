@@ -368,6 +368,28 @@ class _Display:
         return self.plain
 
 
+#: Where the course's notebooks open on Google Colab (the repository of the README's Colab links).
+COLAB_NOTEBOOK = (
+    "https://colab.research.google.com/github/mnist-keras-course/mnist-keras-course/blob/main/"
+    "course/release/{nb}/{nb}.ipynb"
+)
+
+
+def on_colab() -> bool:
+    """True in a Google Colab kernel, where a notebook has no course folder around it."""
+    return "google.colab" in sys.modules
+
+
+def notebook_link(nb: str) -> str:
+    """Where a notebook of the course opens from this one: its Colab page on Colab, else the file next door."""
+    return COLAB_NOTEBOOK.format(nb=nb) if on_colab() else f"../{nb}/{nb}.ipynb"
+
+
+def progress_advice() -> str:
+    """How to see the whole map from here: a terminal command, or on Colab a cell's ``!`` command."""
+    return "`!mnistlib progress` in a cell" if on_colab() else "`mnistlib progress` in a terminal"
+
+
 def _here_parts(notebook: str) -> tuple[str, str]:
     data = empty()
     if recording():
@@ -391,11 +413,11 @@ def _here_parts(notebook: str) -> tuple[str, str]:
         else:
             plain.append(number + mark)
             rich.append(
-                f'<a href="../{nb}/{nb}.ipynb" title="{html.escape(nb)}: {status}">{number}{mark}</a>'
+                f'<a href="{notebook_link(nb)}" title="{html.escape(nb)}: {status}">{number}{mark}</a>'
             )
     here = exercises(notebook)
     done = sum(state(data, e)[0] == "passed" for e in here)
-    tail = f"  ({done} of {len(here)} exercises here passed; `mnistlib progress` shows all)"
+    tail = f"  ({done} of {len(here)} exercises here passed; {progress_advice()} shows all)"
     text = "You are here: " + " \u00b7 ".join(plain) + tail
     markup = (
         '<nav aria-label="course map" style="font-family: sans-serif">You are here: '
@@ -450,15 +472,15 @@ def whats_next(notebook: str):
     md, text = [], []
     if later:
         nxt = later[0]
-        md.append(f"**Next:** [{nxt}](../{nxt}/{nxt}.ipynb).")
-        text.append(f"Next: {nxt} (../{nxt}/{nxt}.ipynb).")
+        md.append(f"**Next:** [{nxt}]({notebook_link(nxt)}).")
+        text.append(f"Next: {nxt} ({notebook_link(nxt)}).")
     else:
         md.append("**This was the last notebook of the course.**")
         text.append("This was the last notebook of the course.")
     here = undone(data, notebook)
     if here:
         items = ", ".join(f"`{e}` ({state(data, e)[0]})" for e in here)
-        md.append(f'Still to do in this notebook: {items}. `hint("{here[0]}")` gives more help.')
+        md.append(f'Still to do in this notebook: {items}. `mnistlib.hint("{here[0]}")` gives more help.')
         text.append("Still to do in this notebook: " + items.replace("`", "") + ".")
     else:
         md.append("Every exercise of this notebook has passed its check.")
@@ -467,7 +489,7 @@ def whats_next(notebook: str):
     if earlier:
         md.append("Earlier notebooks with exercises left: " + ", ".join(earlier) + ".")
         text.append(md[-1])
-    md.append("The whole map: `mnistlib progress` in a terminal.")
+    md.append(f"The whole map: {progress_advice()}.")
     text.append(md[-1].replace("`", ""))
     return _Display("\n".join(text), "text/markdown", "\n\n".join(md))
 
