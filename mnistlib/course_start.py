@@ -22,6 +22,9 @@ extensions are not loaded (and do not warn about a missing nbgrader_config.py), 
 written to the learner's home. ``make lab`` and Binder (binder/start) point to the same folder;
 an instructor's own ``jupyter lab`` does not, and keeps nbgrader's tools.
 
+A second ``start`` for a folder that a running JupyterLab already serves does not open a second
+server on the next port: it prints that server's link and exits with status 1.
+
 JupyterLab replaces this process (``exec``), so Ctrl-C, signals and the exit status are
 JupyterLab's own, and stopping it leaves nothing behind.
 """
@@ -72,6 +75,20 @@ def learner_environment(env: dict[str, str]) -> dict[str, str]:
     return {**env, "JUPYTER_CONFIG_PATH": os.pathsep.join(paths)}
 
 
+def running_server(folder: Path) -> dict | None:
+    """A Jupyter server already serving ``folder`` (as ``jupyter server list`` knows it), or None."""
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return None
+    target = folder.resolve()
+    for server in list_running_servers():  # only servers whose process is alive
+        root = server.get("root_dir") or server.get("notebook_dir")
+        if root and Path(root).resolve() == target:
+            return server
+    return None
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -113,6 +130,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    running = running_server(folder) if folder.is_dir() else None
+    if running is not None:
+        token = running.get("token")
+        link = f"{running['url'].rstrip('/')}/lab" + (f"?token={token}" if token else "")
+        print(
+            f"JupyterLab is already running for {folder} (process {running.get('pid')}): open {link} "
+            "(or stop that server with Ctrl-C, twice, in its terminal, then start again)",
+            file=sys.stderr,
+        )
+        return 1
     copied, kept = copy_release(folder)
     print(
         f"{len(copied)} notebook file(s) copied to {folder}, {len(kept)} already there kept unchanged; "

@@ -348,8 +348,29 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         print(f"{ENV} is off: no progress is recorded.")
         return 0
+    if args.folder is not None or os.environ.get(ENV) is None:
+        problem = _not_a_course_folder(args.folder, path)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     print(course_map(load(path), path))
     return 0
+
+
+def _not_a_course_folder(given: Path | None, path: Path) -> str | None:
+    """Why ``path`` is no learner's progress file (a missing folder, or one with no course in it); None if it is."""
+    if given is not None and not Path(given).expanduser().exists():
+        return f"{given}: no such folder (give the folder your notebooks are in, e.g. my-work)"
+    if path.suffix == ".json" and given is not None and Path(given).suffix == ".json":
+        return None
+    folder = path.parent
+    if path.exists() or any((folder / nb).is_dir() for nb in notebooks()):
+        return None
+    where = given if given is not None else "this folder"
+    return (
+        f"{where} is not a course folder: it has no {FILE_NAME} and no notebook folders such as "
+        f"{notebooks()[0]}/ (give the folder your notebooks are in, e.g. mnistlib progress my-work)"
+    )
 
 
 # ----------------------------------------------------------------------------------- in the notebooks
