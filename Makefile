@@ -28,9 +28,12 @@ data: setup
 # JupyterLab is started inside $(WORK), so the notebook path is relative to both the current folder
 # and the server's root whichever of the two a jupyter_server version resolves it against.
 # (--allow-root: in a container one is often root, and JupyterLab refuses root without it.)
+# JUPYTER_CONFIG_PATH: a learner's JupyterLab, without nbgrader's instructor tools or the news pop-up
+# (mnistlib/learner_jupyter; see mnistlib/course_start.py), and nothing written to your home.
 lab: data
 	$(PY) -m mnistlib course copy-release $(WORK)
-	cd $(WORK) && MALLOC_ARENA_MAX=2 $(abspath $(VENV))/bin/jupyter lab --ServerApp.root_dir=. --port=$(PORT) \
+	cd $(WORK) && MALLOC_ARENA_MAX=2 JUPYTER_CONFIG_PATH="$(CURDIR)/mnistlib/learner_jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(abspath $(VENV))/bin/jupyter lab --ServerApp.root_dir=. --port=$(PORT) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) 01-loading-data/01-loading-data.ipynb
 
 generate: setup

@@ -10,10 +10,12 @@
     mnistlib grade PATH...                        grade learner notebooks (see --help)
     mnistlib bench [--quick]                      measure the course (see --help)
     mnistlib progress [FOLDER]                    the course map: what is done, what is left
+    mnistlib hint [EXERCISE]                      the next rung of help (default: the exercise last failed)
     mnistlib export gradescope|prairielearn ...   grading packaged for those engines (see --help)
 
-Each top-level command other than ``data`` lives in its own module with its own
-``main(argv)``, so this file only routes.
+Each top-level command other than ``data`` and ``hint`` lives in its own module with its own
+``main(argv)``, so this file only routes. ``mnistlib --version`` prints the package's version; output
+cut short by a pipe (``mnistlib progress | head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import sys
 import time
 
-from . import data
+from . import __version__, data
 
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
@@ -86,8 +89,16 @@ def _data_where(args) -> int:
     return 0 if info["complete"] else 1
 
 
+def _hint(args) -> int:
+    from .hints import hint
+
+    hint(args.exercise)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnistlib", description="Tools of the mnist-keras-course.")
+    parser.add_argument("--version", action="version", version=f"mnistlib {__version__} (mnist-keras-course)")
     commands = parser.add_subparsers(dest="command", required=True)
     data_p = commands.add_parser("data", help="fetch, verify or locate the MNIST files")
     data_cmds = data_p.add_subparsers(dest="data_command", required=True)
@@ -102,11 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_where)
     for name, (_, help_text) in _DELEGATED.items():
         commands.add_parser(name, help=help_text, add_help=False)
+    p = commands.add_parser(
+        "hint",
+        help="the next rung of help for an exercise",
+        description="Print the next rung of help for an exercise (in this command, each run starts at "
+        "the first rung; in a notebook, mnistlib.hint() goes one rung further each time).",
+    )
+    p.add_argument(
+        "exercise",
+        nargs="?",
+        help="e.g. flatten_images (default: the exercise whose check failed last, from the progress file)",
+    )
+    p.set_defaults(func=_hint)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _run(argv: list[str]) -> int:
     if argv and argv[0] in _DELEGATED:
         name = _DELEGATED[argv[0]][0]
         if importlib.util.find_spec(".".join(name.split(".")[:2])) is None:
@@ -121,3 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        status = _run(argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # the reader went away (`mnistlib progress | head`): nothing left to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's last flush at exit does not fail again
+        return 0

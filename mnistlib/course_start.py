@@ -13,6 +13,18 @@ notebook path is relative to both; ``--allow-root`` when run as root (JupyterLab
 without it, and in a container one often is root); and ``MALLOC_ARENA_MAX=2``, which keeps the
 kernels' memory down (docs/benchmarks.md), unless it is already set.
 
+It is a learner's JupyterLab: ``JUPYTER_CONFIG_PATH`` puts :data:`LEARNER_JUPYTER` (the folder
+``mnistlib/learner_jupyter`` of the package: ``labconfig/page_config.json`` and
+``jupyter_server_config.json``) first among the places Jupyter reads its settings from, so
+nbgrader's instructor extensions (the Nbgrader menu, Create Assignment, formgrader, course and
+assignment lists, Validate) and JupyterLab's news pop-up are off and locked, nbgrader's server
+extensions are not loaded (and do not warn about a missing nbgrader_config.py), and nothing is
+written to the learner's home. ``make lab`` and Binder (binder/start) point to the same folder;
+an instructor's own ``jupyter lab`` does not, and keeps nbgrader's tools.
+
+A second ``start`` for a folder that a running JupyterLab already serves does not open a second
+server on the next port: it prints that server's link and exits with status 1.
+
 JupyterLab replaces this process (``exec``), so Ctrl-C, signals and the exit status are
 JupyterLab's own, and stopping it leaves nothing behind.
 """
@@ -27,6 +39,9 @@ from pathlib import Path
 
 from .course import copy_release
 from .notebook import MALLOC_ARENAS
+
+#: The Jupyter configuration folder of a learner's JupyterLab (see the module's docstring).
+LEARNER_JUPYTER = Path(__file__).resolve().parent / "learner_jupyter"
 
 DEFAULT_FOLDER = "my-work"
 FIRST_NOTEBOOK = "01-loading-data/01-loading-data.ipynb"
@@ -51,6 +66,27 @@ def lab_command(port: int | None = None, browser: bool = True, root: bool | None
     if not browser:
         command.append("--no-browser")
     return [*command, FIRST_NOTEBOOK]
+
+
+def learner_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with :data:`LEARNER_JUPYTER` first on ``JUPYTER_CONFIG_PATH`` (kept: what was there)."""
+    before = env.get("JUPYTER_CONFIG_PATH")
+    paths = [str(LEARNER_JUPYTER), *([before] if before else [])]
+    return {**env, "JUPYTER_CONFIG_PATH": os.pathsep.join(paths)}
+
+
+def running_server(folder: Path) -> dict | None:
+    """A Jupyter server already serving ``folder`` (as ``jupyter server list`` knows it), or None."""
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return None
+    target = folder.resolve()
+    for server in list_running_servers():  # only servers whose process is alive
+        root = server.get("root_dir") or server.get("notebook_dir")
+        if root and Path(root).resolve() == target:
+            return server
+    return None
 
 
 def _port(text: str) -> int:
@@ -90,10 +126,20 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
         print(
             f"error: JupyterLab is not installed in this Python ({sys.executable}); "
-            "install it with: pip install jupyterlab",
+            'install it with: pip install "mnist-keras-course[lab]"',
             file=sys.stderr,
         )
         return 2
+    running = running_server(folder) if folder.is_dir() else None
+    if running is not None:
+        token = running.get("token")
+        link = f"{running['url'].rstrip('/')}/lab" + (f"?token={token}" if token else "")
+        print(
+            f"JupyterLab is already running for {folder} (process {running.get('pid')}): open {link} "
+            "(or stop that server with Ctrl-C, twice, in its terminal, then start again)",
+            file=sys.stderr,
+        )
+        return 1
     copied, kept = copy_release(folder)
     print(
         f"{len(copied)} notebook file(s) copied to {folder}, {len(kept)} already there kept unchanged; "
@@ -101,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     command = lab_command(args.port, args.browser)
-    env = dict(os.environ)
+    env = learner_environment(dict(os.environ))
     env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
     os.chdir(folder)
     if os.name == "posix":

@@ -58,7 +58,7 @@ EXERCISES: dict[str, Exercise] = {
             "loading_data",
             section="3. The 200th digit: R counts from 1, Python from 0",
             concept=(
-                "R numbers the images 1, 2, 3, ...; Python's indexes start at 0. So the learner's n and the "
+                "R numbers the images 1, 2, 3, ...; Python's indexes start at 0. So your n and the "
                 "array's index are one apart, and a position outside 1 .. len(images) must be refused, not "
                 "wrapped around."
             ),

@@ -12,6 +12,7 @@ The hint text is in each exercise's record (:data:`mnistlib.exercises.EXERCISES`
 
 from __future__ import annotations
 
+import difflib
 import textwrap
 
 from .exercises import EXERCISES, Exercise
@@ -31,12 +32,14 @@ def rung_text(exercise: Exercise, level: int) -> str:
 
 _failures: dict[str, int] = {}  # failures of each check in this kernel, since it last passed
 _level: dict[str, int] = {}  # rungs revealed so far in this kernel (by failures or by hint())
+_stuck: list[str] = []  # the exercise whose check failed last in this kernel (none once it passes)
 
 
 def reset() -> None:
     """Forget this kernel's failure counts and revealed rungs (as after a kernel restart)."""
     _failures.clear()
     _level.clear()
+    _stuck.clear()
 
 
 def format_rung(exercise: str, level: int) -> str:
@@ -58,6 +61,7 @@ def after_failure(exercise: str) -> str:
     """Count a failure of ``exercise``'s check; return the rungs it has earned ("" for none)."""
     if exercise not in EXERCISES:
         return ""
+    _stuck[:] = [exercise]
     count = _failures[exercise] = _failures.get(exercise, 0) + 1
     earned = sum(count >= n for n in FAILURES_FOR_RUNG)
     level = _level[exercise] = max(_level.get(exercise, 0), earned)
@@ -67,6 +71,23 @@ def after_failure(exercise: str) -> str:
 def after_pass(exercise: str) -> None:
     """A passing check starts its failure count again."""
     _failures.pop(exercise, None)
+    if exercise in _stuck:
+        _stuck.clear()
+
+
+def stuck_on() -> str | None:
+    """The exercise a learner is stuck on: the last check that failed in this kernel and has not
+    passed since; else the first exercise, in teaching order, that the progress file has failing."""
+    if _stuck:
+        return _stuck[0]
+    from . import progress
+
+    try:
+        path = progress.progress_path() if progress.recording() else None
+        data = progress.load(path) if path is not None else progress.empty()
+    except Exception:
+        return None
+    return next((name for name in EXERCISES if progress.state(data, name)[0] == "failing"), None)
 
 
 def _name(exercise) -> str:
@@ -74,11 +95,30 @@ def _name(exercise) -> str:
     return name.strip().removeprefix("check_")
 
 
-def hint(exercise) -> None:
-    """Print the next rung of help for an exercise: ``hint("flatten_images")`` or ``hint(flatten_images)``."""
+def hint(exercise=None) -> None:
+    """Print the next rung of help for an exercise: ``hint("flatten_images")`` or ``hint(flatten_images)``.
+
+    Without an argument, for the exercise you are stuck on (:func:`stuck_on`).
+    """
+    if exercise is None:
+        exercise = stuck_on()
+        if exercise is None:
+            print(
+                "No check has failed yet, so there is nothing to help with: name the exercise you want "
+                'help with, for example mnistlib.hint("get_digit").'
+            )
+            return
     name = _name(exercise)
     if name not in EXERCISES:
-        print(f"There are no hints for {exercise!r}. The exercises are: {', '.join(EXERCISES)}.")
+        close = difflib.get_close_matches(name, list(EXERCISES), n=1, cutoff=0.6)
+        if close:
+            print(
+                f'There are no hints for {name!r}, no exercise has that name. Did you mean hint("{close[0]}")?'
+            )
+        else:
+            print(
+                f"There are no hints for {name!r}, no exercise has that name. The exercises are: {', '.join(EXERCISES)}."
+            )
         return
     level = _level.get(name, 0)
     if level >= len(FAILURES_FOR_RUNG):

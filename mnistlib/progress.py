@@ -324,8 +324,29 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         print(f"{ENV} is off: no progress is recorded.")
         return 0
+    if args.folder is not None or os.environ.get(ENV) is None:
+        problem = _not_a_course_folder(args.folder, path)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     print(course_map(load(path), path))
     return 0
+
+
+def _not_a_course_folder(given: Path | None, path: Path) -> str | None:
+    """Why ``path`` is no learner's progress file (a missing folder, or one with no course in it); None if it is."""
+    if given is not None and not Path(given).expanduser().exists():
+        return f"{given}: no such folder (give the folder your notebooks are in, e.g. my-work)"
+    if path.suffix == ".json" and given is not None and Path(given).suffix == ".json":
+        return None
+    folder = path.parent
+    if path.exists() or any((folder / nb).is_dir() for nb in notebooks()):
+        return None
+    where = given if given is not None else "this folder"
+    return (
+        f"{where} is not a course folder: it has no {FILE_NAME} and no notebook folders such as "
+        f"{notebooks()[0]}/ (give the folder your notebooks are in, e.g. mnistlib progress my-work)"
+    )
 
 
 # ----------------------------------------------------------------------------------- in the notebooks
@@ -342,6 +363,28 @@ class _Display:
 
     def __repr__(self) -> str:
         return self.plain
+
+
+#: Where the course's notebooks open on Google Colab (the repository of the README's Colab links).
+COLAB_NOTEBOOK = (
+    "https://colab.research.google.com/github/mnist-keras-course/mnist-keras-course/blob/main/"
+    "course/release/{nb}/{nb}.ipynb"
+)
+
+
+def on_colab() -> bool:
+    """True in a Google Colab kernel, where a notebook has no course folder around it."""
+    return "google.colab" in sys.modules
+
+
+def notebook_link(nb: str) -> str:
+    """Where a notebook of the course opens from this one: its Colab page on Colab, else the file next door."""
+    return COLAB_NOTEBOOK.format(nb=nb) if on_colab() else f"../{nb}/{nb}.ipynb"
+
+
+def progress_advice() -> str:
+    """How to see the whole map from here: a terminal command, or on Colab a cell's ``!`` command."""
+    return "`!mnistlib progress` in a cell" if on_colab() else "`mnistlib progress` in a terminal"
 
 
 def _here_parts(notebook: str) -> tuple[str, str]:
@@ -367,11 +410,11 @@ def _here_parts(notebook: str) -> tuple[str, str]:
         else:
             plain.append(number + mark)
             rich.append(
-                f'<a href="../{nb}/{nb}.ipynb" title="{html.escape(nb)}: {status}">{number}{mark}</a>'
+                f'<a href="{notebook_link(nb)}" title="{html.escape(nb)}: {status}">{number}{mark}</a>'
             )
     here = exercises(notebook)
     done = sum(state(data, e)[0] == "passed" for e in here)
-    tail = f"  ({done} of {len(here)} exercises here passed; `mnistlib progress` shows all)"
+    tail = f"  ({done} of {len(here)} exercises here passed; {progress_advice()} shows all)"
     text = "You are here: " + " \u00b7 ".join(plain) + tail
     markup = (
         '<nav aria-label="course map" style="font-family: sans-serif">You are here: '
@@ -426,15 +469,15 @@ def whats_next(notebook: str):
     md, text = [], []
     if later:
         nxt = later[0]
-        md.append(f"**Next:** [{nxt}](../{nxt}/{nxt}.ipynb).")
-        text.append(f"Next: {nxt} (../{nxt}/{nxt}.ipynb).")
+        md.append(f"**Next:** [{nxt}]({notebook_link(nxt)}).")
+        text.append(f"Next: {nxt} ({notebook_link(nxt)}).")
     else:
         md.append("**This was the last notebook of the course.**")
         text.append("This was the last notebook of the course.")
     here = undone(data, notebook)
     if here:
         items = ", ".join(f"`{e}` ({state(data, e)[0]})" for e in here)
-        md.append(f'Still to do in this notebook: {items}. `hint("{here[0]}")` gives more help.')
+        md.append(f'Still to do in this notebook: {items}. `mnistlib.hint("{here[0]}")` gives more help.')
         text.append("Still to do in this notebook: " + items.replace("`", "") + ".")
     else:
         md.append("Every exercise of this notebook has passed its check.")
@@ -443,7 +486,7 @@ def whats_next(notebook: str):
     if earlier:
         md.append("Earlier notebooks with exercises left: " + ", ".join(earlier) + ".")
         text.append(md[-1])
-    md.append("The whole map: `mnistlib progress` in a terminal.")
+    md.append(f"The whole map: {progress_advice()}.")
     text.append(md[-1].replace("`", ""))
     return _Display("\n".join(text), "text/markdown", "\n\n".join(md))
 

@@ -3,8 +3,8 @@ really builds a learner's environment (run here in a fresh virtual environment).
 
 repo2docker installs binder/requirements.txt into the image's Python (the version in
 binder/runtime.txt), then runs binder/postBuild from the repository root. The slow test does the
-same in a new venv: the package installs, MNIST lands verified in the cache, and the instructor-only
-nbgrader extensions are off while the learner's ones stay on.
+same in a new venv: the package installs, MNIST lands verified in the cache, nbgrader is not in the
+image, and JupyterLab started through binder/start has the learner's settings (no news pop-up).
 
 Speed: pip's HTTP cache does not keep downloads from every index, so the wheels are kept in a
 wheelhouse inside pip's cache folder (``$PIP_CACHE_DIR`` or ``~/.cache/pip``, subfolder
@@ -38,8 +38,8 @@ WHEELHOUSE = Path(os.environ.get("MNISTLIB_WHEELHOUSE") or PIP_CACHE / "mnist-ke
 NPM_CACHE = Path.home() / ".npm"
 BUILD_TOOLS = ["setuptools>=77", "wheel"]  # postBuild builds mnistlib from pyproject.toml
 
-INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
-LEARNER_PLUGINS = ("@jupyter/nbgrader:validate-assignment", "@jupyter/nbgrader:assignment-list")
+#: What a learner's JupyterLab leaves out, off and locked (binder/start points to this configuration).
+LEARNER_PAGE_CONFIG = REPO / "mnistlib" / "learner_jupyter" / "labconfig" / "page_config.json"
 
 
 def pyproject() -> dict:
@@ -67,10 +67,16 @@ def pinned_version(requirement: Requirement) -> Version | None:
 # ------------------------------------------------------------------------------ fast
 
 
+def learner_lab_requirements() -> list[str]:
+    """What a learner's JupyterLab needs: the package's dependencies and its [lab] extra."""
+    project = pyproject()["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["lab"]]
+
+
 def test_binder_pins_every_runtime_dependency_at_a_version_pyproject_allows():
     pins = binder_pins()
     problems = []
-    for line in pyproject()["project"]["dependencies"]:
+    for line in learner_lab_requirements():
         needed = Requirement(line)
         pin = pins.get(canonicalize_name(needed.name))
         if pin is None:
@@ -83,7 +89,7 @@ def test_binder_pins_every_runtime_dependency_at_a_version_pyproject_allows():
 
 
 def test_binder_pins_nothing_pyproject_does_not_need():
-    declared = {canonicalize_name(Requirement(line).name) for line in pyproject()["project"]["dependencies"]}
+    declared = {canonicalize_name(Requirement(line).name) for line in learner_lab_requirements()}
     extra = sorted(set(binder_pins()) - declared)
     assert not extra, f"binder/requirements.txt pins {extra}, which pyproject.toml does not depend on"
 
@@ -119,6 +125,23 @@ def test_start_sets_what_the_memory_measurements_assume_then_runs_jupyter():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == BINDER_ENVIRONMENT
+
+
+def test_start_gives_learners_the_learner_jupyterlab_settings():
+    """binder/start puts mnistlib/learner_jupyter first on JUPYTER_CONFIG_PATH, keeping what was there."""
+    from mnistlib.course_start import LEARNER_JUPYTER
+
+    probe = "import os; print(os.environ['JUPYTER_CONFIG_PATH'])"
+    env = dict(os.environ, JUPYTER_CONFIG_PATH="/somewhere/else")
+    done = subprocess.run(
+        [str(BINDER / "start"), sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(os.pathsep) == [str(LEARNER_JUPYTER), "/somewhere/else"]
 
 
 # ------------------------------------------------------------------------------ slow
@@ -165,9 +188,10 @@ def copy_repository(target: Path) -> Path:
     return target
 
 
-def lab_extension_states(jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
-    """``plugin or extension -> "enabled" / "disabled"`` as `jupyter labextension list` reports them."""
-    done = run([str(jupyter), "labextension", "list"], cwd=cwd, env=env)
+def lab_extension_states(start: Path, jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
+    """``plugin or extension -> "enabled" / "disabled"`` as `jupyter labextension list` reports them
+    in the environment binder/start (``start``) gives JupyterLab."""
+    done = run([str(start), str(jupyter), "labextension", "list"], cwd=cwd, env=env)
     text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
     states = {}
     for line in text.splitlines():
@@ -184,12 +208,6 @@ def lab_extension_states(jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
             if states.get(plugin.strip()) == "disabled":
                 states[plugin.strip()] = "disabled and locked"
     return states
-
-
-def server_extension_states(jupyter: Path, env: dict, cwd: Path) -> dict[str, str]:
-    done = run([str(jupyter), "server", "extension", "list"], cwd=cwd, env=env)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-    return dict(re.findall(r"^\s+([\w.]+) (enabled|disabled)\s*$", text, flags=re.MULTILINE))
 
 
 @pytest.mark.slow
@@ -227,16 +245,13 @@ def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isola
     assert f"cache: {isolated_env.cache} (present and verified)" in done.stdout
     run([str(python), "-m", "pip", "check"], cwd=elsewhere, env=env)
 
-    labext = lab_extension_states(jupyter, env, elsewhere)
-    for plugin in INSTRUCTOR_PLUGINS:  # locked: a learner cannot switch them back on in the Plugin Manager
-        assert labext.get(plugin) == "disabled and locked", f"{plugin} is not disabled and locked: {labext}"
-    for plugin in LEARNER_PLUGINS:
-        assert plugin not in labext, f"{plugin} should stay on for learners: {labext}"
-    assert labext.get("@jupyter/nbgrader") == "enabled", labext
+    labext = lab_extension_states(repo / "binder" / "start", jupyter, env, elsewhere)
+    hidden = json.loads(LEARNER_PAGE_CONFIG.read_text())["disabledExtensions"]
+    assert "@jupyterlab/apputils-extension:announcements" in hidden
+    assert labext.get("@jupyterlab/apputils-extension:announcements", "").startswith("disabled"), labext
+    assert "@jupyter/nbgrader" not in labext, f"a learner's image has no nbgrader: {labext}"
     assert labext.get("@jupyter-widgets/jupyterlab-manager") == "enabled", labext
-    server = server_extension_states(jupyter, env, elsewhere)
-    assert server.get("nbgrader.server_extensions.formgrader") == "disabled", server
-    assert server.get("nbgrader.server_extensions.validate_assignment") == "enabled", server
+    # (that nbgrader's server extensions are not loaded, and say nothing, is tests/test_browser.py's)
 
 
 def test_license_is_an_spdx_expression_so_setuptools_does_not_warn():

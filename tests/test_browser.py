@@ -47,6 +47,7 @@ from chromium import CHROMIUM, CHROMIUM_ARGS, need_browser
 from jupyter_lab import list_kernels
 
 from mnistlib.course import assignment_ids
+from mnistlib.course_start import LEARNER_JUPYTER, learner_environment
 from mnistlib.widgets import WIDGET_VIEW
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -121,26 +122,15 @@ class Lab:
         self.root, self.token, self.port = root, secrets.token_hex(16), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config, settings = work / "jupyter-config", work / "lab-settings"
-        (config / "labconfig").mkdir(parents=True)
-        # what a learner on Binder has (binder/postBuild): no instructor tools of nbgrader and no
-        # "receive Jupyter news?" pop-up over the notebook
-        disabled = [
-            f"@jupyter/nbgrader:{name}" for name in ("formgrader", "create-assignment", "course-list")
-        ]
-        disabled.append("@jupyterlab/apputils-extension:announcements")
-        (config / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": dict.fromkeys(disabled, True)})
-        )
-        off = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
-        (config / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(off, False)}})
-        )
+        config.mkdir()  # an empty configuration folder of its own: nothing from the user's home
         # every cell stays in the page (JupyterLab may otherwise skip drawing cells out of view)
         (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
         (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
             json.dumps({"windowingMode": "none"})
         )
-        env = dict(os.environ)
+        # what a learner has (make lab, mnistlib course start, Binder): mnistlib/learner_jupyter first on
+        # JUPYTER_CONFIG_PATH, so no instructor tools of nbgrader and no "receive Jupyter news?" pop-up
+        env = learner_environment(dict(os.environ))
         env.update(
             MNISTLIB_QUICK="1",
             JUPYTER_CONFIG_DIR=str(config),
@@ -578,6 +568,49 @@ def test_notebook_runs_in_the_browser(lab, browser, axe, timings, name):
         lab.shut_down_kernels()
     if not isinstance(axe, Path):
         pytest.skip(axe)
+
+
+#: What nbgrader's instructor extensions put on a page, and JupyterLab's news question.
+INSTRUCTOR_UI = {
+    "the Nbgrader menu": ".lm-MenuBar-itemLabel:text-is('Nbgrader')",
+    "the Create Assignment panel": 'text="Create Assignment"',
+    "the Validate button": ".jp-Toolbar-item:has-text('Validate')",
+    "the news pop-up": "text=official Jupyter news",
+}
+
+
+def test_a_learner_sees_a_short_failed_check_and_no_instructor_tools(lab, browser):
+    """The student notebook 01 as a learner starts it: Run All stops at the first check, whose output is
+    the verdict and the message (no library frame); nothing of nbgrader's instructor tools on the page,
+    no news pop-up, and nothing from nbgrader in the server's log."""
+    name = "learner-01-loading-data"
+    release = REPO / "course" / "release" / "01-loading-data" / "01-loading-data.ipynb"
+    shutil.copyfile(release, lab.root / f"{name}.ipynb")
+    page = browser.new_page()
+    try:
+        open_notebook(page, lab, name)
+        page.wait_for_timeout(5000)  # JupyterLab asks its news question a few seconds after loading
+        screenshot(page, f"{name}-opened")
+        found = {what: page.locator(selector).count() for what, selector in INSTRUCTOR_UI.items()}
+        assert not any(found.values()), f"instructor tools on a learner's page: {found}"
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        failed = page.locator(STDERR_OUTPUT, has_text="get_digit").first
+        failed.wait_for(timeout=RUN_TIMEOUT_S * 1000)
+        wait_for_idle_kernel(lab, timeout=120)
+        failed.scroll_into_view_if_needed()
+        screenshot(page, f"{name}-failed-check")
+        lines = [line for line in failed.inner_text().splitlines() if line.strip()]
+        assert lines[0].startswith("\u2718 get_digit is not written yet"), lines
+        shown = "\n".join(lines)
+        assert "Traceback" not in shown and "mnistlib/" not in shown and "File " not in shown, shown
+        assert len(lines) <= 8, shown
+    finally:
+        page.close()
+        lab.shut_down_kernels()
+    log = lab.log.read_text()
+    assert "nbgrader" not in log.lower(), "nbgrader in a learner's server log:\n" + log[-3000:]
+    assert LEARNER_JUPYTER.is_dir()
 
 
 def test_make_installs_the_axe_core_this_test_uses():

@@ -1,21 +1,25 @@
 """The first code cell of every notebook, and the README's links to open a notebook anywhere.
 
 Every notebook's first code cell imports mnistlib and, where the package is missing (Google
-Colab, a bare Jupyter), installs it first, saying so in one line. Here: the cell is the same
-guard in all nine source notebooks (and so, through the drift test, in the release and the
-solutions), it installs the version the notebooks were written for, it is no nbgrader cell, and
-where mnistlib is installed it does nothing more than import it, even with ``MNISTLIB_INSTALL``
-pointing at a file that does not exist. The install itself is run for real, offline, from an
-empty folder with a venv that lacks mnistlib, by
+Colab, a bare Jupyter), installs it first from the course's repository (the URL of the README's
+Binder and Colab links), saying so in one line. Here: the cell is the same guard in all nine source
+notebooks (and so, through the drift test, in the release and the solutions), it is no nbgrader
+cell, where mnistlib is installed it does nothing more than import it, even with
+``MNISTLIB_INSTALL`` pointing at a file that does not exist, and run as on Colab in a kernel that
+lacks mnistlib, with no package index to reach, it says in one plain sentence what to do instead,
+with no traceback, and stops (a "Run All" goes no further). The install itself is run for real,
+offline, from an empty folder with a venv that lacks mnistlib, by
 tests/test_wheel.py::test_first_cell_installs_the_missing_package_then_notebook_01_runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import sysconfig
 
 import nbformat
 import pytest
@@ -25,6 +29,7 @@ import mnistlib
 from mnistlib.course import assignment_ids
 
 IDS = assignment_ids()
+REPOSITORY = "mnist-keras-course/mnist-keras-course"  # the placeholder repository of the README's links
 GUARD_END = "    import mnistlib\n\n"  # the guard ends by importing mnistlib again, after installing it
 
 
@@ -53,12 +58,92 @@ def test_every_notebook_starts_with_the_same_install_guard(folder):
         assert rest.startswith("mnistlib.setup_notebook("), f"{assignment}: setup_notebook must follow"
     assert len(guards) == 1, "the nine first cells differ in their install guard"
     (text,) = guards
-    assert f'"mnist-keras-course=={mnistlib.__version__}"' in text, (
-        "the first cell must install the version of the package the notebooks were written for"
+    assert f'"git+https://github.com/{REPOSITORY}"' in text, (
+        "the first cell must install from the course's repository, the one the README links to"
     )
     assert 'os.environ.get("MNISTLIB_INSTALL"' in text
     assert text.count("print(") == 1, "the cell says what it does in one line"
     assert '"--quiet", "--root-user-action=ignore"' in text  # as root (Colab), pip would warn in red
+
+
+def test_the_guard_installs_from_the_repository_the_readme_links_to():
+    readme = (REPO / "README.md").read_text()
+    assert f"https://mybinder.org/v2/gh/{REPOSITORY}/main" in readme
+    assert f'pip install "git+https://github.com/{REPOSITORY}"' in readme
+
+
+def test_run_as_on_colab_without_an_index_the_guard_says_one_sentence_and_stops(tmp_path):
+    """A kernel whose Python lacks mnistlib (a venv with the system's packages but not ours) and
+    reaches no package index: the first cell prints its one line, then one sentence with the way
+    out, no traceback, and the next cell does not run."""
+    import nbclient
+    from nbclient.exceptions import CellExecutionError
+
+    venv = tmp_path / "colab"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    # the kernel's dependencies (ipykernel, pip) from this Python's site-packages, but not mnistlib
+    site = sysconfig.get_paths()["purelib"]
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "mnistlib.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'mnistlib'\", name='mnistlib')\n"
+    )
+    kernel = tmp_path / "kernels" / "colab"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "language": "python",
+            }
+        )
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(blocked), site]),
+        JUPYTER_PATH=str(tmp_path),
+        PIP_NO_INDEX="1",  # no index reachable, as on a machine offline
+        PIP_FIND_LINKS=str(tmp_path / "no-wheels-here"),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        # and no network: git (for the git+https URL) and pip go through a proxy nobody listens on
+        https_proxy="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        http_proxy="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        no_proxy="",
+        NO_PROXY="",
+    )
+    env.pop("MNISTLIB_INSTALL", None)
+    text = first_code_cell(REPO / "course" / "release" / IDS[0] / f"{IDS[0]}.ipynb").source
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(text), nbformat.v4.new_code_cell("print('next')")]
+    )
+    client = nbclient.NotebookClient(
+        nb, kernel_name="colab", timeout=600, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        with pytest.raises(CellExecutionError):
+            client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    outputs = nb.cells[0].outputs
+    assert not [o for o in outputs if o.output_type == "error"], "a traceback in the first cell"
+    said = [
+        line for o in outputs if o.output_type == "stream" for line in o.text.splitlines() if line.strip()
+    ]
+    assert said[0].startswith("mnistlib is not installed here: installing"), said
+    assert len(said) == 2, said
+    sentence = said[1].removeprefix("UsageError: ")
+    assert sentence.startswith("The course's package could not be installed from git+https://github.com/"), (
+        said
+    )
+    assert sentence.endswith("(its link is in the course's README).") and sentence.count(". ") == 0, sentence
+    assert "Traceback" not in "\n".join(said)
+    assert nb.cells[1].outputs == [], "the cell after the failed install ran"
 
 
 def test_the_guard_is_a_no_op_where_mnistlib_is_installed(tmp_path):

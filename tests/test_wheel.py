@@ -371,7 +371,7 @@ def test_course_start_copies_the_notebooks_and_opens_notebook_01(installed, tmp_
         lab_assets.parent.mkdir(parents=True, exist_ok=True)
         lab_assets.symlink_to(Path(sys.prefix) / "share" / "jupyter" / "lab")
     script = block("README.md", START_SECTION).text.replace(
-        "pip install mnist-keras-course", f"pip install {installed['wheel']}"
+        '"mnist-keras-course[lab]"', f'"{installed["wheel"]}[lab]"'
     )
     assert script != block("README.md", START_SECTION).text
     log = tmp_path / "start.log"

@@ -13,21 +13,83 @@ nbgrader's ``### BEGIN HIDDEN TESTS`` markers) and use the same helpers below.
 Every ``check_<function>`` is wrapped by :func:`guided`: each run is recorded in the learner's
 progress file (:mod:`mnistlib.progress`), and a check that keeps failing in the same kernel adds
 deeper hints to its message (:mod:`mnistlib.hints`).
+
+What a learner sees of a failed check is its message only, verdict first (in IPython and Jupyter:
+:meth:`CheckFailed._render_traceback_`), in the style of :func:`mnistlib.needs`: the frames of
+this package say nothing to a learner. They are there on request: ``%tb`` in the next cell prints
+the whole traceback, and ``MNISTLIB_TRACEBACK=full`` in the environment (for instructors and
+maintainers) shows it every time. While nbgrader executes a notebook the traceback is IPython's
+usual one: grading reads the cell's line from it (:mod:`mnistlib.grading.regions`), and its
+feedback shows ``CheckFailed: <message>`` as before. When the learner's own code raises inside a
+check, the traceback keeps the learner's frames and drops the check's.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..exercises import EXERCISES
 
+#: ``MNISTLIB_TRACEBACK=full``: show failed checks with IPython's whole traceback, library frames included.
+TRACEBACK_ENV = "MNISTLIB_TRACEBACK"
+_PACKAGE = str(Path(__file__).resolve().parent.parent)  # mnistlib's folder: frames in it are the library's
+
+
+def _full_traceback_wanted() -> bool:
+    """True when the whole traceback is asked for: ``%tb``, ``MNISTLIB_TRACEBACK=full``, or nbgrader."""
+    if os.environ.get(TRACEBACK_ENV, "").strip().lower() == "full" or os.environ.get("NBGRADER_EXECUTION"):
+        return True
+    frame = sys._getframe(1)
+    while frame is not None:  # %tb (IPython's `tb` magic) asks for the last traceback again
+        code = frame.f_code
+        if code.co_name == "tb" and code.co_filename.replace("\\", "/").endswith("core/magics/execution.py"):
+            return True
+        frame = frame.f_back
+    return False
+
 
 class CheckFailed(AssertionError):
-    """A check found a mistake; the message is meant for the learner."""
+    """A check found a mistake; the message is meant for the learner.
+
+    In IPython and Jupyter it is shown as its message only, the verdict on the first line (see the
+    module's docstring for how to see the whole traceback).
+    """
+
+    #: The exercise whose check failed (set by :func:`guided`); None for a check called on its own.
+    exercise: str | None = None
+
+    def message_lines(self) -> list[str]:
+        """The verdict (which exercise, and that it does not pass yet), then the message's lines."""
+        lines = str(self).strip("\n").splitlines()
+        if lines and "not written yet" in lines[0]:  # call()'s message is a verdict already
+            return [f"\u2718 {lines[0].strip()}", *lines[1:]]
+        who = f"`{self.exercise}`" if self.exercise else "your function"
+        return [f"\u2718 {who} does not pass its check yet:", *lines]
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows what this returns in place of the traceback: the verdict, then the message."""
+        if _full_traceback_wanted():
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            if shell is not None:
+                return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+        verdict, *rest = self.message_lines()
+        return [f"\x1b[31m{verdict}\x1b[0m", *rest]
+
+
+def _learner_frames(traceback):
+    """``traceback`` from its first frame outside this package (the learner's code); None if none."""
+    while traceback is not None and traceback.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+        traceback = traceback.tb_next
+    return traceback
 
 
 class ArgumentChanged(CheckFailed):
@@ -55,6 +117,7 @@ def guided(check: Callable) -> Callable:
 
     @functools.wraps(check)
     def run(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of tracebacks)
         from .. import hints, progress
 
         known = EXERCISES.get(exercise)
@@ -66,12 +129,17 @@ def guided(check: Callable) -> Callable:
             more = hints.after_failure(exercise)
             if more:
                 failure.args = (str(failure) + more, *failure.args[1:])
+            if failure.exercise is None:
+                failure.exercise = exercise
             raise
         except Exception as error:  # the learner's code raised: a failure too
             progress.record_check(exercise, False, f"{type(error).__name__}: {error}", notebook)
             more = hints.after_failure(exercise)
             if more and hasattr(error, "add_note"):
                 error.add_note(more.strip("\n"))
+            theirs = None if _full_traceback_wanted() else _learner_frames(error.__traceback__)
+            if theirs is not None:  # show the learner's frames, not the check's that called them
+                raise error.with_traceback(theirs)  # noqa: B904 (the same error, re-raised)
             raise
         progress.record_check(exercise, True, "", notebook)
         hints.after_pass(exercise)

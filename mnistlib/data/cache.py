@@ -174,6 +174,15 @@ _IDX_ALIASES = {
 def read_npz(path: Path) -> dict[str, bytes]:
     """Read a ``mnist.npz`` (Keras layout) and return verified IDX bytes."""
     try:
+        with open(path, "rb") as head:
+            magic = head.read(4)
+    except OSError as err:
+        raise SourceFailed(f"{path}: cannot be read ({err})") from err
+    if magic != b"PK\x03\x04":  # an .npz is a zip archive; anything else is not MNIST
+        raise SourceFailed(
+            f"{path}: not MNIST: neither an .npz file (such as Keras's mnist.npz) nor a folder of the four IDX files"
+        )
+    try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in IDX_ARRAYS.values() if key in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # damaged zip or member

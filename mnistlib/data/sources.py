@@ -54,7 +54,11 @@ class KerasDownload:
         return f"Keras download ({host})"
 
     def fetch(self) -> dict[str, bytes]:
-        from keras.utils import get_file  # imported here: importing keras is slow
+        from ..notebook import silenced_stderr
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with silenced_stderr():  # TensorFlow's C++ start-up notices (CUDA, oneDNN): nothing to do with data
+            from keras.utils import get_file  # imported here: importing keras is slow
 
         with tempfile.TemporaryDirectory(prefix="mnistlib-") as tmp:
             try:
