@@ -47,7 +47,10 @@ NOTEBOOKS_FULL = (
 CLASS_SIZE, CLASS_ASSIGNMENT = 12, "02-reshaping"
 #: Repeats of each notebook and grading measurement (the speed rows repeat inside their process).
 REPEATS = int(os.environ.get("MNISTLIB_BENCH_THREADS_REPEATS") or 2)
-SPEED_ROUNDS = 3
+#: Warmed rounds of each speed row in its process (``MNISTLIB_BENCH_THREADS_ROUNDS`` overrides).
+SPEED_ROUNDS = int(os.environ.get("MNISTLIB_BENCH_THREADS_ROUNDS") or 3)
+#: The notebooks are not run pinned to one core (the speed rows give that reference): time.
+NOTEBOOK_CONDITIONS = tuple(c for c in CONDITIONS if c != "1 core")
 RESULT = "RESULT "
 
 
@@ -174,7 +177,7 @@ def bench_threads(solutions: Path, quick: bool, conditions=CONDITIONS) -> dict:
             keep()
     result["grading"] = grade_class(solutions, 4 if quick else CLASS_SIZE, repeats)
     keep()
-    for index, name in enumerate(conditions):
+    for index, name in enumerate(c for c in conditions if c in NOTEBOOK_CONDITIONS):
         for notebook, mode in notebooks:
             runs: dict[str, list[float]] = {setting: [] for setting in SETTINGS}
             for repeat in range(repeats):
@@ -346,6 +349,21 @@ def render_threads(t: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+#: The training rows whose slowdown on a busy machine the notebooks quote (seconds per epoch).
+TRAINING_ROWS = ("net1_epoch_s", "twin_keras_epoch_s", "twin_numpy_epoch_s")
+
+
+def busy_slowdowns(t: dict, condition_: str = "busy") -> list[float]:
+    """With the budget: each training row's time in ``condition_`` over its time in the idle
+    condition (medians); what the notebooks quote as "expect training to take X to Y times as long"."""
+    speed = t["speed"]
+    return [
+        speed[condition_]["budget"]["spread"][key]["median"]
+        / speed["idle"]["budget"]["spread"][key]["median"]
+        for key in TRAINING_ROWS
+    ]
 
 
 def grading_speedups(t: dict) -> dict:
