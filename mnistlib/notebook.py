@@ -71,13 +71,17 @@ def load_tensorflow_quietly():
     """Import TensorFlow and Keras and initialise the CPU device without start-up noise.
 
     Also limits malloc's arenas first (see :func:`limit_malloc_arenas`), so that training on the
-    full data stays within Binder's memory.
+    full data stays within Binder's memory, and sizes TensorFlow's and BLAS's thread pools to the
+    CPUs this process has (:func:`mnistlib.cpu.apply`) before TensorFlow starts them.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     limit_malloc_arenas()
     with silenced_stderr():
         import tensorflow as tf
 
+        from . import cpu
+
+        cpu.apply()  # thread pools sized to this process's CPUs, before the runtime starts them
         tf.config.list_physical_devices()  # device discovery prints the cuInit notice
         tf.constant(0.0) + 1.0  # the first op initialises the runtime
         import keras
@@ -92,9 +96,13 @@ def setup_notebook(*, keras: bool = True) -> None:
     ``keras=True`` it also imports Keras now, with TensorFlow's start-up notices
     silenced; notebooks that never use Keras (01, 08) pass ``keras=False`` and
     start a few seconds sooner.
+
+    Either way it sizes the BLAS (NumPy) and TensorFlow thread pools to the CPUs this kernel really
+    has (:mod:`mnistlib.cpu`; ``MNISTLIB_THREADS`` overrides).
     """
     import matplotlib
 
+    from . import cpu
     from .plots import LINE_COLORS
 
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6, 4)})
@@ -115,6 +123,8 @@ def setup_notebook(*, keras: bool = True) -> None:
     matplotlib.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=list(LINE_COLORS))
     if keras:
         load_tensorflow_quietly()
+    else:
+        cpu.apply()
 
 
 def figure_html(png: bytes | str, alt: str) -> str:

@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import cpu
 from ..course import COURSE  # the course installed with mnistlib (importlib.resources)
 from ..files import atomic_open, atomic_write
 from . import diagnose, limits, submissions
@@ -242,19 +243,25 @@ def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
 
 
 #: TensorFlow's thread-pool sizes, read when a kernel's TensorFlow runtime starts (its first op).
-TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+TF_THREAD_VARIABLES = cpu.TF_THREAD_VARIABLES
 
 
-def worker_env(environ, workers: int, cores: int) -> dict[str, str]:
+def worker_env(environ, workers: int, cores: int | None = None) -> dict[str, str]:
     """The environment of the grading workers, and so of the kernels they start.
 
-    Each kernel's TensorFlow gets its share of the cores (``cores // workers``, at least 1) unless
-    the caller set the thread counts: by default every kernel would start a thread per core, and
-    two kernels training at once on two cores then took turns (slower in all; docs/benchmarks.md, Notes).
+    Each kernel gets its share of the CPUs (:func:`mnistlib.cpu.budget` with ``workers`` jobs:
+    ``cores // workers``, at least 1, ``cores`` by default the CPUs this process has), for its BLAS
+    and TensorFlow pools, unless the caller set the thread counts: by default every kernel would
+    start a thread per core, and two kernels training at once on two cores then took turns (slower
+    in all; docs/benchmarks.md). ``MNISTLIB_JOBS`` tells each kernel's :func:`mnistlib.cpu.apply`
+    the number of workers.
     """
     env = dict(environ)
-    for variable in TF_THREAD_VARIABLES:
-        env.setdefault(variable, str(max(1, cores // max(1, workers))))
+    env[cpu.JOBS_ENV] = str(max(1, workers))
+    share = cpu.budget(max(1, workers), environ=env, **({"affinity": cores, "quota": None} if cores else {}))
+    if share.threads is not None:
+        for variable in TF_THREAD_VARIABLES:
+            env.setdefault(variable, str(share.threads))
     return env
 
 
@@ -331,7 +338,7 @@ def run_jobs(
     ordered = order_jobs(jobs, lambda a: grading_cost(course, a, remembered))
     results: dict[tuple[str, str], dict] = {}
     workers = max(1, min(jobs_n, len(ordered)))
-    env = worker_env(os.environ, workers, os.cpu_count() or 1)
+    env = worker_env(os.environ, workers)
     settings = {
         "course": str(course.resolve()),
         "config": str(config.resolve()),

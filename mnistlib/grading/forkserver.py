@@ -427,6 +427,9 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
+        from .. import cpu
+
+        cpu.apply()  # this kernel's share of the CPUs ($MNISTLIB_JOBS), before TensorFlow starts its pools
         import numpy as np
 
         np.random.seed()  # fresh entropy, as in a newly started process (Python's random reseeds itself)
