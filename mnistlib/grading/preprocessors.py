@@ -49,6 +49,7 @@ from traitlets import Bool, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import forkserver as grading_forkserver
+from . import mistakes as grading_mistakes
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
@@ -223,7 +224,9 @@ class GradingExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
-            return self._judge(cell, resources, index)
+            cell, resources = self._judge(cell, resources, index)
+            grading_mistakes.record(cell)  # the check's mistake id: from the outputs into the metadata
+            return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:

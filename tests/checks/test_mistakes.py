@@ -59,7 +59,9 @@ def test_every_failure_with_a_hint_names_its_mistake(module):
         if not any(k.arg == "mistake" for k in call.keywords)
     ]
     assert unnamed == [], "add mistake='...' to these calls"
-    bad = [(line, slug) for line, slug in _slugs(tree) if not isinstance(slug, str) or not SLUG.fullmatch(slug)]
+    bad = [
+        (line, slug) for line, slug in _slugs(tree) if not isinstance(slug, str) or not SLUG.fullmatch(slug)
+    ]
     assert bad == [], "mistake ids are lower-case words joined by '-'"
 
 
