@@ -207,7 +207,6 @@ def build(results: list[dict], course: Path, *, anonymous: bool = False) -> dict
                         "score": None if ungradable_reason(r) else r["score"],
                         "max_score": r["max_score"] or max_score,
                         "seconds": r.get("seconds"),
-                        "peak_mb": r.get("peak_mb"),
                         "notes": _notes(r),
                     }
                     for r in mine
