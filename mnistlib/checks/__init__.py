@@ -60,10 +60,16 @@ class CheckFailed(AssertionError):
 
     In IPython and Jupyter it is shown as its message only, the verdict on the first line (see the
     module's docstring for how to see the whole traceback).
+
+    ``mistake`` names the diagnosis, stable across wordings of the hint: ``"not-scaled"`` where
+    :func:`fail` raised it, ``"flatten_images/not-scaled"`` once :func:`guided` has added the
+    exercise; None when the check does not know what went wrong. The grader's class report
+    (:mod:`mnistlib.grading.report`) counts learners by it.
     """
 
     #: The exercise whose check failed (set by :func:`guided`); None for a check called on its own.
     exercise: str | None = None
+    mistake: str | None = None
 
     def message_lines(self) -> list[str]:
         """The verdict (which exercise, and that it does not pass yet), then the message's lines."""
@@ -125,6 +131,7 @@ def guided(check: Callable) -> Callable:
         try:
             result = check(*args, **kwargs)
         except CheckFailed as failure:
+            failure.mistake = qualified_mistake(exercise, failure.mistake)
             progress.record_check(exercise, False, str(failure), notebook)
             more = hints.after_failure(exercise)
             if more:
@@ -148,12 +155,23 @@ def guided(check: Callable) -> Callable:
     return run
 
 
-def fail(expected: str, got: str, hint: str | None = None) -> None:
-    """Raise :class:`CheckFailed` with the standard three-part message."""
+def qualified_mistake(exercise: str, mistake: str | None) -> str | None:
+    """``"not-scaled"`` -> ``"flatten_images/not-scaled"``; an id with its exercise, or None, as it is."""
+    return f"{exercise}/{mistake}" if mistake and "/" not in mistake else mistake
+
+
+def fail(expected: str, got: str, hint: str | None = None, *, mistake: str | None = None) -> None:
+    """Raise :class:`CheckFailed` with the standard three-part message.
+
+    ``mistake`` is the diagnosis's stable id within the exercise (``"not-scaled"``, lower-case words
+    joined by ``-``); every call with a hint names one (tests/checks/test_mistakes.py).
+    """
     message = f"\n  expected: {expected}\n  got:      {got}"
     if hint:
         message += f"\n  hint:     {hint}"
-    raise CheckFailed(message)
+    failure = CheckFailed(message)
+    failure.mistake = mistake
+    raise failure
 
 
 def describe(value: Any) -> str:
@@ -164,6 +182,10 @@ def describe(value: Any) -> str:
         return f"{type(value).__name__} of shape {tuple(value.shape)}, dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: The mistake id of an exercise whose function still raises NotImplementedError.
+NOT_WRITTEN = "not-written"
 
 
 IN_PLACE_HINT = (
@@ -194,9 +216,11 @@ def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, *
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
-        raise CheckFailed(
+        failure = CheckFailed(
             f"\n  {name} is not written yet: replace `raise NotImplementedError()` with your code."
-        ) from None
+        )
+        failure.mistake = NOT_WRITTEN
+        raise failure from None
     except ArgumentChanged as error:  # (graded) a change the grader cannot hand back: as if seen here
         refused = error
     if refused is not None:
@@ -207,6 +231,7 @@ def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, *
             f"{name} to leave the arguments it is given unchanged",
             f"it changed its {position} in place ({refused.change})",
             in_place_hint or IN_PLACE_HINT,
+            mistake="changed-argument-shape",
         )
     for position, value, snapshot in before:
         change = _change(value, snapshot)
@@ -215,6 +240,7 @@ def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, *
                 f"{name} to leave the arguments it is given unchanged",
                 f"it changed its {position} in place ({change})",
                 in_place_hint or IN_PLACE_HINT,
+                mistake="changed-argument",
             )
     return result
 
@@ -285,7 +311,12 @@ def expect_array(
 ) -> np.ndarray:
     """Check that ``got`` is a numpy array with the given shape and dtype; return it."""
     if not isinstance(got, np.ndarray):
-        fail(f"{what} as a numpy array", describe(got), "build the result with numpy functions")
+        fail(
+            f"{what} as a numpy array",
+            describe(got),
+            "build the result with numpy functions",
+            mistake="not-an-array",
+        )
     if shape is not None and got.shape != tuple(shape):
         fail(f"{what} with shape {tuple(shape)}", f"shape {got.shape}")
     if dtype is not None and got.dtype != np.dtype(dtype):
@@ -293,30 +324,40 @@ def expect_array(
     return got
 
 
-def expect_equal(got: Any, expected: Any, *, what: str = "the result", hint: str | None = None) -> None:
+def expect_equal(
+    got: Any, expected: Any, *, what: str = "the result", hint: str | None = None, mistake: str | None = None
+) -> None:
     """Exact equality (arrays compared element-wise, shapes included)."""
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         got_a, exp_a = np.asarray(got), np.asarray(expected)
         if got_a.shape == exp_a.shape and np.array_equal(got_a, exp_a):
             return
-        fail(f"{what} = {_preview(exp_a)}", _preview(got_a), hint)
+        fail(f"{what} = {_preview(exp_a)}", _preview(got_a), hint, mistake=mistake)
     elif got != expected:
-        fail(f"{what} = {expected!r}", repr(got), hint)
+        fail(f"{what} = {expected!r}", repr(got), hint, mistake=mistake)
 
 
 def expect_close(
-    got: Any, expected: Any, *, what: str = "the result", hint: str | None = None, rtol=1e-5, atol=1e-6
+    got: Any,
+    expected: Any,
+    *,
+    what: str = "the result",
+    hint: str | None = None,
+    mistake: str | None = None,
+    rtol=1e-5,
+    atol=1e-6,
 ) -> None:
     """Numerical closeness, shapes included."""
     got_a, exp_a = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got_a.shape != exp_a.shape:
-        fail(f"{what} with shape {exp_a.shape}", f"shape {got_a.shape}", hint)
+        fail(f"{what} with shape {exp_a.shape}", f"shape {got_a.shape}", hint, mistake=mistake)
     if not np.allclose(got_a, exp_a, rtol=rtol, atol=atol):
         worst = np.unravel_index(np.argmax(np.abs(got_a - exp_a)), exp_a.shape) if exp_a.ndim else ()
         fail(
             f"{what} = {_preview(exp_a)}",
             f"{_preview(got_a)} (largest difference at index {tuple(int(i) for i in worst)})",
             hint,
+            mistake=mistake,
         )
 
 

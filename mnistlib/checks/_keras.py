@@ -34,9 +34,19 @@ def build_sequential(fn, name: str, error_hint: Callable[[Exception], str] | Non
         except Exception as error:
             if error_hint is None:
                 raise
-            fail(f"{name}() to return a model", f"{type(error).__name__}: {error}", error_hint(error))
+            fail(
+                f"{name}() to return a model",
+                f"{type(error).__name__}: {error}",
+                error_hint(error),
+                mistake="build-raised",
+            )
     if not isinstance(model, keras.Sequential):
-        fail("a keras.Sequential model", describe(model), "return keras.Sequential([...]) from the function")
+        fail(
+            "a keras.Sequential model",
+            describe(model),
+            "return keras.Sequential([...]) from the function",
+            mistake="not-a-model",
+        )
     used_input_shape = any("input_shape" in str(w.message) for w in caught) or any(
         getattr(layer, "_input_shape_arg", None) is not None for layer in model.layers
     )
@@ -52,19 +62,21 @@ def expect_declared_input(
             f"the input declared with {input_code} as the first item of the list",
             "input_shape= passed to a layer",
             f"Keras 3 warns about input_shape= on a layer: put {input_code} first instead",
+            mistake="input-shape-argument",
         )
     if not model.built or len(model.inputs) != 1:
         fail(
             f"a network that knows its input: {expected_text}",
             "no input declared",
             no_input_hint,
+            mistake="no-input",
         )
 
 
 def expect_parameters(model, expected: int, hint: str) -> None:
     """Fail unless the model has ``expected`` parameters in all."""
     if model.count_params() != expected:
-        fail(f"{expected:,} parameters", f"{model.count_params():,}", hint)
+        fail(f"{expected:,} parameters", f"{model.count_params():,}", hint, mistake="wrong-parameter-count")
 
 
 def expect_uncompiled(model, what: str, function: str, hint: str) -> None:
@@ -74,6 +86,7 @@ def expect_uncompiled(model, what: str, function: str, hint: str) -> None:
             f"an uncompiled {what} ({function} only builds)",
             f"a {what} already compiled with {type(model.optimizer).__name__}",
             hint,
+            mistake="compiled-in-build",
         )
 
 

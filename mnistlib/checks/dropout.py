@@ -57,17 +57,28 @@ def _dropout(fn, x, rate, rng, what):
                 "rate 0 is allowed: it drops nothing and returns a copy of x (it is how dropout is switched "
                 "off). Reject only rates outside 0 <= rate < 1"
             )
-        fail(f"{what} to work", f"{type(error).__name__}: {error}", hint)
+        fail(
+            f"{what} to work",
+            f"{type(error).__name__}: {error}",
+            hint,
+            mistake="error-raised",
+        )
 
 
 def _expect_shape_dtype(got, x: np.ndarray, what: str) -> np.ndarray:
     if not isinstance(got, np.ndarray):
-        fail(f"{what} as a numpy array", describe(got), "return a numpy array of x's shape")
+        fail(
+            f"{what} as a numpy array",
+            describe(got),
+            "return a numpy array of x's shape",
+            mistake="not-an-array",
+        )
     if got.shape != x.shape:
         fail(
             f"{what} with x's shape {x.shape}",
             f"shape {got.shape}",
             "drop entries, never reshape: same shape as x",
+            mistake="wrong-shape",
         )
     if got.dtype != x.dtype:
         fail(
@@ -75,6 +86,7 @@ def _expect_shape_dtype(got, x: np.ndarray, what: str) -> np.ndarray:
             f"dtype {got.dtype}",
             "a float64 mask (e.g. from rng.random(...).astype(float)) turns float32 activations into float64; "
             "keep x's dtype, e.g. with a boolean mask or .astype(x.dtype)",
+            mistake="float64-mask",
         )
     return got
 
@@ -93,12 +105,14 @@ def _check_ones(fn, rate: float) -> None:
             f"{zero_fraction:.1%} set to 0",
             f"entries were KEPT with probability rate, so {1 - rate:.0%} were dropped. rng.random(shape) < rate "
             "marks the entries to DROP; keep the others: mask = rng.random(x.shape) >= rate",
+            mistake="kept-with-probability-rate",
         )
     if abs(zero_fraction - rate) > 0.02:
         fail(
             f"about {rate:.0%} of the entries set to 0 (each dropped with probability rate)",
             f"{zero_fraction:.1%} set to 0",
             "each entry must be dropped, independently, with probability rate: mask = rng.random(x.shape) >= rate",
+            mistake="wrong-drop-fraction",
         )
     if survivors.size and np.allclose(survivors, 1.0):
         fail(
@@ -106,6 +120,7 @@ def _check_ones(fn, rate: float) -> None:
             "they are still 1",
             "the 1 / (1 - rate) scaling is missing: divide the survivors by (1 - rate) so the average stays "
             "the same as without dropout",
+            mistake="not-rescaled",
         )
     if survivors.size and np.allclose(survivors, 1 - rate):
         fail(
@@ -113,12 +128,14 @@ def _check_ones(fn, rate: float) -> None:
             f"{1 - rate:.4g}",
             "the survivors were MULTIPLIED by (1 - rate): that is what non-inverted dropout does at test time. "
             "Inverted dropout DIVIDES them by (1 - rate) during training",
+            mistake="multiplied-by-keep-probability",
         )
     if not np.allclose(survivors, scale, rtol=1e-5):
         fail(
             f"every surviving entry equal to 1 / (1 - {rate}) = {scale:.4g}",
             f"values from {survivors.min():.4g} to {survivors.max():.4g}",
             "each entry is either 0 (dropped) or x / (1 - rate) (kept)",
+            mistake="wrong-kept-values",
         )
     kept = got != 0
     if np.all(kept == kept[:1]) or np.all(kept == kept[:, :1]):
@@ -126,10 +143,16 @@ def _check_ones(fn, rate: float) -> None:
             "each entry dropped independently of the others",
             "the same entries dropped in every row (or whole rows dropped together)",
             "draw one random number per ENTRY, rng.random(x.shape), not one per row or per column",
+            mistake="mask-not-per-entry",
         )
     mean = float(got.mean())
     if abs(mean - 1) > 0.03:
-        fail("an average close to 1 (the average of x)", f"{mean:.4f}", "inverted dropout keeps the average")
+        fail(
+            "an average close to 1 (the average of x)",
+            f"{mean:.4f}",
+            "inverted dropout keeps the average",
+            mistake="average-not-kept",
+        )
 
 
 def _check_values(fn) -> None:
@@ -146,6 +169,7 @@ def _check_values(fn) -> None:
             f"each entry either 0 or x / (1 - {rate})",
             "other values",
             "multiply x by the 0/1 mask and divide by (1 - rate); do not take absolute values or clip",
+            mistake="abs-or-clip",
         )
 
 
@@ -161,12 +185,14 @@ def _check_rng(fn) -> None:
             "different results",
             "draw the random numbers from the rng argument (rng.random(x.shape)), not from np.random.random or "
             "another generator: then the same seed reproduces the same mask",
+            mistake="global-random",
         )
     if np.array_equal(np.asarray(first), np.asarray(other)):
         fail(
             "different masks for np.random.default_rng(42) and np.random.default_rng(43)",
             "the same mask",
             "the mask ignores the rng passed in (a fixed seed inside the function?): use rng.random(x.shape)",
+            mistake="fixed-seed",
         )
 
 
@@ -179,10 +205,14 @@ def _check_rate_zero(fn) -> None:
             f"{what} to return a copy of x",
             "x itself",
             "return a new array even when nothing is dropped (x.copy()), so changing the result never changes x",
+            mistake="returned-x-itself",
         )
     if not np.array_equal(got, x):
         fail(
-            f"{what} equal to x (nothing dropped, scale 1)", describe(got), "with rate 0 every entry survives"
+            f"{what} equal to x (nothing dropped, scale 1)",
+            describe(got),
+            "with rate 0 every entry survives",
+            mistake="dropped-at-rate-zero",
         )
 
 
@@ -207,11 +237,20 @@ def _check_bad_rates(fn) -> None:
                 f"AssertionError: {error}",
                 "an assert raises AssertionError, not ValueError, and Python skips asserts altogether when run "
                 "with -O: check the rate with if ... and raise ValueError(...) yourself",
+                mistake="assert-not-valueerror",
             )
         except Exception as error:
-            fail(what, f"{type(error).__name__}: {error}", f"{reason}; check rate first and raise ValueError")
+            fail(
+                what,
+                f"{type(error).__name__}: {error}",
+                f"{reason}; check rate first and raise ValueError",
+                mistake="rate-checked-wrongly",
+            )
         fail(
-            what, f"it returned {describe(got)}", f"{reason}; check 0 <= rate < 1 first and raise ValueError"
+            what,
+            f"it returned {describe(got)}",
+            f"{reason}; check 0 <= rate < 1 first and raise ValueError",
+            mistake="rate-not-validated",
         )
 
 
@@ -271,6 +310,7 @@ def check_build_dropout_network(fn) -> None:
             "an input of 784 numbers per image: keras.Input(shape=(784,))",
             f"input shape {tuple(model.inputs[0].shape)}",
             "the images are flattened to 784 pixels; the batch dimension (None) is added by Keras",
+            mistake="wrong-input-shape",
         )
     got = [_describe_layer(layer) for layer in model.layers]
     if got != EXPECTED_LAYERS:
@@ -301,7 +341,7 @@ def check_build_dropout_network(fn) -> None:
                 "check the activations: relu in the three hidden layers, softmax in the output layer (ten "
                 "probabilities that add up to 1)"
             )
-        fail(expected_text, "keras.Input -> " + got_text, hint)
+        fail(expected_text, "keras.Input -> " + got_text, hint, mistake="wrong-layers")
     expect_parameters(model, PARAMETERS, "check the input size (784) and the units")
     expect_uncompiled(
         model,

@@ -101,18 +101,29 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
             )
         else:
             hint = "add an axis of length 1 at the end, for any number of images: images[..., np.newaxis]"
-        fail(f"{what}: an array of shape ({n}, 28, 28, 1)", text[:200], hint)
+        fail(f"{what}: an array of shape ({n}, 28, 28, 1)", text[:200], hint, mistake="channel-axis-failed")
     expected = original.astype(np.float32)[..., np.newaxis] / np.float32(255)
 
     if not isinstance(got, np.ndarray):
-        fail(f"{what}: a numpy array of shape ({n}, 28, 28, 1)", describe(got), "return a numpy array")
+        fail(
+            f"{what}: a numpy array of shape ({n}, 28, 28, 1)",
+            describe(got),
+            "return a numpy array",
+            mistake="channel-not-an-array",
+        )
     if got.shape != (n, 28, 28, 1):
-        fail(f"{what} with shape ({n}, 28, 28, 1)", f"shape {got.shape}", _channel_hint(got.shape, n))
+        fail(
+            f"{what} with shape ({n}, 28, 28, 1)",
+            f"shape {got.shape}",
+            _channel_hint(got.shape, n),
+            mistake="wrong-channel-shape",
+        )
     if got.size and got.max() > 1.5:
         fail(
             f"{what}: values in [0, 1] (the brightest pixel, 255, becomes 1.0)",
             f"largest value {got.max():g}",
             "the pixels are still 0-255: divide by 255, as for the dense networks",
+            mistake="channel-not-scaled",
         )
     if np.issubdtype(got.dtype, np.integer) or (got.size and set(np.unique(got).tolist()) <= {0.0, 1.0}):
         fail(
@@ -120,12 +131,14 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
             f"dtype {got.dtype}, only the values {sorted(set(np.unique(got).tolist()))[:4]}",
             "integer division (//) or converting to int after dividing rounds every pixel down to 0. "
             "Divide as floats: images.astype(np.float32) / 255",
+            mistake="channel-integer-division",
         )
     if got.dtype != np.float32:
         fail(
             f"{what} with dtype float32",
             f"dtype {got.dtype}",
             "Keras computes in float32 and float64 takes twice the memory: images.astype(np.float32) / 255",
+            mistake="channel-float64",
         )
     if not np.allclose(got, expected, rtol=1e-6, atol=1e-7):
         if np.allclose(got, expected * 255 / 256, rtol=1e-5):
@@ -136,7 +149,7 @@ def _expect_channels_last(fn, images: np.ndarray) -> None:
             hint = "the images came back transposed (rows and columns swapped): only add an axis, do not transpose"
         else:
             hint = "result[k, i, j, 0] must be images[k, i, j] / 255"
-        expect_close(got, expected, what=what, hint=hint, rtol=1e-6, atol=1e-7)
+        expect_close(got, expected, what=what, hint=hint, rtol=1e-6, atol=1e-7, mistake="conv-wrong-values")
 
 
 @guided
@@ -251,16 +264,26 @@ def check_build_convnet(fn) -> None:
             hint = "Conv2D needs height, width AND channels: keras.Input((28, 28, 1))"
         else:
             hint = "the images are 28 x 28 with one grayscale channel: keras.Input((28, 28, 1))"
-        fail("an input of shape (None, 28, 28, 1)", f"input shape {input_shape}", hint)
+        fail(
+            "an input of shape (None, 28, 28, 1)",
+            f"input shape {input_shape}",
+            hint,
+            mistake="convnet-wrong-input",
+        )
 
     got = [describe_layer(layer) for layer in model.layers]
     if got != EXPECTED_LAYERS:
         got_text = "keras.Input((28, 28, 1)) -> " + layers_text(got)
         kinds = [d[0] for d in got]
         if kinds != [d[0] for d in EXPECTED_LAYERS]:
-            fail(expected_text, got_text, _kinds_hint(kinds))
+            fail(expected_text, got_text, _kinds_hint(kinds), mistake="convnet-wrong-layer-kinds")
         index = next(i for i, (g, e) in enumerate(zip(got, EXPECTED_LAYERS, strict=True)) if g != e)
-        fail(expected_text, got_text, _layer_hint(index, got[index], EXPECTED_LAYERS[index], got))
+        fail(
+            expected_text,
+            got_text,
+            _layer_hint(index, got[index], EXPECTED_LAYERS[index], got),
+            mistake="convnet-wrong-layer",
+        )
 
     output_shape = tuple(model.outputs[0].shape)
     if output_shape != (None, 10):
@@ -268,6 +291,7 @@ def check_build_convnet(fn) -> None:
             "an output of shape (None, 10)",
             f"output shape {output_shape}",
             "end with Flatten, Dropout, Dense(10)",
+            mistake="convnet-wrong-ending",
         )
     expect_parameters(
         model, PARAMETERS, "check use_bias and the input channels: 320 + 18,496 + 16,010 parameters"
@@ -385,10 +409,20 @@ def _expect_conv(fn, image: np.ndarray, kernel: np.ndarray, what: str) -> None:
                 "window @ kernel is a matrix product, which needs the window's columns to match the kernel's "
                 "rows: multiply ELEMENT BY ELEMENT (window * kernel) and sum"
             )
-        fail(f"{what} to work", f"{type(error).__name__}: {error}", hint)
+        fail(
+            f"{what} to work",
+            f"{type(error).__name__}: {error}",
+            hint,
+            mistake="error-raised",
+        )
     expected = reference_conv2d_valid(original_image, original_kernel)
     if not isinstance(got, np.ndarray):
-        fail(f"{what}: a numpy array of shape {shape}", describe(got), "return a numpy array")
+        fail(
+            f"{what}: a numpy array of shape {shape}",
+            describe(got),
+            "return a numpy array",
+            mistake="conv-not-an-array",
+        )
     if got.shape != shape:
         if got.shape == image.shape:
             hint = (
@@ -405,7 +439,7 @@ def _expect_conv(fn, image: np.ndarray, kernel: np.ndarray, what: str) -> None:
             hint = "kh and kw are swapped: kh, kw = kernel.shape (rows first); the output is (H - kh + 1, W - kw + 1)"
         else:
             hint = "the output has H - kh + 1 rows and W - kw + 1 columns"
-        fail(f"{what} with shape {shape}", f"shape {got.shape}", hint)
+        fail(f"{what} with shape {shape}", f"shape {got.shape}", hint, mistake="conv-wrong-shape")
     if not np.issubdtype(got.dtype, np.floating):
         hint = "return floats: the sums can be negative and fractional"
         if got.dtype == image.dtype:
@@ -413,10 +447,15 @@ def _expect_conv(fn, image: np.ndarray, kernel: np.ndarray, what: str) -> None:
                 f"the output has the image's dtype {image.dtype}: np.zeros(..., dtype=image.dtype) or "
                 "np.zeros_like(image) cannot hold negative or fractional sums. Use np.zeros((rows, cols)), float"
             )
-        fail(f"{what} with a float dtype", f"dtype {got.dtype}", hint)
+        fail(f"{what} with a float dtype", f"dtype {got.dtype}", hint, mistake="conv-integer-dtype")
     if not np.allclose(got, expected, rtol=1e-5, atol=1e-5):
         expect_close(
-            got, expected, what=what, hint=_conv_hint(got, original_image, original_kernel), atol=1e-5
+            got,
+            expected,
+            what=what,
+            hint=_conv_hint(got, original_image, original_kernel),
+            atol=1e-5,
+            mistake="conv-wrong-values",
         )
 
 

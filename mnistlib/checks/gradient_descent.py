@@ -134,35 +134,56 @@ def check_relu(relu):
         in_place_hint="relu changed its input in place (e.g. z[z < 0] = 0); work on a copy or use np.maximum(z, 0)",
     )
     if not isinstance(got, np.ndarray):
-        fail("a numpy array", describe(got), "use np.maximum(z, 0), which works element-wise on arrays")
+        fail(
+            "a numpy array",
+            describe(got),
+            "use np.maximum(z, 0), which works element-wise on arrays",
+            mistake="relu-not-elementwise",
+        )
     if got.shape != z.shape:
         hint = "relu works element-wise: the result has the same shape as z"
         if got.shape in {(3,), (2,), ()}:
             hint = (
                 "np.max(z, 0) takes the largest value along axis 0; np.maximum(z, 0) is the element-wise one"
             )
-        fail(f"shape {z.shape}", f"shape {got.shape}", hint)
+        fail(f"shape {z.shape}", f"shape {got.shape}", hint, mistake="relu-wrong-shape")
     expected = _relu(z)
     if np.array_equal(got, z):
         fail(
             describe_values(expected),
             describe_values(got),
             "you returned z unchanged: negative z must become 0",
+            mistake="relu-identity",
         )
     if np.array_equal(got, np.minimum(z, 0)):
         fail(
             describe_values(expected),
             describe_values(got),
             "that keeps the negative part: use np.maximum(z, 0)",
+            mistake="relu-keeps-negative",
         )
     if np.array_equal(got, np.abs(z)):
-        fail(describe_values(expected), describe_values(got), "that is abs(z): relu sets negative z to 0")
-    expect_close(got, expected, what="relu(z)", hint="relu(z) is z where z > 0 and 0 elsewhere")
+        fail(
+            describe_values(expected),
+            describe_values(got),
+            "that is abs(z): relu sets negative z to 0",
+            mistake="relu-abs",
+        )
+    expect_close(
+        got,
+        expected,
+        what="relu(z)",
+        hint="relu(z) is z where z > 0 and 0 elsewhere",
+        mistake="relu-wrong-values",
+    )
     z32 = z.astype(np.float32)
     got32 = np.asarray(call(relu, z32))
     if got32.dtype != np.float32:
         fail(
-            "float32 in, float32 out", f"dtype {got32.dtype}", "keep the input's dtype: np.maximum(z, 0) does"
+            "float32 in, float32 out",
+            f"dtype {got32.dtype}",
+            "keep the input's dtype: np.maximum(z, 0) does",
+            mistake="relu-dtype",
         )
     passed("relu: max(z, 0) element-wise, same shape and dtype, input untouched")
 
@@ -175,17 +196,33 @@ def check_relu_grad(relu_grad):
     expected = (z > 0).astype(float)
     got = call(relu_grad, z.copy())
     if not isinstance(got, np.ndarray):
-        fail("a numpy array of 0s and 1s", describe(got), "compare element-wise: (z > 0).astype(z.dtype)")
+        fail(
+            "a numpy array of 0s and 1s",
+            describe(got),
+            "compare element-wise: (z > 0).astype(z.dtype)",
+            mistake="relu-grad-not-elementwise",
+        )
     if got.shape != z.shape:
-        fail(f"shape {z.shape}", f"shape {got.shape}", "relu_grad works element-wise: same shape as z")
+        fail(
+            f"shape {z.shape}",
+            f"shape {got.shape}",
+            "relu_grad works element-wise: same shape as z",
+            mistake="relu-grad-wrong-shape",
+        )
     got_f = got.astype(float)
     if np.array_equal(got_f, z):
-        fail(describe_values(expected), describe_values(got), "you returned z itself: the slope is 1 or 0")
+        fail(
+            describe_values(expected),
+            describe_values(got),
+            "you returned z itself: the slope is 1 or 0",
+            mistake="relu-grad-identity",
+        )
     if np.array_equal(got_f, _relu(z)):
         fail(
             describe_values(expected),
             describe_values(got),
             "that is relu(z), the value, not its derivative: the slope is 1 where z > 0, else 0",
+            mistake="relu-grad-is-relu",
         )
     negative = z < 0
     if not np.array_equal(got_f[negative], expected[negative]):
@@ -193,16 +230,25 @@ def check_relu_grad(relu_grad):
             "0 where z < 0",
             describe_values(got_f[negative]),
             "relu_grad is wrong at z < 0: relu is flat there, so its slope is 0 (not -1, not z)",
+            mistake="relu-grad-negative-side",
         )
     if got_f[0, 2] == 1.0:
-        fail("0 at z = 0", "1", "at z = 0 use 0 (z > 0, strictly), the convention Keras and TensorFlow use")
-    expect_close(got_f, expected, what="relu_grad(z)", hint="1 where z > 0, else 0")
+        fail(
+            "0 at z = 0",
+            "1",
+            "at z = 0 use 0 (z > 0, strictly), the convention Keras and TensorFlow use",
+            mistake="relu-grad-at-zero",
+        )
+    expect_close(
+        got_f, expected, what="relu_grad(z)", hint="1 where z > 0, else 0", mistake="relu-grad-wrong-values"
+    )
     if not np.issubdtype(got.dtype, np.floating):
         fail(
             "slopes as floats, 1.0 or 0.0, with z's dtype (float64 here)",
             f"dtype {got.dtype}",
             "z > 0 gives True/False, a mask, not a slope: the contract is a float array of z's dtype, "
             "so backward multiplies numbers by numbers. Convert the mask to z's own dtype (z.dtype)",
+            mistake="relu-grad-boolean",
         )
     got32 = np.asarray(call(relu_grad, z.astype(np.float32)))
     if got32.dtype != np.float32:
@@ -211,6 +257,7 @@ def check_relu_grad(relu_grad):
             f"dtype {got32.dtype}",
             "keep z's dtype: .astype(float) makes float64, so backward's gradients, and after sgd_step the "
             "weights, silently leave float32 (twice the memory, slower training). Convert to z.dtype instead",
+            mistake="relu-grad-float64",
         )
     passed("relu_grad: 1.0 where z > 0, 0.0 where z <= 0, same shape and float dtype as z")
 
@@ -227,6 +274,7 @@ def _call_softmax(softmax, z):
                 f"ValueError: {error}",
                 "the row max / row sum lost an axis: use z.max(axis=1, keepdims=True) and "
                 "e.sum(axis=1, keepdims=True) so they broadcast against z",
+                mistake="softmax-lost-axis",
             )
         raise
 
@@ -241,6 +289,7 @@ def check_softmax(softmax):
             f"an array of shape {z.shape}",
             describe(got),
             "softmax keeps the shape: one probability per logit",
+            mistake="softmax-wrong-shape",
         )
     expected = _softmax(z)
     if np.allclose(got.sum(axis=0), 1) and not np.allclose(got.sum(axis=1), 1):
@@ -248,9 +297,14 @@ def check_softmax(softmax):
             "each ROW to sum to 1",
             f"columns summing to 1 (row sums {describe_values(got.sum(axis=1))})",
             "softmax over the wrong axis: each row is one example, so use axis=1 (with keepdims=True)",
+            mistake="softmax-wrong-axis",
         )
     expect_close(
-        got, expected, what="softmax(z)", hint="exp(z) / exp(z).sum(axis=1, keepdims=True), row by row"
+        got,
+        expected,
+        what="softmax(z)",
+        hint="exp(z) / exp(z).sum(axis=1, keepdims=True), row by row",
+        mistake="softmax-wrong-values",
     )
     big = np.array([[1000.0, 1000.0, 999.0], [1001.0, 999.0, 1000.0]])
     got_big = _call_softmax(softmax, big)
@@ -260,8 +314,15 @@ def check_softmax(softmax):
             describe_values(got_big),
             "unstable softmax: exp(1000) overflows to inf and inf / inf is nan; subtract each row's max "
             "first (z - z.max(axis=1, keepdims=True)), which does not change the result",
+            mistake="softmax-unstable",
         )
-    expect_close(got_big, _softmax(big), what="softmax of large z", hint="subtract each row's max before exp")
+    expect_close(
+        got_big,
+        _softmax(big),
+        what="softmax of large z",
+        hint="subtract each row's max before exp",
+        mistake="softmax-big-logits",
+    )
     mixed = np.array([[1000.0, 999.0, 998.0], [0.0, 1.0, 2.0]])
     got_mixed = _call_softmax(softmax, mixed)
     if not np.all(np.isfinite(got_mixed)) or not _close(got_mixed, _softmax(mixed)):
@@ -270,6 +331,7 @@ def check_softmax(softmax):
             describe_values(got_mixed),
             "subtract each row's OWN max (axis=1, keepdims=True), not the max of the whole array: "
             "otherwise a row of small logits underflows to 0 / 0",
+            mistake="softmax-global-max",
         )
     passed("softmax: rows sum to 1, correct values, stable for z = 1000")
 
@@ -281,9 +343,15 @@ def _as_number(got, what):
             f"{what} as one number",
             describe(got),
             "that is one loss per row: average them over the batch (np.mean) into a single float",
+            mistake="cross-entropy-per-row",
         )
     if not isinstance(got, (float, np.floating)) and not (isinstance(got, np.ndarray) and got.ndim == 0):
-        fail(f"{what} as a float", describe(got), "return a single number, e.g. float(...)")
+        fail(
+            f"{what} as a float",
+            describe(got),
+            "return a single number, e.g. float(...)",
+            mistake="cross-entropy-not-a-number",
+        )
     return float(got)
 
 
@@ -301,18 +369,21 @@ def check_cross_entropy(cross_entropy):
             f"loss = {expected:.6f}",
             f"{got:.6f}",
             "missing minus sign: log(p) < 0, so the loss is -mean(...)",
+            mistake="cross-entropy-sign",
         )
     if math.isclose(got, n * expected, rel_tol=1e-6):
         fail(
             f"loss = {expected:.6f}",
             f"{got:.6f} (= {n} x the expected)",
             "forgotten batch average: you summed over the rows; take the mean over rows instead",
+            mistake="cross-entropy-summed",
         )
     if math.isclose(got, expected / k, rel_tol=1e-6):
         fail(
             f"loss = {expected:.6f}",
             f"{got:.6f} (= expected / {k})",
             "you averaged over all n x k entries: sum over the classes (axis=1), then average over rows",
+            mistake="cross-entropy-averaged-all",
         )
     for base, name in ((2, "np.log2"), (10, "np.log10")):
         if math.isclose(got, expected / math.log(base), rel_tol=1e-6):
@@ -321,8 +392,15 @@ def check_cross_entropy(cross_entropy):
                 f"{got:.6f} (= the loss in base {base})",
                 f"{name} measures in another unit: the loss is in nats, with the natural logarithm np.log, "
                 "as Keras reports it",
+                mistake="cross-entropy-wrong-log",
             )
-    expect_close(got, expected, what="cross_entropy", hint="-mean over rows of sum_k y_k * log(p_k)")
+    expect_close(
+        got,
+        expected,
+        what="cross_entropy",
+        hint="-mean over rows of sum_k y_k * log(p_k)",
+        mistake="cross-entropy-wrong-value",
+    )
     perfect = np.eye(3)[[0, 2]]
     with np.errstate(divide="ignore", invalid="ignore"):
         got_perfect = _as_number(call(cross_entropy, perfect.copy(), perfect.copy()), "the loss")
@@ -332,6 +410,7 @@ def check_cross_entropy(cross_entropy):
             f"{got_perfect}",
             "not clipping: probabilities of exactly 0 make log(0) = -inf and 0 * -inf = nan; "
             "clip first: np.clip(probs, 1e-12, 1.0)",
+            mistake="cross-entropy-nan-unclipped",
         )
     wrong = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -341,12 +420,14 @@ def check_cross_entropy(cross_entropy):
             "a large but finite loss when the true class has probability 0",
             f"{got_wrong}",
             "not clipping: log(0) is -inf; clip the probabilities away from 0 first, np.clip(probs, 1e-12, 1.0)",
+            mistake="cross-entropy-inf-unclipped",
         )
     if got_wrong < 5:
         fail(
             f"a large loss (about {_cross_entropy(wrong, np.eye(3)[[0, 2]]):.1f}) for a confident wrong answer",
             f"{got_wrong:.4f}",
             "clip with a tiny value such as 1e-12: a big clip value hides how wrong the prediction is",
+            mistake="cross-entropy-big-clip",
         )
     passed("cross_entropy: the mean over rows, positive, finite for zero probabilities (clipped)")
 
@@ -386,38 +467,69 @@ def check_forward(forward):
                 f"ValueError: {error}",
                 "wrong matrix order: x holds one example per row, so z1 = x @ W1 + b1 (n, h) and "
                 "z2 = a1 @ W2 + b2 (n, 10)",
+                mistake="forward-matrix-order",
             )
         raise
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("a tuple (probs, cache)", describe(result), "end with `return probs, cache`")
+        fail(
+            "a tuple (probs, cache)",
+            describe(result),
+            "end with `return probs, cache`",
+            mistake="forward-return",
+        )
     probs, cache = result
     expected, expected_cache = _forward(params, x)
     if not isinstance(probs, np.ndarray) or probs.shape != (n, n_out):
         hint = "probs has one row per example and one column per class: (n, 10)"
         if isinstance(probs, np.ndarray) and probs.shape == (n_out, n):
             hint = "wrong matrix order / transposed: compute x @ W1 and a1 @ W2, one example per row"
-        fail(f"probs of shape {(n, n_out)}", describe(probs), hint)
+        fail(f"probs of shape {(n, n_out)}", describe(probs), hint, mistake="forward-wrong-shape")
     if not _close(probs, expected):
         for options, hint in FORWARD_MISTAKES:
             if _close(probs, _forward(params, x, **options)[0]):
-                fail(f"probs = {describe_values(expected[0])} (first row)", describe_values(probs[0]), hint)
+                fail(
+                    f"probs = {describe_values(expected[0])} (first row)",
+                    describe_values(probs[0]),
+                    hint,
+                    mistake="forward-wrong-probs",
+                )
         expect_close(
             probs,
             expected,
             what="probs",
             hint="z1 = x @ W1 + b1, a1 = relu(z1), z2 = a1 @ W2 + b2, probs = softmax(z2)",
+            mistake="forward-wrong-values",
         )
     if not isinstance(cache, dict):
         fail(
-            f"cache as a dict with keys {list(CACHE_KEYS)}", describe(cache), "return the dict backward needs"
+            f"cache as a dict with keys {list(CACHE_KEYS)}",
+            describe(cache),
+            "return the dict backward needs",
+            mistake="forward-cache-not-dict",
         )
     missing = [key for key in CACHE_KEYS if key not in cache]
     if missing:
-        fail(f"cache keys {list(CACHE_KEYS)}", f"keys {list(cache)}", f"add {missing}: backward uses them")
+        fail(
+            f"cache keys {list(CACHE_KEYS)}",
+            f"keys {list(cache)}",
+            f"add {missing}: backward uses them",
+            mistake="forward-cache-missing-key",
+        )
     if _close(cache["z1"], expected_cache["a1"]) and not _close(cache["z1"], expected_cache["z1"]):
-        fail("cache['z1'] before relu", "z1 after relu", "store z1 = x @ W1 + b1 BEFORE relu; a1 = relu(z1)")
+        fail(
+            "cache['z1'] before relu",
+            "z1 after relu",
+            "store z1 = x @ W1 + b1 BEFORE relu; a1 = relu(z1)",
+            mistake="forward-cache-z1-after-relu",
+        )
     for key in CACHE_KEYS:
-        expect_close(cache[key], expected_cache[key], what=f"cache['{key}']", hint=f"store {key} as computed")
+        expect_close(
+            cache[key],
+            expected_cache[key],
+            what=f"cache['{key}']",
+            hint=f"store {key} as computed",
+            mistake="forward-cache-wrong-value",
+        )
     passed(f"forward: probs {probs.shape} correct, cache holds x, z1 (before relu), a1 and probs")
 
 
@@ -447,26 +559,37 @@ def check_backward(backward):
             f"a dict with keys {list(KEYS)}",
             describe(grads),
             "return {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+            mistake="backward-not-dict",
         )
     for name in ("W2", "b2", "W1", "b1"):
         got, shape = grads[name], params[name].shape
         if not isinstance(got, np.ndarray):
-            fail(f"d{name} as an array of shape {shape}", describe(got), "compute it with numpy")
+            fail(
+                f"d{name} as an array of shape {shape}",
+                describe(got),
+                "compute it with numpy",
+                mistake="backward-not-numpy",
+            )
         if got.shape != shape:
             fail(
-                f"d{name} of shape {shape}", f"shape {got.shape}", _grad_shape_hint(name, got.shape, shape, n)
+                f"d{name} of shape {shape}",
+                f"shape {got.shape}",
+                _grad_shape_hint(name, got.shape, shape, n),
+                mistake="backward-wrong-shape",
             )
     if all(_close(grads[k], n * numeric[k]) for k in KEYS):
         fail(
             f"dW2[0, :3] = {describe_values(numeric['W2'][0, :3])}",
             f"{describe_values(grads['W2'][0, :3])} ({n} x too big)",
             "forgotten batch average: the loss is a mean, so start from dz2 = (probs - y_onehot) / n",
+            mistake="backward-no-batch-average",
         )
     if all(_close(grads[k], -numeric[k]) for k in KEYS):
         fail(
             f"dW2[0, :3] = {describe_values(numeric['W2'][0, :3])}",
             describe_values(grads["W2"][0, :3]),
             "flipped sign: the gradient of the loss is dz2 = (probs - y_onehot) / n, not (y_onehot - probs) / n",
+            mistake="backward-sign",
         )
     for name in ("W2", "b2"):
         if not _close(grads[name], numeric[name]):
@@ -477,6 +600,7 @@ def check_backward(backward):
                 f"d{name} = {describe_values(numeric[name])[:60]}...",
                 f"{describe_values(grads[name])[:60]}... (relative error {_relative_error(grads[name], numeric[name]):.1e})",
                 hint,
+                mistake="backward-wrong-gradient",
             )
     no_mask = _backward(params, cache, y, mask=False)
     for name in ("W1", "b1"):
@@ -490,6 +614,7 @@ def check_backward(backward):
                 f"d{name} = {describe_values(numeric[name])[:60]}...",
                 f"{describe_values(grads[name])[:60]}... (relative error {_relative_error(grads[name], numeric[name]):.1e})",
                 hint,
+                mistake="backward-wrong-bias-gradient",
             )
     worst = max(_relative_error(grads[k], numeric[k]) for k in KEYS)
     passed(f"backward: all four gradients match a numerical gradient (relative error {worst:.0e})")
@@ -512,10 +637,18 @@ def check_sgd_step(sgd_step):
     new = call(sgd_step, params, grads, learning_rate, in_place_hint=IN_PLACE_SGD)
     if not isinstance(new, dict) or any(key not in new for key in KEYS):
         fail(
-            f"a dict with keys {list(KEYS)}", describe(new), "return a new dict with one entry per parameter"
+            f"a dict with keys {list(KEYS)}",
+            describe(new),
+            "return a new dict with one entry per parameter",
+            mistake="sgd-missing-entries",
         )
     if new is params:
-        fail("a new dict", "the same dict you were given", "build and return a new dict")
+        fail(
+            "a new dict",
+            "the same dict you were given",
+            "build and return a new dict",
+            mistake="returned-same-dict",
+        )
     what = "new W1[0, :3]"
     exp_text = describe_values(expected["W1"][0, :3])
     if all(_close(new[k], params[k] + learning_rate * grads[k]) for k in KEYS):
@@ -523,16 +656,22 @@ def check_sgd_step(sgd_step):
             f"{what} = {exp_text}",
             describe_values(new["W1"][0, :3]),
             "flipped sign: step AGAINST the gradient, params - learning_rate * grads (you added it)",
+            mistake="sgd-sign",
         )
     if all(_close(new[k], params[k] - grads[k]) for k in KEYS):
         fail(
             f"{what} = {exp_text}",
             describe_values(new["W1"][0, :3]),
             "ignoring the learning rate: multiply the gradient by learning_rate",
+            mistake="sgd-no-learning-rate",
         )
     for key in KEYS:
         expect_close(
-            new[key], expected[key], what=f"new {key}", hint="params[name] - learning_rate * grads[name]"
+            new[key],
+            expected[key],
+            what=f"new {key}",
+            hint="params[name] - learning_rate * grads[name]",
+            mistake="sgd-wrong-values",
         )
     other = call(sgd_step, params, grads, 0.5, in_place_hint=IN_PLACE_SGD)
     for key in KEYS:
@@ -541,6 +680,7 @@ def check_sgd_step(sgd_step):
             params[key] - 0.5 * grads[key],
             what=f"new {key} with learning_rate=0.5",
             hint="use the learning_rate argument, not a fixed number",
+            mistake="sgd-fixed-learning-rate",
         )
     passed("sgd_step: params - learning_rate * grads, in a new dict of new arrays, inputs untouched")
 
@@ -595,11 +735,21 @@ def check_train_sgd(train_sgd):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = call(train_sgd, x.copy(), y.copy(), hidden, epochs, batch_size, learning_rate, 0)
     if not isinstance(result, tuple) or len(result) != 2:
-        fail("a tuple (params, losses)", describe(result), "end with `return params, losses`")
+        fail(
+            "a tuple (params, losses)",
+            describe(result),
+            "end with `return params, losses`",
+            mistake="train-return",
+        )
     params, losses = result
     shapes = {"W1": (n_in, hidden), "b1": (hidden,), "W2": (hidden, n_out), "b2": (n_out,)}
     if not isinstance(params, dict) or any(key not in params for key in KEYS):
-        fail(f"params as a dict with keys {list(KEYS)}", describe(params), "return the trained params dict")
+        fail(
+            f"params as a dict with keys {list(KEYS)}",
+            describe(params),
+            "return the trained params dict",
+            mistake="train-params-not-dict",
+        )
     for key, shape in shapes.items():
         if np.shape(params[key]) != shape:
             fail(
@@ -607,16 +757,22 @@ def check_train_sgd(train_sgd):
                 f"n_out = y_onehot.shape[1] = {n_out})",
                 f"shape {np.shape(params[key])}",
                 "wrong params shapes: W1 (n_in, hidden), b1 (hidden,), W2 (hidden, n_out), b2 (n_out,)",
+                mistake="train-wrong-param-shapes",
             )
     if not isinstance(losses, list):
-        fail("losses as a list of floats", describe(losses), "append float(loss) to a list, one per batch")
+        fail(
+            "losses as a list of floats",
+            describe(losses),
+            "append float(loss) to a list, one per batch",
+            mistake="train-losses-not-list",
+        )
     if len(losses) != epochs * batches:
         hint = f"one loss per batch: {epochs} epochs x {batches} batches of up to {batch_size} examples"
         if len(losses) == epochs:
             hint = "you returned one loss per epoch; this exercise's contract is one loss per batch"
         elif len(losses) == epochs * (n // batch_size):
             hint = "the last, smaller batch is missing: range(0, n, batch_size) covers every example"
-        fail(f"{epochs * batches} losses", f"{len(losses)}", hint)
+        fail(f"{epochs * batches} losses", f"{len(losses)}", hint, mistake="train-wrong-loss-count")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         whole, whole_losses = call(train_sgd, x.copy(), y.copy(), hidden, 1, n, 0.0, 0)
     if len(whole_losses) == 1 and all(np.shape(whole[k]) == shapes[k] for k in KEYS):
@@ -632,6 +788,7 @@ def check_train_sgd(train_sgd):
                 "the images and their labels were shuffled with different orders, so each image now sits "
                 "next to another image's label and there is nothing to learn. Draw ONE permutation per epoch "
                 "and take each batch of images and of labels with the same indices",
+                mistake="train-labels-shuffled-apart",
             )
     for dtype in (np.float64, np.float32):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -646,6 +803,7 @@ def check_train_sgd(train_sgd):
                 "params get x's dtype: create them with init_params(n_in, hidden, n_out, rng, dtype=x.dtype) "
                 "(its default is float32), and keep every step in that dtype; a float64 step turns float32 "
                 "weights into float64: twice the memory, slower",
+                mistake="train-dtype",
             )
     values = np.array([float(v) for v in losses])
     if not np.all(np.isfinite(values)):
@@ -653,6 +811,7 @@ def check_train_sgd(train_sgd):
             "finite losses",
             describe_values(values[:8]),
             "a loss became nan/inf: check cross_entropy and backward",
+            mistake="train-nan-loss",
         )
     first, last = values[:batches].mean(), values[-batches:].mean()
     accuracy = _accuracy(params, x, y)
@@ -662,6 +821,7 @@ def check_train_sgd(train_sgd):
             f"mean loss {first:.3f} in epoch 1, {last:.3f} in epoch {epochs}; accuracy {accuracy:.2f}",
             "losses not decreasing: keep the result of each step (params = sgd_step(params, grads, "
             "learning_rate)) and return the trained params; check forward, backward and sgd_step first",
+            mistake="train-steps-not-kept",
         )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         params_again, losses_again = call(
@@ -676,9 +836,15 @@ def check_train_sgd(train_sgd):
             "different results on a second run",
             "not reproducible: draw the initial weights and the shuffles from rng = np.random.default_rng(seed), "
             "not from np.random.* or default_rng() without the seed",
+            mistake="train-not-reproducible",
         )
     if np.array_equal(values, np.array(losses_other, dtype=float)):
-        fail("different losses for seed 0 and seed 1", "identical losses", "use the seed argument for rng")
+        fail(
+            "different losses for seed 0 and seed 1",
+            "identical losses",
+            "use the seed argument for rng",
+            mistake="train-seed-ignored",
+        )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         still, still_losses = call(train_sgd, x.copy(), y.copy(), hidden, 2, batch_size, 0.0, 0)
     still_values = np.array(still_losses, dtype=float)
@@ -690,6 +856,7 @@ def check_train_sgd(train_sgd):
             "no learning with learning_rate=0.0",
             f"mean loss {still_values[:batches].mean():.3f} -> {still_values[-batches:].mean():.3f}",
             "learning_rate is ignored: pass it on to sgd_step",
+            mistake="train-learning-rate-ignored",
         )
     in_order = [
         _cross_entropy(_forward(still, x[s : s + batch_size])[0], y[s : s + batch_size])
@@ -700,12 +867,14 @@ def check_train_sgd(train_sgd):
             "the examples in a new random order each epoch",
             "the batches in the original order",
             "shuffle each epoch: order = rng.permutation(n), then take x[order[start:start + batch_size]]",
+            mistake="train-not-shuffled",
         )
     if np.allclose(still_values[:batches], still_values[batches:]):
         fail(
             "a new order each epoch",
             "the same order in every epoch",
             "draw a new permutation inside the epoch loop (rng.permutation(n) each epoch)",
+            mistake="train-shuffled-once",
         )
     expected_params, expected_losses = reference_train(x, y, hidden, epochs, batch_size, learning_rate, 0)
     if not _close(values, expected_losses):
@@ -733,6 +902,7 @@ def check_train_sgd(train_sgd):
             f"losses[:3] = {describe_values(expected_losses[:3])} (seed 0, run draw for draw)",
             describe_values(values[:3]),
             hint,
+            mistake="train-wrong-losses",
         )
     passed(
         f"train_sgd: shapes right, {len(losses)} per-batch losses, loss {first:.2f} -> {last:.2f}, "

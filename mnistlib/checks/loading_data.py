@@ -65,6 +65,7 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
             f"get_digit(images, {n}) to return images[{n - 1}] (there are {len(images)} images)",
             f"IndexError: {error}",
             hint,
+            mistake="valid-n-rejected",
         )
     what = f"get_digit(images, {n})"
     if isinstance(got, np.ndarray) and got.shape == (len(images), 28):
@@ -73,6 +74,7 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
             f"shape {got.shape}",
             "that is the wrong axis: images[:, k] takes row k of every image. "
             "The first index chooses the image: images[n - 1].",
+            mistake="wrong-axis",
         )
     got = expect_array(got, shape=(28, 28), what=what)
     k = _which_image(got, images)
@@ -82,6 +84,7 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
                 f"{what} with dtype {images.dtype}, as stored",
                 f"dtype {got.dtype}",
                 "return the image as it is",
+                mistake="returned-a-copy",
             )
         return
     if k is not None:
@@ -96,9 +99,14 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
             )
         else:
             hint = f"you returned images[{k}]; the n-th image counting from 1 is images[n - 1]."
-        fail(f"{what} = images[{n - 1}]", f"images[{k}]", hint)
+        fail(f"{what} = images[{n - 1}]", f"images[{k}]", hint, mistake="wrong-image")
     if _which_image(got.T, images) == n - 1:
-        fail(f"{what} = images[{n - 1}]", "that image transposed", "return the image as stored, without .T")
+        fail(
+            f"{what} = images[{n - 1}]",
+            "that image transposed",
+            "return the image as stored, without .T",
+            mistake="transposed",
+        )
     right = images[n - 1].astype(np.float64)
     if np.issubdtype(got.dtype, np.number) and any(
         np.allclose(got, scaled, atol=1e-6) for scaled in (right / 255, right / right.max())
@@ -108,8 +116,14 @@ def _expect_digit(fn, images: np.ndarray, n: int) -> None:
             f"that image scaled to 0-1 ({describe(got)})",
             "you picked the right image, then scaled it: get_digit returns the image as it is stored "
             "(dividing by 255 comes in notebook 02, for the whole data set at once)",
+            mistake="scaled",
         )
-    fail(f"{what} = images[{n - 1}]", describe(got), "the n-th image counting from 1 is images[n - 1]")
+    fail(
+        f"{what} = images[{n - 1}]",
+        describe(got),
+        "the n-th image counting from 1 is images[n - 1]",
+        mistake="counted-from-zero",
+    )
 
 
 def _expect_allowed_range(message: str, n: int, count: int) -> None:
@@ -122,6 +136,7 @@ def _expect_allowed_range(message: str, n: int, count: int) -> None:
             "say what went wrong and what is allowed, counting from 1, e.g. "
             'IndexError(f"there is no image number {n}: n must be from 1 to {len(images)}"). '
             "numpy's own message counts from 0 and never says which n would work",
+            mistake="index-error-message-unclear",
         )
 
 
@@ -139,6 +154,7 @@ def _expect_index_error(fn, images: np.ndarray, n: int) -> str:
             f"{what} to raise IndexError",
             f"{type(error).__name__}: {error}",
             "raise IndexError(...) for this n",
+            mistake="zero-or-past-end-accepted",
         )
     k = _which_image(np.asarray(got), images) if isinstance(got, np.ndarray) else None
     if n < 1:
@@ -151,7 +167,7 @@ def _expect_index_error(fn, images: np.ndarray, n: int) -> str:
     else:
         got_text = describe(got)
         hint = "there are only len(images) images: raise IndexError when n > len(images)"
-    fail(f"{what} to raise IndexError", f"it returned {got_text}", hint)
+    fail(f"{what} to raise IndexError", f"it returned {got_text}", hint, mistake="no-index-error")
 
 
 @guided
@@ -185,9 +201,15 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             f"{what} as a numpy array of 10 whole numbers",
             f"a Python {type(got).__name__}",
             "return a numpy array, e.g. np.array(counts) or the result of np.bincount",
+            mistake="counts-not-an-array",
         )
     if not isinstance(got, np.ndarray):
-        fail(f"{what} as a numpy array of 10 whole numbers", describe(got), "return a numpy array")
+        fail(
+            f"{what} as a numpy array of 10 whole numbers",
+            describe(got),
+            "return a numpy array",
+            mistake="not-an-array",
+        )
     if got.shape != (10,):
         present = np.unique(labels)
         if got.ndim == 1 and got.shape[0] == present.size and np.array_equal(got, expected[present]):
@@ -206,7 +228,7 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             )
         else:
             hint = "return one count per digit 0-9 (length 10), zeros included"
-        fail(f"{what} with shape (10,)", f"shape {got.shape}", hint)
+        fail(f"{what} with shape (10,)", f"shape {got.shape}", hint, mistake="counts-wrong-shape")
     if not np.issubdtype(got.dtype, np.integer):
         if np.issubdtype(got.dtype, np.floating) and np.allclose(got, expected / len(labels)):
             hint = (
@@ -220,7 +242,7 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             )
         else:
             hint = "counts are whole numbers: return an integer array"
-        fail(f"{what} with an integer dtype", f"dtype {got.dtype}", hint)
+        fail(f"{what} with an integer dtype", f"dtype {got.dtype}", hint, mistake="counts-not-integers")
     largest = np.iinfo(got.dtype).max
     if expected.max() > largest and np.array_equal(got, expected.astype(got.dtype)):
         fail(
@@ -230,6 +252,7 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             f"here a digit occurs {expected.max():,} times (the full training set has about 6,000 of each). "
             "Count in the default integer dtype, e.g. np.zeros(10, dtype=int), not in the labels' dtype "
             "(np.bincount does this for you)",
+            mistake="counts-wrapped",
         )
     if np.array_equal(got, (expected > 0).astype(got.dtype)) and expected.max() > 1:
         fail(
@@ -237,12 +260,14 @@ def _expect_counts(fn, labels: np.ndarray, label: str | None = None) -> None:
             str(got.tolist()),
             "each digit was counted at most once. counts[labels] += 1 adds 1 only once per distinct "
             "digit; use np.bincount(labels, minlength=10) or np.add.at(counts, labels, 1)",
+            mistake="counted-once",
         )
     expect_equal(
         got,
         expected,
         what=what,
         hint="index d of the result must hold how many times digit d appears in labels",
+        mistake="counts-wrong",
     )
 
 

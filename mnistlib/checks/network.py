@@ -82,6 +82,7 @@ def _build(fn):
                 "a layer given input_shape=..., which Keras 3 warns about",
                 "the R tutorial's input_shape = c(28 * 28) is the old way; in Keras 3 write "
                 "keras.Input(shape=(784,)) as the first item of the list and drop input_shape from Dense",
+                mistake="input-shape-argument",
             )
     return model
 
@@ -94,6 +95,7 @@ def _check_input(model) -> None:
             "build_network() to return a keras model (keras.Sequential([...]))",
             describe(model),
             "build the model with keras.Sequential([...]) and return it",
+            mistake="not-sequential",
         )
     try:
         shape = tuple(model.inputs[0].shape)
@@ -104,6 +106,7 @@ def _check_input(model) -> None:
             "a model that knows its input: 784 numbers per image",
             "a Sequential without an input, so Keras does not know its size yet",
             "start the list with keras.Input(shape=(784,))",
+            mistake="no-input",
         )
     if shape != (None, 784):
         if shape == (None, 28, 28):
@@ -115,7 +118,12 @@ def _check_input(model) -> None:
             hint = "each image is 28 * 28 = 784 numbers, not 28: keras.Input(shape=(784,))"
         else:
             hint = "each input is one flattened image of 28 * 28 = 784 numbers: keras.Input(shape=(784,))"
-        fail("an input of shape (None, 784): a batch of rows of 784 pixels", f"input shape {shape}", hint)
+        fail(
+            "an input of shape (None, 784): a batch of rows of 784 pixels",
+            f"input shape {shape}",
+            hint,
+            mistake="wrong-input-shape",
+        )
 
 
 def _check_layers(stack) -> None:
@@ -124,7 +132,7 @@ def _check_layers(stack) -> None:
         hint = "this network uses Dense layers only"
         if "Flatten" in others:
             hint += "; the images arrive already flattened to 784 numbers, so no Flatten layer is needed"
-        fail(_expected_text(), _layers_text(stack), hint)
+        fail(_expected_text(), _layers_text(stack), hint, mistake="wrong-layers")
     units = [u for _, u, _ in stack]
     expected_units = [u for u, _ in LAYERS]
     if len(stack) != len(LAYERS):
@@ -134,6 +142,7 @@ def _check_layers(stack) -> None:
             _layers_text(stack),
             f"{more_or_fewer}: the tutorial's network has exactly three Dense layers, 784, 512 and 10 units "
             "(keras.Input is not a layer and does not count)",
+            mistake="wrong-layer-count",
         )
     if units != expected_units:
         if sorted(units) == sorted(expected_units):
@@ -142,7 +151,7 @@ def _check_layers(stack) -> None:
             hint = "the last layer needs 10 units, one per digit"
         else:
             hint = "the tutorial's sizes are 784, then 512, then 10 units"
-        fail(_expected_text(), _layers_text(stack), hint)
+        fail(_expected_text(), _layers_text(stack), hint, mistake="wrong-units")
     activations = [a for _, _, a in stack]
     if activations[-1] != "softmax":
         if activations[-1] == "linear":
@@ -155,7 +164,7 @@ def _check_layers(stack) -> None:
                 f"the output layer uses {activations[-1]}; it needs softmax, which turns the ten scores "
                 "into probabilities that add up to 1"
             )
-        fail(_expected_text(), _layers_text(stack), hint)
+        fail(_expected_text(), _layers_text(stack), hint, mistake="wrong-activations")
     for position, activation in enumerate(activations[:-1]):
         if activation != "relu":
             which = "first" if position == 0 else "second"
@@ -165,7 +174,7 @@ def _check_layers(stack) -> None:
                 if activation == "linear"
                 else f"the {which} layer uses {activation}; the tutorial's hidden layers use relu"
             )
-            fail(_expected_text(), _layers_text(stack), hint)
+            fail(_expected_text(), _layers_text(stack), hint, mistake="wrong-activation")
 
 
 @guided
@@ -181,6 +190,7 @@ def check_build_network(fn) -> None:
             f"{TOTAL_PARAMS:,} parameters in all (weights and biases)",
             f"{total:,}",
             "keep the Dense layers' defaults (use_bias=True): every unit has a bias",
+            mistake="no-bias",
         )
     if getattr(model, "compiled", False):
         fail(
@@ -188,6 +198,7 @@ def check_build_network(fn) -> None:
             f"a model already compiled with {type(model.optimizer).__name__}",
             "leave model.compile(...) out of build_network: compiling is the job of compile_network, "
             "so the two steps can be changed separately",
+            mistake="compiled-in-build",
         )
     again = _build(fn)
     if again is model:
@@ -195,6 +206,7 @@ def check_build_network(fn) -> None:
             "a new model from each call of build_network()",
             "the same model object twice",
             "create the model inside the function, so every call starts from fresh random weights",
+            mistake="model-reused",
         )
     if np.array_equal(model.layers[0].get_weights()[0], again.layers[0].get_weights()[0]):
         fail(
@@ -202,6 +214,7 @@ def check_build_network(fn) -> None:
             "two models with the same starting weights",
             "a random seed is fixed inside the function (e.g. keras.utils.set_random_seed): leave seeding to "
             "the caller, so that each new network starts from its own random weights",
+            mistake="seed-fixed",
         )
     passed(f"build_network gives an uncompiled Sequential: {_expected_text()}, {TOTAL_PARAMS:,} parameters.")
 
@@ -223,13 +236,19 @@ def check_dense_param_count(fn) -> None:
         what = f"dense_param_count({n_in}, {n_out})"
         got = call(fn, n_in, n_out, name="dense_param_count")
         if isinstance(got, bool) or not isinstance(got, numbers.Number):
-            fail(f"{what} = {expected:,} (an int)", describe(got), "return the count as a whole number")
+            fail(
+                f"{what} = {expected:,} (an int)",
+                describe(got),
+                "return the count as a whole number",
+                mistake="count-not-a-number",
+            )
         if not isinstance(got, numbers.Integral):
             if got == expected:
                 fail(
                     f"{what} = {expected:,} as an int",
                     f"{got!r} ({type(got).__name__})",
                     "a count is a whole number: use * and + on the ints (no /), or wrap it in int(...)",
+                    mistake="count-float",
                 )
         if got == expected:
             continue
@@ -246,7 +265,7 @@ def check_dense_param_count(fn) -> None:
             hint = "the inputs are not parameters: only the n_in * n_out weights and the n_out biases are learned"
         else:
             hint = "weights: one per (input, unit) pair, n_in * n_out; biases: one per unit, n_out"
-        fail(f"{what} = {expected:,}", f"{got!r}", hint)
+        fail(f"{what} = {expected:,}", f"{got!r}", hint, mistake="wrong-count")
     passed("dense_param_count counts n_in * n_out weights plus n_out biases (615,440 for 784 -> 784).")
 
 
@@ -318,6 +337,7 @@ def _check_optimizer(model) -> None:
             f"optimizer {name}",
             f"{name} is another way of following the gradient; the tutorial uses rmsprop: "
             "optimizer='rmsprop' (or keras.optimizers.RMSprop())",
+            mistake="wrong-optimizer",
         )
 
 
@@ -326,7 +346,7 @@ def _check_loss(model) -> None:
     name = loss_name(loss)
     expected = "the model compiled with loss='categorical_crossentropy'"
     if loss is None:
-        fail(expected, "no loss", "pass loss='categorical_crossentropy' to compile")
+        fail(expected, "no loss", "pass loss='categorical_crossentropy' to compile", mistake="no-loss")
     try:
         value = loss_value(loss)
     except Exception as error:  # a loss that cannot take one-hot targets, e.g. a sparse one
@@ -358,7 +378,7 @@ def _check_loss(model) -> None:
         hint = "binary cross-entropy is for yes/no outputs; ten classes need categorical_crossentropy"
     else:
         hint = "use loss='categorical_crossentropy', made for one-hot targets and softmax outputs"
-    fail(f"{expected} (on a small test batch its value is {_CCE:.4f})", got, hint)
+    fail(f"{expected} (on a small test batch its value is {_CCE:.4f})", got, hint, mistake="wrong-loss")
 
 
 def _check_metrics(model) -> None:
@@ -378,7 +398,7 @@ def _check_metrics(model) -> None:
             "the accuracy (the share of images whose most likely digit is the right one) is not "
             "measured: add metrics=['accuracy'] (a list)"
         )
-    fail(expected, f"metrics {names}", hint)
+    fail(expected, f"metrics {names}", hint, mistake="wrong-metrics")
 
 
 @guided
@@ -392,15 +412,22 @@ def check_compile_network(fn) -> None:
             "None",
             "model.compile(...) changes the model in place and returns None: "
             "call it, then `return model` on a line of its own",
+            mistake="returned-none",
         )
     if got is not model:
         fail(
             "compile_network(model) to return the model it was given, compiled",
             f"another {type(got).__name__} object (a new model, not the one passed in)",
             "compile the `model` argument itself and return it, instead of building a new network inside",
+            mistake="new-model",
         )
     if not getattr(model, "compiled", False):
-        fail("the model compiled", "a model that was never compiled", "call model.compile(...)")
+        fail(
+            "the model compiled",
+            "a model that was never compiled",
+            "call model.compile(...)",
+            mistake="not-compiled",
+        )
     _check_optimizer(model)
     _check_loss(model)
     _check_metrics(model)

@@ -43,10 +43,16 @@ def _expect_one_hot(fn, labels: np.ndarray, num_classes: int | None) -> None:
             f"{type(error).__name__}: {error}",
             f"every label here is valid (0 to {k - 1}). Label d belongs in column d, counting from 0, so "
             f"the columns are 0 to {k - 1}; putting it in column d + 1 runs off the end for {k - 1}.",
+            mistake="valid-label-rejected",
         )
     expected = reference(labels, k)
     if not isinstance(got, np.ndarray):
-        fail(f"{call_text} as a numpy array", describe(got), "build the result with numpy, e.g. np.zeros")
+        fail(
+            f"{call_text} as a numpy array",
+            describe(got),
+            "build the result with numpy, e.g. np.zeros",
+            mistake="not-an-array",
+        )
     if got.shape != (n, k):
         if got.shape == (k, n):
             hint = (
@@ -58,13 +64,14 @@ def _expect_one_hot(fn, labels: np.ndarray, num_classes: int | None) -> None:
             hint = "num_classes was ignored: the matrix needs num_classes columns, not always 10"
         else:
             hint = "one row per label, one column per class: shape (len(labels), num_classes)"
-        fail(f"{call_text} with shape ({n}, {k})", f"shape {got.shape}", hint)
+        fail(f"{call_text} with shape ({n}, {k})", f"shape {got.shape}", hint, mistake="wrong-shape")
     if got.dtype != np.float32:
         fail(
             f"{call_text} with dtype float32",
             f"dtype {got.dtype}",
             "Keras compares these targets with float32 probabilities: make the matrix float32, "
             "e.g. np.zeros((n, num_classes), dtype=np.float32)",
+            mistake="not-float32",
         )
     if np.array_equal(got, np.roll(expected, 1, axis=1)) or np.array_equal(
         got, np.roll(expected, -1, axis=1)
@@ -73,12 +80,14 @@ def _expect_one_hot(fn, labels: np.ndarray, num_classes: int | None) -> None:
             f"{call_text} = {_rows(expected)}",
             _rows(got),
             "the 1 is one column off. Label d goes in column d, counting from 0: label 0 in the first column.",
+            mistake="column-off-by-one",
         )
     expect_equal(
         got,
         expected,
         what=call_text,
         hint="each row must be all zeros except a single 1 in the column of its label",
+        mistake="wrong-ones",
     )
 
 
@@ -126,6 +135,7 @@ def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
             f"{type(error).__name__}: {error}",
             _boundary_hint(fn, labels, num_classes)
             or "check the labels yourself before building the matrix and raise ValueError(...) with a message",
+            mistake="boundary-off-by-one",
         )
     if bad.min() < 0:
         hint = (
@@ -138,6 +148,7 @@ def _expect_value_error(fn, labels: np.ndarray, num_classes: int) -> None:
         f"{call_text} to raise ValueError (label {bad[0]} is not a class 0 to {num_classes - 1})",
         f"it returned {describe(got)}",
         hint,
+        mistake="invalid-label-accepted",
     )
 
 

@@ -133,7 +133,7 @@ def _expect_best_epoch(fn, history: dict, label: str) -> None:
             hint = "that looks like a loss value: return the epoch NUMBER, not the loss at that epoch"
         else:
             hint = "return the epoch number as an int, e.g. int(np.argmin(history['val_loss'])) + 1"
-        fail(f"{what} = {expected} (an int)", describe(got), hint)
+        fail(f"{what} = {expected} (an int)", describe(got), hint, mistake="best-epoch-not-int")
     got = int(got)
     if got != expected:
         hints = _mistake_hints(history, expected)
@@ -142,6 +142,7 @@ def _expect_best_epoch(fn, history: dict, label: str) -> None:
             f"{what} = {expected} (val_loss by epoch: {val_loss})",
             str(got),
             hints.get(got, "find the position of the smallest history['val_loss'] and add 1"),
+            mistake="best-epoch-wrong",
         )
 
 
@@ -181,6 +182,7 @@ def _expect_confusion(
             f"{what} as a numpy array",
             describe(got),
             "start from np.zeros((num_classes, num_classes), dtype=int)",
+            mistake="confusion-not-an-array",
         )
     if got.shape != (k, k):
         largest = int(max(y_true.max(), y_pred.max())) + 1
@@ -198,12 +200,13 @@ def _expect_confusion(
             hint = (
                 "one row per true class and one column per predicted class: shape (num_classes, num_classes)"
             )
-        fail(f"{what} with shape ({k}, {k})", f"shape {got.shape}", hint)
+        fail(f"{what} with shape ({k}, {k})", f"shape {got.shape}", hint, mistake="confusion-wrong-shape")
     if not np.issubdtype(got.dtype, np.integer):
         fail(
             f"{what} with an integer dtype (these are counts)",
             f"dtype {got.dtype}",
             "np.zeros makes floats by default: write np.zeros((num_classes, num_classes), dtype=int)",
+            mistake="confusion-float",
         )
     largest = np.iinfo(got.dtype).max
     if expected.max() > largest and np.array_equal(got, expected.astype(got.dtype)):
@@ -213,6 +216,7 @@ def _expect_confusion(
             f"the counts wrapped around: dtype {got.dtype} holds whole numbers only up to {largest}, and on the "
             "10,000 test images each digit is right about 1,000 times. Count in the default integer dtype: "
             "np.zeros((num_classes, num_classes), dtype=int)",
+            mistake="confusion-wrapped",
         )
     if not np.array_equal(got, expected) and np.array_equal(got, expected.T):
         fail(
@@ -220,6 +224,7 @@ def _expect_confusion(
             "the transposed matrix (rows = predicted digits)",
             "add 1 at matrix[true, predicted], not matrix[predicted, true]: row t counts the images whose "
             "TRUE digit is t",
+            mistake="confusion-transposed",
         )
     if not np.array_equal(got, expected) and np.array_equal(got, (expected > 0).astype(got.dtype)):
         fail(
@@ -228,12 +233,14 @@ def _expect_confusion(
             "a pair that occurs twice was counted once: matrix[y_true, y_pred] += 1 adds 1 per DISTINCT pair "
             "(numpy does not repeat the addition for repeated indices). Loop over zip(y_true, y_pred), or use "
             "np.add.at(matrix, (y_true, y_pred), 1)",
+            mistake="confusion-counted-once",
         )
     expect_equal(
         got,
         expected,
         what=what,
         hint="for each image add 1 at [true digit, predicted digit]; every image is counted exactly once",
+        mistake="confusion-wrong-counts",
     )
 
 

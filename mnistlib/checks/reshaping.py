@@ -45,20 +45,29 @@ def _expect_flat(fn, images: np.ndarray) -> None:
     expected = reference(original)
 
     if not isinstance(got, np.ndarray):
-        fail(f"{what}: a numpy array of shape ({n}, 784)", describe(got), "return a numpy array")
+        fail(
+            f"{what}: a numpy array of shape ({n}, 784)",
+            describe(got),
+            "return a numpy array",
+            mistake="not-an-array",
+        )
     if got.shape != (n, 784):
         if got.shape == (784, n):
             hint = "one row per image: the shape must be (n, 784), not (784, n). Did you transpose?"
+            mistake = "transposed-shape"
         elif got.shape == (n * 784,):
             hint = (
                 "everything was flattened into one long vector. Keep one row per image: "
                 "images.reshape(len(images), 28 * 28)"
             )
+            mistake = "one-long-vector"
         elif got.shape == images.shape:
             hint = "the images were not reshaped: unfold each 28 x 28 image into 784 values"
+            mistake = "not-reshaped"
         else:
             hint = "reshape to (number of images, 28 * 28)"
-        fail(f"{what} with shape ({n}, 784)", f"shape {got.shape}", hint)
+            mistake = "wrong-shape"
+        fail(f"{what} with shape ({n}, 784)", f"shape {got.shape}", hint, mistake=mistake)
 
     if np.issubdtype(got.dtype, np.integer) or (got.size and set(np.unique(got).tolist()) <= {0.0, 1.0}):
         if got.size and got.max() <= 1:
@@ -67,12 +76,14 @@ def _expect_flat(fn, images: np.ndarray) -> None:
                 f"only the whole numbers {sorted(set(np.unique(got).tolist()))}",
                 "integer division (//) or converting to int after dividing rounds every pixel down to 0 "
                 "(or 1 for white). Divide as floats: images.astype(np.float32) / 255",
+                mistake="integer-division",
             )
         if np.issubdtype(got.dtype, np.integer):
             fail(
                 f"{what} with dtype float32 and values in [0, 1]",
                 f"dtype {got.dtype}, largest value {got.max()}",
                 "the pixels were not scaled: convert to float32 and divide by 255",
+                mistake="uint8-kept",
             )
 
     if got.size and got.max() > 1.5:
@@ -80,11 +91,12 @@ def _expect_flat(fn, images: np.ndarray) -> None:
             f"{what}: values in [0, 1] (the brightest pixel, 255, becomes 1.0)",
             f"largest value {got.max():g}",
             "the pixels are still 0-255: divide by 255 to scale them to [0, 1]",
+            mistake="not-scaled",
         )
     if got.dtype != np.float32:
         hint = "use float32, what Keras computes in: it needs half the memory of float64. "
         hint += "images.astype(np.float32) / 255 keeps float32"
-        fail(f"{what} with dtype float32", f"dtype {got.dtype}", hint)
+        fail(f"{what} with dtype float32", f"dtype {got.dtype}", hint, mistake="float64")
 
     if not np.allclose(got, expected, rtol=1e-6, atol=1e-7):
         scrambled = np.asarray(original, dtype=np.float32).reshape(n, 784, order="F") / np.float32(255)
@@ -92,11 +104,13 @@ def _expect_flat(fn, images: np.ndarray) -> None:
         by_image_max = original.astype(np.float32) / original.max(axis=(1, 2), keepdims=True)
         if np.allclose(got, expected * 255 / 256, rtol=1e-5):
             hint = "divide by 255, not 256: the brightest 8-bit pixel is 255 and must become exactly 1.0"
+            mistake = "divided-by-256"
         elif np.allclose(got, scrambled, rtol=1e-5):
             hint = (
                 "the pixels come out column by column (column-major, order='F', or a transpose). "
                 "numpy's reshape reads row by row by default, like R's array_reshape; keep that order"
             )
+            mistake = "column-major"
         elif np.allclose(got, by_max.reshape(n, 784), rtol=1e-5) or np.allclose(
             got, by_image_max.reshape(n, 784), rtol=1e-5
         ):
@@ -104,9 +118,11 @@ def _expect_flat(fn, images: np.ndarray) -> None:
                 "divide by 255, the largest possible 8-bit value, not by images.max(): a faint image "
                 "whose brightest pixel is 200 must stay faint (200 / 255), the same for every image"
             )
+            mistake = "divided-by-max"
         else:
             hint = "row i must be image i read row by row (row-major), divided by 255"
-        expect_close(got, expected, what=what, hint=hint, rtol=1e-6, atol=1e-7)
+            mistake = "wrong-values"
+        expect_close(got, expected, what=what, hint=hint, rtol=1e-6, atol=1e-7, mistake=mistake)
 
 
 @guided

@@ -101,13 +101,19 @@ def _expect_batches(fn, n: int, batch: int, split: float | None) -> None:
     what = f"batches_per_epoch({n}, {batch}" + ("" if split is None else f", validation_split={split}") + ")"
     got = call(fn, *args, name="batches_per_epoch")
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        fail(f"{what} = {expected} (an int)", describe(got), "return the number of steps as an int")
+        fail(
+            f"{what} = {expected} (an int)",
+            describe(got),
+            "return the number of steps as an int",
+            mistake="steps-not-int",
+        )
     if isinstance(got, np.integer) and got == expected:
         fail(
             f"{what} = {expected} as a Python int",
             f"{got!r}, a numpy integer ({type(got).__name__})",
             "the contract asks for an int: numpy's functions return numpy numbers, which other code (a "
             "range, json, Keras' own arguments) does not always take. Wrap the result in int(...)",
+            mistake="steps-numpy-int",
         )
     if not isinstance(got, numbers.Integral):
         if got == expected:
@@ -116,16 +122,23 @@ def _expect_batches(fn, n: int, batch: int, split: float | None) -> None:
                 f"{got!r} ({type(got).__name__})",
                 "a number of steps is a whole number: math.ceil returns an int (np.ceil returns a float); "
                 "or wrap the result in int(...)",
+                mistake="steps-float",
             )
         if not float(got).is_integer():
             fail(
                 f"{what} = {expected} (a whole number of steps)",
                 f"{got!r}",
                 "a batch is a step whether it is full or not: round the number of batches up with math.ceil",
+                mistake="rounded-down",
             )
     if got == expected:
         return
-    fail(f"{what} = {expected}", repr(got), _batch_hint(fn, n, batch, split_value, got))
+    fail(
+        f"{what} = {expected}",
+        repr(got),
+        _batch_hint(fn, n, batch, split_value, got),
+        mistake="wrong-batch-count",
+    )
 
 
 #: The check's cases: (n_samples, batch_size, validation_split or None for the default).
@@ -219,6 +232,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             f"Keras' progress bar: {output.strip().splitlines()[-1].strip()[:80]!r}",
             "pass verbose=0 to model.predict: without it, every call prints a progress bar, and the "
             "notebook's later cells call predict_classes on many batches",
+            mistake="predict-not-quiet",
         )
     sys.stdout.write(output)
     if problem is not None:
@@ -226,6 +240,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             f"{what} to return the predicted classes",
             problem,
             "use the model and x you are given: np.argmax(model.predict(x, verbose=0), axis=1)",
+            mistake="ignored-arguments",
         )
     if not isinstance(got, np.ndarray):
         if isinstance(got, np.generic | numbers.Number) and n == 1:
@@ -244,7 +259,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             hint = "return the numpy array argmax gives you, not a list"
         else:
             hint = "np.argmax(probabilities, axis=1) returns the numpy array to give back"
-        fail(f"{what}: a numpy array of shape ({n},)", describe(got), hint)
+        fail(f"{what}: a numpy array of shape ({n},)", describe(got), hint, mistake="not-an-array")
     if got.shape != (n,):
         if got.shape == (k,):
             hint = (
@@ -267,19 +282,20 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             )
         else:
             hint = "one predicted class per row of x: an array of shape (n,)"
-        fail(f"{what}: shape ({n},)", f"shape {got.shape}", hint)
+        fail(f"{what}: shape ({n},)", f"shape {got.shape}", hint, mistake="wrong-shape")
     if not np.issubdtype(got.dtype, np.integer):
         if np.allclose(got, probabilities.max(axis=1)):
             hint = "that is the largest probability of each row; the class is its position: argmax, not max"
         else:
             hint = "classes are whole numbers: argmax returns ints, do not convert them to floats"
-        fail(f"{what} with an integer dtype", f"dtype {got.dtype}: {got[:5]}", hint)
+        fail(f"{what} with an integer dtype", f"dtype {got.dtype}: {got[:5]}", hint, mistake="not-integers")
     if np.array_equal(got, expected + 1):
         fail(
             f"{what} = {expected.tolist()}",
             f"{got.tolist()}",
             "every class is one too high: classes count from 0 (column 0 is class 0, the digit 0), and "
             "np.argmax already gives that position. R's which.max counts from 1; do not add 1 here",
+            mistake="classes-off-by-one",
         )
     if not np.array_equal(got, expected):
         fail(
@@ -287,6 +303,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
             f"{got.tolist()}",
             "the predicted class of a row is the column of its largest probability: "
             "np.argmax(model.predict(x, verbose=0), axis=1)",
+            mistake="wrong-axis",
         )
 
 

@@ -780,6 +780,9 @@ def bind(
     ``namespace`` defaults to the checker kernel's user namespace.
     """
     global _BRIDGE
+    from .mistakes import install
+
+    install()  # the cell's CheckFailed names its mistake for the grader (mnistlib.grading.mistakes)
     if _BRIDGE is None or _BRIDGE.root != Path(folder) or _BRIDGE.connection != connection:
         if _BRIDGE is not None:
             _BRIDGE.close()

@@ -6,6 +6,7 @@
                                           (grades in mnistlib-grades.csv, or --csv FILE)
     mnistlib grade ... --json             machine-readable results
     mnistlib grade --check-sandbox        is grading sandboxed on this machine? if not, why, and the fix
+    mnistlib grade ... --report FILE      a class report: the mistakes behind the failures, by name
 
 Each notebook is matched to its assignment (by the ``submitted/<student>/<id>/``
 layout, by its file name ``<id>.ipynb``, or by the test cells it contains),
@@ -35,6 +36,7 @@ from ..course import COURSE  # the course installed with mnistlib (importlib.res
 from ..files import atomic_open, atomic_write
 from . import diagnose, limits, submissions
 from . import forkserver as grading_forkserver
+from . import report as grading_report
 from . import sandbox as grading_sandbox
 from .lms import csv_cell
 
@@ -588,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run learners' code without the bubblewrap sandbox (docs/instructor.md, Sandbox)",
     )
+    grading_report.add_arguments(p)
     return p
 
 
@@ -635,9 +638,10 @@ def main(argv: list[str] | None = None) -> int:
 
             class_jobs = jobs
             shard_index, shard_count, jobs = grading_shards.select(jobs, args.shard, args.course)
-            if args.csv:
+            if args.csv or args.report or args.report_json:
                 raise GradingError(
-                    "--shard writes a results file, not grades: run `mnistlib grade merge` for --csv"
+                    "--shard writes a results file, not grades: run `mnistlib grade merge` for --csv "
+                    "and --report"
                 )
             if not jobs and class_jobs:  # more shards than learners: an empty shard is a finished shard
                 return grading_shards.write_shard(args, shard_index, shard_count, class_jobs, [], assignments)
@@ -686,6 +690,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
     elif csv_path:
         write_csv(results, csv_path, [a for a in assignments if any(r["assignment"] == a for r in results)])
+    if args.report or args.report_json:
+        grading_report.write(
+            results, args.course, html=args.report, json_path=args.report_json, anonymous=args.anonymous
+        )
     score, max_score = sum(r["score"] for r in results), sum(r["max_score"] for r in results)
     if args.json:
         print(
@@ -709,4 +717,8 @@ def main(argv: list[str] | None = None) -> int:
             + (f"; grades written to {csv_path}" if csv_path else "")
             + (" (it replaced the file of the same name)" if replaced else "")
         )
+        if args.report or args.report_json:
+            print(
+                f"class report written to {' and '.join(str(p) for p in (args.report, args.report_json) if p)}"
+            )
     return 0 if not problems and all(full_marks(r) for r in results) else 1

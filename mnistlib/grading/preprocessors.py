@@ -53,6 +53,7 @@ from traitlets import Bool, Integer, List, Unicode
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import answer_key, kernel_user, limits
 from . import forkserver as grading_forkserver
+from . import mistakes as grading_mistakes
 from . import sandbox as grading_sandbox
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
@@ -284,7 +285,9 @@ class GradingExecute(Execute):
                     cell, answer_key.ENAME, answer_key.message(exercise, self._answer_key[exercise])
                 )
                 return cell, self.resources
-            return self._judge(cell, resources, index)
+            cell, resources = self._judge(cell, resources, index)
+            grading_mistakes.record(cell)  # the check's mistake id: from the outputs into the metadata
+            return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:

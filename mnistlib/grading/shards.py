@@ -197,6 +197,17 @@ def merge_parser() -> argparse.ArgumentParser:
         "(see `mnistlib grade --help`)",
     )
     p.add_argument("--json", action="store_true", help="print the merged results as JSON")
+    from ..course import COURSE
+    from . import report as grading_report
+
+    grading_report.add_arguments(p)
+    p.add_argument(
+        "--course",
+        type=Path,
+        default=COURSE,
+        help="for --report: the course the shards were graded with, to name each exercise's section "
+        "(default: the course installed with mnistlib)",
+    )
     return p
 
 
@@ -232,6 +243,12 @@ def merge_main(argv: list[str]) -> int:
             print(f"error: {line}", file=sys.stderr)
     else:
         grading.write_csv(results, csv_path, assignments)
+    if args.report or args.report_json:
+        from . import report as grading_report
+
+        grading_report.write(
+            results, args.course, html=args.report, json_path=args.report_json, anonymous=args.anonymous
+        )
     if args.json:
         print(json.dumps({"results": results, "csv": str(csv_path)}, indent=1))
     else:

@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 from . import diagnose, submissions
+from . import mistakes as grading_mistakes
 from . import sandbox as grading_sandbox
 from .kernel import never_answered
 
@@ -179,6 +180,7 @@ def _grade(job: dict) -> dict:
         return _failed(job, "could not prepare the assignment", prepared[assignment])
     started = time.perf_counter()
     notes = _place(job, root)
+    unreadable = notes[0]["message"] if notes else None  # graded as an empty notebook: ungradable
     graded = api.autograde(assignment, job["student"], force=True, create=True)
     if not graded["success"] and _kernel_never_answered(graded):
         # A kernel that never answered (a start on an overloaded machine, a forked kernel that hung)
@@ -188,6 +190,8 @@ def _grade(job: dict) -> dict:
     if settings.get("feedback") and graded["success"]:
         _feedback(api, root, job, Path(settings["feedback"]))
     result = _collect(root, job, graded, notes, settings)
+    result["unreadable"] = unreadable
+    result["sandbox"] = bool(settings.get("sandbox", True))  # the class report notes a run without it
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 
@@ -248,6 +252,7 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
     from .regions import failed_parts
 
     parts = failed_parts(executed)  # which part of each failing test cell raised: visible or hidden
+    found = grading_mistakes.of_notebook(executed)  # the checks' mistake ids (mnistlib.grading.mistakes)
     for grade_id in diagnose.test_ids(source):
         score, max_score = scores.get(grade_id, (0.0, diagnose.points(source)[grade_id]))
         message = messages.get(grade_id) if score < max_score else None
@@ -261,6 +266,9 @@ def _collect(root: Path, job: dict, graded: dict, notes: list[dict], settings: d
                 "max_score": max_score,
                 "message": message,
                 "failed_in": parts.get(grade_id) if score < max_score else None,
+                "mistake": grading_mistakes.identify(found.get(grade_id), diagnose.exercise_name(grade_id))
+                if score < max_score
+                else None,
             }
         )
     if submitted is not None:

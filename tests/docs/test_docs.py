@@ -59,6 +59,12 @@ RUN_BY = {
     ("docs/instructor.md", "Merging the shards", 0): ["grading/test_shards.py::graded"],
     ("docs/instructor.md", "Gradescope", 0): ["export/test_gradescope.py::exported"],
     ("docs/instructor.md", "PrairieLearn", 0): ["export/test_prairielearn.py::exported"],
+    **{
+        ("docs/instructor.md", "7. What the class got wrong: the class report", n): [
+            "grading/test_report.py::planted"
+        ]
+        for n in range(2)
+    },
 }
 
 
