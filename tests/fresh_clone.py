@@ -5,12 +5,13 @@
 1. makes an "origin" repository from the files of this checkout (tracked, and untracked but
    not ignored, as they are now), so the clone holds what a push would publish;
 2. runs docs/instructor.md's section-1 block as written (``git clone <the course repository>``,
-   a venv, ``pip install -e .``), the placeholder replaced by the origin's path;
+   a venv, ``pip install -e .``, ``mnistlib data fetch``), the placeholder replaced by the
+   origin's path;
 3. runs the README's set-up block as written (``.[dev]`` on top, ``mnistlib data fetch``).
 
 Every later test that needs a clone uses this one. ``guide_clone`` is a second clone set up by
-step 2 alone, the instructor guide's venv exactly (the exports run there). What differs from a newcomer's machine, and
-why: ``HOME`` is a temporary folder (the suite's isolation), so pip is pointed at the real pip
+steps 1 and 2 alone: the instructor guide's venv exactly, where the exports and the sandbox check
+run. What differs from a newcomer's machine, and why: ``HOME`` is a temporary folder (the suite's isolation), so pip is pointed at the real pip
 cache (``PIP_CACHE_DIR``: no second download of TensorFlow) and ``MNISTLIB_CACHE`` at a folder
 holding the four verified MNIST files (``mnistlib data fetch`` then finds them, as it would on
 a machine that fetched them once).

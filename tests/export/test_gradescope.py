@@ -342,3 +342,24 @@ def test_on_ubuntu_2204s_python_310_setup_installs_a_newer_python_with_uv(tmp_pa
     assert "cpython-3.12" in out and "empty-mirror" in out, "uv itself tried to install CPython 3.12"
     assert done.returncode == 1 and "error: uv could not install Python 3.12 (see above)" in out
     assert "24.04" not in out, "no stop asking for another base image"
+
+
+def test_a_wheel_that_cannot_be_built_is_reported_whole_with_what_to_do(tmp_path, mnist_idx_dir):
+    """No package index for pip's build environment: pip's whole output, then what to do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNISTLIB_", "PIP_"))}
+    env.update(MNISTLIB_DATA=str(mnist_idx_dir), PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1")
+    out = tmp_path / "o"
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistlib", "export", "gradescope", "02-reshaping", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = done.stderr
+    assert said.startswith("error: could not build the course wheel: `") and "exited with status 1" in said
+    assert "No matching distribution found for setuptools>=77" in said, "pip's own words, not cut off"
+    assert "What to do: pip builds the wheel in an environment of its own" in said
+    assert "--wheel dist/mnist_keras_course-0.1.0-py3-none-any.whl" in said
+    assert not out.exists(), "nothing written"
