@@ -38,9 +38,12 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty
 
+from jupyter_core.utils import ensure_async
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbconvert.preprocessors.sanitize import SanitizeHTML
@@ -55,6 +58,7 @@ from . import answer_key, kernel_user, limits
 from . import forkserver as grading_forkserver
 from . import mistakes as grading_mistakes
 from . import sandbox as grading_sandbox
+from . import usage as grading_usage
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
 from .kernel import limited_kernel_argv, never_answered
@@ -241,6 +245,7 @@ class GradingExecute(Execute):
         self._checker = None
         self._calls_dir = None
         self._cold = False
+        nb.metadata.pop(grading_usage.METADATA, None)  # only the grader's own figure is kept
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -277,6 +282,41 @@ class GradingExecute(Execute):
         return str(student or os.path.dirname(os.path.abspath(path)))
 
     def preprocess_cell(self, cell, resources, index):
+        try:
+            return self._preprocess_cell(cell, resources, index)
+        finally:
+            if index == len(self.nb.cells) - 1:  # the last cell: how much memory the kernel took
+                self._record_peak_memory()
+
+    def _record_peak_memory(self) -> None:
+        """Keep the peak memory the learner's kernel reports in the notebook's metadata (mnistlib.grading.usage)."""
+        try:
+            msg_id = self.kc.execute(
+                "",
+                silent=False,
+                store_history=False,
+                user_expressions={"peak": grading_usage.PEAK_EXPRESSION},
+            )
+            peak = grading_usage.peak_mb(run_sync(self._reply_to)(msg_id, 10.0))
+        except Exception as error:  # noqa: BLE001 - a dead or stuck kernel: no figure, no failure
+            self.log.debug("peak memory: %s", error)
+            return
+        if peak is not None:
+            self.nb.metadata[grading_usage.METADATA] = {"kernel_peak_mb": peak}
+
+    async def _reply_to(self, msg_id: str, seconds: float) -> dict | None:
+        """The kernel's reply to ``msg_id`` within ``seconds``, else None (no interrupt, unlike nbclient's)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
+            except Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    def _preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
             exercise = (_grade_id(cell) or "")[5:]
             if exercise in getattr(self, "_answer_key", {}):  # not run: its answer reached for the key

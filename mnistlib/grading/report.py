@@ -14,7 +14,7 @@ report), per assignment and exercise:
   by their message;
 * a score distribution per assignment (an SVG figure inside the page, with alt text);
 * the learners behind each mistake (``anonymous`` replaces names by "learner 1", "learner 2", ...);
-* seconds per notebook and the grader's notes (cells edited, limits hit, graded without the sandbox).
+* seconds and peak memory (as the kernel reported it) per notebook, and the grader's notes (cells edited, limits hit, graded without the sandbox).
 
 The HTML page is one self-contained file (styles and figures inline, no script, no network) that
 prints well; the JSON holds the same data and follows ``class-report.schema.json`` (package data,
@@ -207,6 +207,7 @@ def build(results: list[dict], course: Path, *, anonymous: bool = False) -> dict
                         "score": None if ungradable_reason(r) else r["score"],
                         "max_score": r["max_score"] or max_score,
                         "seconds": r.get("seconds"),
+                        "peak_mb": r.get("peak_mb"),
                         "notes": _notes(r),
                     }
                     for r in mine

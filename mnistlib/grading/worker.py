@@ -46,6 +46,7 @@ from pathlib import Path
 from . import diagnose, submissions
 from . import mistakes as grading_mistakes
 from . import sandbox as grading_sandbox
+from . import usage as grading_usage
 from .kernel import never_answered
 
 #: Linux's prctl option: the signal this process gets when its parent dies (``PR_SET_PDEATHSIG``).
@@ -191,6 +192,7 @@ def _grade(job: dict) -> dict:
         _feedback(api, root, job, Path(settings["feedback"]))
     result = _collect(root, job, graded, notes, settings)
     result["unreadable"] = unreadable
+    result["peak_mb"] = grading_usage.of_notebook(_autograded(root, job))  # as the kernel reported it
     result["sandbox"] = bool(settings.get("sandbox", True))  # the class report notes a run without it
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
@@ -198,6 +200,11 @@ def _grade(job: dict) -> dict:
 
 #: The note on a notebook graded twice because a kernel did not answer the first time.
 RETRY_NOTE = "a kernel did not answer in time on the first attempt, so this notebook was graded a second time"
+
+
+def _autograded(root: Path, job: dict):
+    path = root / "autograded" / job["student"] / job["assignment"] / f"{job['assignment']}.ipynb"
+    return diagnose.read_notebook(path) if path.is_file() else None
 
 
 def _kernel_never_answered(outcome: dict) -> bool:

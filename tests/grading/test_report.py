@@ -104,13 +104,13 @@ def _data(files: dict) -> dict:
 
 
 def _without_timing(data: dict) -> dict:
-    """The report without what measures the run rather than the class: seconds, and the note on a
-    notebook graded twice because a kernel did not start in time on a busy machine."""
+    """The report without what measures the run rather than the class: seconds, peak memory, and the
+    note on a notebook graded twice because a kernel did not start in time on a busy machine."""
     data = copy.deepcopy(data)
     for assignment in data["assignments"]:
         assignment["median_seconds"] = None
         for learner in assignment["learners"]:
-            learner["seconds"] = None
+            learner["seconds"] = learner["peak_mb"] = None
             learner["notes"] = [n for n in learner["notes"] if n != RETRY_NOTE]
     return data
 
@@ -219,6 +219,8 @@ def test_the_shards_results_carry_the_mistake_ids(planted):
     assert kit["mistake"] == grading_mistakes.OTHER
     assert "not valid JSON" in graded["lou", "02-reshaping"]["unreadable"]
     assert all(r["sandbox"] is True for r in graded.values())
+    # the peak memory each kernel reported (the file that is not a notebook too: its test cell was restored)
+    assert all((r["peak_mb"] or 0) > 50 for r in graded.values()), graded
 
 
 # ----------------------------------------------------------------------------- one run = merged shards
@@ -407,3 +409,27 @@ def test_a_shard_refuses_to_write_a_report(tmp_path):
     done = mnistlib_grade(tmp_path / "class", "--shard", "1/2", "--report", tmp_path / "r.html")
     assert done.returncode == 2
     assert "mnistlib grade merge" in done.stderr and not (tmp_path / "r.html").exists()
+
+
+def test_the_grader_keeps_the_kernel_s_peak_memory_not_the_submission_s(tmp_path, monkeypatch):
+    """After the last cell the learner's kernel reports its peak; a figure planted in the notebook goes."""
+    import nbformat
+
+    from mnistlib.grading import usage
+    from mnistlib.grading.preprocessors import GradingExecute
+
+    monkeypatch.chdir(tmp_path)
+    notebook = nbformat.v4.new_notebook(metadata={usage.METADATA: {"kernel_peak_mb": 1.0}})
+    notebook.cells = [
+        nbformat.v4.new_code_cell("block = bytearray(300 * 1024 * 1024)  # 300 MB, touched"),
+        nbformat.v4.new_markdown_cell("The last cell need not be code."),
+    ]
+    GradingExecute(sandbox=False, warm_kernels=False, timeout=60).preprocess(
+        notebook, {"metadata": {"path": "."}}
+    )
+    peak = usage.of_notebook(notebook)
+    assert peak is not None and 300 < peak < 2048, peak
+    assert usage.peak_mb({"content": {"user_expressions": {}}}) is None
+    reply = {"content": {"user_expressions": {"peak": {"data": {"text/plain": "2097152"}}}}}
+    assert usage.peak_mb(reply, platform="linux") == 2048.0
+    assert usage.peak_mb(reply, platform="darwin") == 2.0
