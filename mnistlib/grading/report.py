@@ -26,13 +26,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import statistics
 from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from ..files import atomic_write
 from . import diagnose
 from .mistakes import OTHER
 
@@ -277,16 +277,6 @@ def render_html(data: dict) -> str:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def write(
     results: list[dict],
     course: Path,
@@ -298,9 +288,9 @@ def write(
     """Write the report's page and/or JSON (each whole or not at all); return its data."""
     data = build(results, course, anonymous=anonymous)
     if html is not None:
-        _write_atomic(Path(html), render_html(data))
+        atomic_write(Path(html), render_html(data))
     if json_path is not None:
-        _write_atomic(Path(json_path), json.dumps(data, indent=1) + "\n")
+        atomic_write(Path(json_path), json.dumps(data, indent=1) + "\n")
     return data
 
 

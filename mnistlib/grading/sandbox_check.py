@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import limits
 from . import sandbox as grading_sandbox
 
 PROC_SYS_ENV = "MNISTLIB_PROC_SYS"
@@ -182,7 +183,10 @@ def run_tiny_notebook() -> dict:
                     return km
 
             SandboxedClient(
-                nb, timeout=120, startup_timeout=120, resources={"metadata": {"path": tmp}}
+                nb,
+                timeout=limits.CELL_TIMEOUT_S,
+                startup_timeout=limits.CELL_TIMEOUT_S,
+                resources={"metadata": {"path": tmp}},
             ).execute()
         finally:
             listener.close()
