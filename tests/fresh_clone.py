@@ -5,8 +5,8 @@
 1. makes an "origin" repository from the files of this checkout (tracked, and untracked but
    not ignored, as they are now), so the clone holds what a push would publish;
 2. runs docs/instructor.md's section-1 block as written (``git clone <the course repository>``,
-   a venv, ``pip install -e .``, ``mnistlib data fetch``), the placeholder replaced by the
-   origin's path;
+   a venv, ``pip install -e . -e ./grader``, ``mnistlib data fetch``), the placeholder replaced by
+   the origin's path;
 3. runs the README's set-up block as written (``.[dev]`` on top, ``mnistlib data fetch``).
 
 Every later test that needs a clone uses this one. ``guide_clone`` is a second clone set up by

@@ -1,59 +1,64 @@
-"""The wheel: built from the repository, installed into a fresh environment, used with no checkout.
+"""The wheels: built from the repository, installed into fresh environments, used with no checkout.
 
-docs/instructor.md, section 3, is run as written: ``pip wheel`` in a copy of the repository as a
-push would publish it (``fresh_clone.make_origin``), ``pip install`` of that wheel, and the
-instructor's ``copy-course`` + ``nbgrader generate_assignment``, all from an empty folder. Then
-the installed package copies the release and grades notebook 02 (the worked solution: full marks;
-the student release: zero) with the course's config from site-packages (its preprocessors are
-the installed mnistlib's), nbgrader leaves the installed package untouched, and ``--course``
-points grading at an instructor's own copy. A second test runs binder/postBuild, which installs
-the package from the repository without ``-e``. Two more (issue 17, installable anywhere) run the
-README's ``pip install`` + ``mnistlib course start`` from an empty folder, and notebook 01 in a
-kernel of a venv without mnistlib, whose first cell installs this wheel (``MNISTLIB_INSTALL``).
+docs/instructor.md, section 3, is run as written: ``pip wheel ... . ./grader`` in a copy of the
+repository as a push would publish it (once per session: tests/course_wheels.py), ``pip install``
+of those wheels, and the instructor's ``copy-course`` + ``nbgrader generate_assignment``, all from
+an empty folder. Issue 23 split the course into two distributions: the LEARNER's
+``mnist-keras-course`` (what notebooks import, the student release) and the GRADER's
+``mnist-keras-course-grader`` (grading, exports, benchmarks, authoring, the source notebooks).
+The learner's wheel, alone in a fresh venv, holds no solution, no hidden-test marker and no
+``source/`` folder, imports nothing of the grader's, tells how to get the grader when asked to
+grade, and self-checks the nine notebooks with the same messages as the checkout. With both
+installed, the package copies the release and grades notebook 02 (the worked solution: full marks;
+the student release: zero) with the course's config from site-packages, nbgrader leaves the
+installed package untouched, and ``--course`` points grading at an instructor's own copy. A second
+test runs binder/postBuild (the learner's package, from the repository without ``-e``). Two more
+(issue 17, installable anywhere) run the README's ``pip install`` + ``mnistlib course start`` from
+an empty folder, and notebook 01 in a kernel of a venv without mnistlib, whose first cell installs
+the learner's wheel (``MNISTLIB_INSTALL``).
 
-Time (2 cores): about 5 s to build, 2 s to install, 16 s per ``mnistlib grade`` (TensorFlow's
-start in the fork server and the kernel), 20 s for nbgrader (its start and ``alembic``), 17 s for
-postBuild; each step's time is printed. nbgrader's own ``autograde`` of the course config is
-tested on a clone by tests/docs/test_instructor.py.
+Time (2 cores): about 50 s to build both wheels (build isolation), 2 s per install, 16 s per
+``mnistlib grade``, 20 s for nbgrader, 17 s for postBuild; each step's time is printed. nbgrader's
+own ``autograde`` of the course config is tested on a clone by tests/docs/test_instructor.py.
 
 What differs from a hub, and why: installing TensorFlow & co. from PyPI takes minutes, so the
-fresh environment borrows the suite's installed packages. ``python -m venv --without-pip`` plus a
-``.pth`` file naming a folder of links to the suite venv's site-packages entries, minus every
-trace of the suite's editable mnistlib (its ``__editable__`` finder and .pth, its dist-info);
-pip then finds every dependency of the wheel already installed, and installs nothing but the
-wheel. The console scripts those packages would have installed (``nbgrader``, ``jupyter``,
-``alembic``, ``pip``) are written into the fresh ``bin/`` as pip writes them. Building uses pip's
-build isolation as the page does (setuptools from PyPI, usually from pip's cache: ``network``).
+fresh environments borrow the suite's installed packages (tests/course_wheels.py, fresh_venv).
+Building uses pip's build isolation as the page does (setuptools from PyPI, usually from pip's
+cache: ``network``).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
+import subprocess
 import sys
 import sysconfig
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
+from course_wheels import DOC, SECTION, built, fresh_venv
 from doc_commands import REPO, block
-from fresh_clone import base_env, make_origin, run_block, run_script
+from fresh_clone import make_origin, run_block, run_script
 
 import mnistlib
 from mnistlib.course import assignment_ids
 from mnistlib.grading import diagnose as grading_diagnose
+from mnistlib.markers import MARKER_LINE
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
-DOC = "docs/instructor.md"
-SECTION = "3. JupyterHub with nbgrader's exchange"
-DOC_WHEEL = "mnist_keras_course-0.1.0-py3-none-any.whl"  # the file name the page shows
-MAIN_SITE = Path(sysconfig.get_paths()["purelib"])
-#: What of the suite's venv the fresh one must not see: the editable mnistlib, and .pth files.
-NOT_BORROWED = re.compile(r"^(__editable__|mnist_keras_course-|mnistlib$|__pycache__$)|\.pth$")
+DOC_WHEEL = "mnist_keras_course-0.1.0-py3-none-any.whl"  # the file names the page shows
+DOC_GRADER_WHEEL = "mnist_keras_course_grader-0.1.0-py3-none-any.whl"
+#: What only the grader's distribution ships (grader/pyproject.toml, grader/split.py).
+GRADER_ONLY = re.compile(
+    r"^mnistlib/(grading|export|bench|course_files/source)/|^mnistlib/(authoring|markers)\.py$"
+    r"|^mnistlib/course_files/nbgrader_config\.py$"
+)
 
 
 class Steps:
@@ -69,43 +74,6 @@ class Steps:
         finally:
             self.times.append((name, time.perf_counter() - started))
             print(f"[test_wheel] {self.times[-1][1]:6.1f} s  {name}", flush=True)
-
-
-def borrow_main_packages(venv: Path) -> None:
-    """Let ``venv`` import the suite venv's packages (not its mnistlib) and run their commands."""
-    site = Path(
-        sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)}, scheme="venv")["purelib"]
-    )
-    farm = venv / "borrowed-site-packages"
-    farm.mkdir()
-    for entry in MAIN_SITE.iterdir():
-        if not NOT_BORROWED.search(entry.name):
-            (farm / entry.name).symlink_to(entry)
-    (site / "borrowed-site-packages.pth").write_text(f"{farm}\n")
-    python = venv / "bin" / "python"
-    for dist in importlib.metadata.distributions(path=[str(MAIN_SITE)]):
-        if dist.metadata["Name"] == "mnist-keras-course":
-            continue
-        for entry_point in dist.entry_points.select(group="console_scripts"):
-            script = venv / "bin" / entry_point.name
-            if script.exists():
-                continue
-            script.write_text(
-                f"#!{python}\nimport sys\nfrom {entry_point.module} import {entry_point.attr.split('.')[0]}\n"
-                f"if __name__ == '__main__':\n    sys.exit({entry_point.attr}())\n"
-            )
-            script.chmod(0o755)
-
-
-def fresh_venv(venv: Path, cache: Path) -> dict:
-    """A new venv borrowing the suite's packages; the environment with it activated."""
-    done = run_script(f"{sys.executable} -m venv --without-pip {venv}", venv.parent, os.environ)
-    assert done.returncode == 0, done.stderr
-    borrow_main_packages(venv)
-    env = base_env(cache)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # else setuptools warns that it cannot byte-compile
-    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
-    return env
 
 
 def warnings_in(output: str) -> list[str]:
@@ -135,74 +103,226 @@ def total_points(assignment: str) -> float:
     return sum(grading_diagnose.points(grading_diagnose.read_notebook(source)).values())
 
 
+def site_of(venv: Path) -> Path:
+    return Path(sysconfig.get_paths(vars={"base": str(venv)}, scheme="venv")["purelib"])
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory, mnist_idx_dir):
-    """The wheel built by the page's command, installed by the page's command into a fresh venv."""
+def wheels():
+    """Both wheels, built by the page's block 0 (once per session)."""
+    made = built()
+    print(
+        f"[test_wheel] {made['seconds']:6.1f} s  pip wheel . ./grader (the page's block 0, once per session)"
+    )
+    assert made["names"] == [DOC_WHEEL, DOC_GRADER_WHEEL], (
+        "the page names other wheels than `pip wheel` builds"
+    )
+    assert f"-{mnistlib.__version__}-" in made["learner"].name  # the one version, mnistlib.__version__
+    assert warnings_in(made["output"]) == [], "building the wheels warns"
+    return made
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory, wheels, mnist_idx_dir):
+    """The learner's wheel alone in a fresh venv (what pip install mnist-keras-course gives)."""
+    tmp = tmp_path_factory.mktemp("learner-wheel")
+    cache = tmp / "mnist-cache"
+    cache.mkdir()
+    for name in mnistlib.data.IDX_SHA256:
+        (cache / name).write_bytes((mnist_idx_dir / name).read_bytes())
+    env = fresh_venv(tmp / "venv", cache)
+    empty = tmp / "empty"
+    empty.mkdir()
+    done = run_ok(f"pip install --no-index {wheels['learner']}", empty, env)
+    assert "Successfully installed mnist-keras-course-" in done.stdout
+    return {"venv": tmp / "venv", "env": env, "empty": empty}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, wheels, mnist_idx_dir):
+    """Both wheels installed by the page's block 1 into a fresh venv: an instructor's or grader's."""
     steps = Steps()
     tmp = tmp_path_factory.mktemp("wheel")
     cache = tmp / "mnist-cache"
     cache.mkdir()
     for name in mnistlib.data.IDX_SHA256:
         (cache / name).write_bytes((mnist_idx_dir / name).read_bytes())
-    origin = steps.run("copy the repository as published", make_origin, tmp / "origin")
     venv = tmp / "fresh"
     env = steps.run("fresh venv borrowing the suite's packages", fresh_venv, venv, cache)
-
-    build = steps.run(
-        "pip wheel (the page's block 0)",
-        run_block,
-        block(DOC, SECTION, 0),
-        origin,
-        dict(env, PIP_VERBOSE="1"),
-    )
-    wheels = sorted((origin / "dist").glob("*.whl"))
-    assert [w.name for w in wheels] == [DOC_WHEEL], "the page names another wheel than `pip wheel` builds"
-    assert f"-{mnistlib.__version__}-" in wheels[0].name  # the one version, mnistlib.__version__
-    assert warnings_in(build.stdout + build.stderr) == [], "building the wheel warns"
-
     empty = tmp / "empty"  # the instructor's and learners' folder: no checkout anywhere near
     empty.mkdir()
     install = steps.run(
-        "pip install the wheel (the page's block 1)",
+        "pip install both wheels (the page's block 1)",
         run_block,
         block(DOC, SECTION, 1),
         empty,
         dict(env, PIP_VERBOSE="1"),
-        {DOC_WHEEL: str(wheels[0])},
+        {DOC_WHEEL: str(wheels["learner"]), DOC_GRADER_WHEEL: str(wheels["grader"])},
     )
-    assert warnings_in(install.stdout + install.stderr) == [], "installing the wheel warns"
+    assert warnings_in(install.stdout + install.stderr) == [], "installing the wheels warns"
     assert "Successfully installed mnist-keras-course-" in install.stdout
-    assert "Collecting" not in install.stdout.replace(f"Processing {wheels[0]}", ""), (
-        "pip fetched a dependency: the fresh venv does not see the suite's packages"
-    )
-    yield {"venv": venv, "env": env, "empty": empty, "wheel": wheels[0], "steps": steps, "tmp": tmp}
+    assert "mnist-keras-course-grader-" in install.stdout
+    assert "Collecting" not in install.stdout.replace(f"Processing {wheels['learner']}", "").replace(
+        f"Processing {wheels['grader']}", ""
+    ), "pip fetched a dependency: the fresh venv does not see the suite's packages"
+    yield {"venv": venv, "env": env, "empty": empty, "wheel": wheels["learner"], "steps": steps, "tmp": tmp}
     print("\n".join(f"[test_wheel] {s:6.1f} s  {name}" for name, s in steps.times))
 
 
-def test_the_wheel_carries_the_course_and_every_module(installed):
-    import zipfile
-
-    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
+def test_the_two_wheels_carry_the_course_and_every_module_once(wheels):
+    learner = set(zipfile.ZipFile(wheels["learner"]).namelist())
+    grader = set(zipfile.ZipFile(wheels["grader"]).namelist())
     tracked = run_script("git ls-files mnistlib course", REPO, os.environ).stdout.split()
     expected = {
         n.replace("course/", "mnistlib/course_files/", 1) for n in tracked if not n.startswith("course/.")
     }
-    assert expected - names == set(), "files of mnistlib/ or course/ the wheel leaves out"
-    assert {n for n in names if n.startswith("mnistlib/")} - expected == set(), "untracked files in the wheel"
+    package = lambda names: {n for n in names if n.startswith("mnistlib/")}  # noqa: E731
+    assert expected - learner - grader == set(), "files of mnistlib/ or course/ that neither wheel ships"
+    assert (package(learner) | package(grader)) - expected == set(), "untracked files in the wheels"
+    assert package(learner) & package(grader) == set(), "a file in both wheels (pip would fight over it)"
+    assert {n for n in package(learner) if GRADER_ONLY.search(n)} == set(), (
+        "grader files in the learner's wheel"
+    )
+    assert {n for n in package(grader) if not GRADER_ONLY.search(n)} == set(), "learner files in the grader's"
+    metadata = (
+        zipfile.ZipFile(wheels["grader"])
+        .read(f"mnist_keras_course_grader-{mnistlib.__version__}.dist-info/METADATA")
+        .decode()
+    )
+    assert f"Requires-Dist: mnist-keras-course=={mnistlib.__version__}" in metadata
+
+
+def test_the_learners_wheel_holds_no_answer_key(wheels, learner):
+    """Neither in the wheel nor where it is installed: no solution, no hidden test, no source/."""
+    with zipfile.ZipFile(wheels["learner"]) as wheel:
+        for name in wheel.namelist():
+            text = wheel.read(name).decode("utf-8", errors="replace")
+            assert "BEGIN SOLUTION" not in text, f"{name} holds a solution marker"
+            assert not MARKER_LINE.search(text) and not re.search(
+                r"^\s*#+\s*BEGIN HIDDEN TESTS", text, re.M
+            ), name
+            assert "/source/" not in f"/{name}", name
+    installed_package = site_of(learner["venv"]) / "mnistlib"
+    assert (installed_package / "course_files" / "release").is_dir()
+    found = [p for p in installed_package.rglob("*") if p.name in ("source", "solutions")]
+    assert found == [], f"an answer-key folder where the learner's package is installed: {found}"
+    for path in installed_package.rglob("*"):
+        if path.is_file():
+            assert b"BEGIN SOLUTION" not in path.read_bytes(), path
+
+
+def test_the_learners_package_imports_nothing_of_the_graders(learner, tmp_path):
+    """Every module of the installed learner's package, imported in a fresh process: none of grading,
+    export, bench or authoring is importable or imported."""
+    probe = (
+        "import importlib, json, pkgutil, sys, mnistlib\n"
+        "names = [m.name for m in pkgutil.walk_packages(mnistlib.__path__, 'mnistlib.')\n"
+        "         if '.course_files' not in m.name and m.name != 'mnistlib.__main__']\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps([names, sorted(m for m in sys.modules if m.startswith('mnistlib.'))]))\n"
+    )
+    (tmp_path / "probe.py").write_text(probe)
+    done = run_ok(f"python {tmp_path / 'probe.py'}", learner["empty"], learner["env"])
+    names, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"mnistlib.checks.reshaping", "mnistlib.plots", "mnistlib.progress", "mnistlib.cli"} <= set(names)
+    grader = [
+        m for m in {*names, *loaded} if re.match(r"mnistlib\.(grading|export|bench|authoring|markers)\b", m)
+    ]
+    assert grader == [], f"the learner's package has or imports the grader's modules: {grader}"
+
+
+@pytest.mark.parametrize(
+    "command", ["grade my-work", "export gradescope", "bench --quick", "course copy-course c"]
+)
+def test_the_learners_command_says_how_to_get_the_grader(learner, command):
+    done = run_ok(f"mnistlib {command}", learner["empty"], learner["env"], ok=(2,))
+    assert "mnist-keras-course-grader" in done.stderr and "pip install" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+SELF_CHECK = """
+import json, sys
+from pathlib import Path
+
+import ast
+
+import mnistlib
+
+
+def definitions(source):  # a cell's helper functions that a test uses (08's init_params), alone
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return None
+    kept = [n for n in body if isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom))]
+    return compile(ast.Module(kept, []), "<cell>", "exec") if kept else None
+
+
+mnistlib.setup_notebook()
+messages = {}
+for path in sorted(Path(sys.argv[1]).glob("*.ipynb")) + sorted(Path(sys.argv[1]).glob("*/*.ipynb")):
+    cells = json.loads(path.read_text())["cells"]
+    space = {}
+    exec("import numpy as np\\nimport keras\\nimport mnistlib", space)
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code":
+            continue
+        if not (meta.get("solution") or meta.get("grade")):
+            if (helpers := definitions(source)) is not None:
+                exec(helpers, space)
+            continue
+        try:
+            exec(source, space)
+            outcome = "passed" if meta.get("grade") else None
+        except BaseException as error:  # a check's message, or the answer cell's own failure
+            outcome = f"{type(error).__name__}: {error}"
+        if meta.get("grade"):
+            messages[f"{path.stem}/{meta['grade_id']}"] = outcome
+print(json.dumps(messages))
+"""
+
+
+def test_the_nine_notebooks_self_check_from_the_learners_package(learner, tmp_path):
+    """The answer and test cells of the student release (nothing written: every check says so) and of
+    the worked solutions (every check passes), run by the learner's installed package: the same
+    messages as the checkout's."""
+    script = tmp_path / "self_check.py"
+    script.write_text(SELF_CHECK)
+    env = dict(learner["env"], MNISTLIB_QUICK="1", MNISTLIB_PROGRESS="off")
+    for folder in (REPO / "course" / "release", REPO / "solutions"):
+        ours = subprocess.run(
+            [sys.executable, str(script), str(folder)], capture_output=True, text=True, timeout=900,
+            env=dict(os.environ, MNISTLIB_QUICK="1", MNISTLIB_PROGRESS="off"), cwd=tmp_path,
+        )  # fmt: skip
+        theirs = run_ok(f"python {script} {folder}", learner["empty"], env)
+        expected = json.loads(ours.stdout.strip().splitlines()[-1])
+        got = json.loads(theirs.stdout.strip().splitlines()[-1])
+        assert len(got) >= 24, f"{folder.name}: only {len(got)} test cells ran"
+        assert got == expected, {
+            k: (got.get(k), expected.get(k)) for k in expected if got.get(k) != expected.get(k)
+        }
+        if folder.name == "release":
+            assert all(m and m.startswith("CheckFailed") for m in got.values()), got
+        else:
+            assert set(got.values()) == {"passed"}, got
 
 
 def test_installed_mnistlib_is_the_wheels_not_the_checkout(installed):
-    site = sysconfig.get_paths(vars={"base": str(installed["venv"])}, scheme="venv")["purelib"]
+    site = site_of(installed["venv"])
     probe = (
         "import json, mnistlib, mnistlib.course as c, importlib.metadata as m;"
-        "print(json.dumps([mnistlib.__file__, str(c.COURSE), c.REPO, m.version('mnist-keras-course')]))"
+        "print(json.dumps([mnistlib.__file__, str(c.COURSE), c.REPO, m.version('mnist-keras-course'),"
+        " m.version('mnist-keras-course-grader')]))"
     )
     done = run_ok(f'python -c "{probe}"', installed["empty"], installed["env"])
-    module, course, repo, version = json.loads(done.stdout)
+    module, course, repo, version, grader_version = json.loads(done.stdout)
     assert module == f"{site}/mnistlib/__init__.py", "mnistlib is not imported from the fresh venv"
     assert course == f"{site}/mnistlib/course_files"
     assert repo is None  # installed without a checkout
-    assert version == mnistlib.__version__
+    assert version == grader_version == mnistlib.__version__
     assert run_ok("mnistlib course where", installed["empty"], installed["env"]).stdout.strip() == course
     # build and check need a checkout: one clear line, not a traceback
     done = run_ok("mnistlib course check", installed["empty"], installed["env"], ok=(2,))
@@ -364,12 +484,7 @@ def test_course_start_copies_the_notebooks_and_opens_notebook_01(installed, tmp_
         json.dumps({"ServerApp": {"port": port, "port_retries": 0}})
     )
     env["PIP_NO_INDEX"] = "1"  # offline: the wheel's dependencies are installed already
-    # JupyterLab's pages come from share/jupyter/lab, which pip installs with jupyterlab's wheel; the
-    # borrowed packages lack it (only site-packages is borrowed): link the suite venv's, as pip would put it
-    lab_assets = installed["venv"] / "share" / "jupyter" / "lab"
-    if not lab_assets.exists():
-        lab_assets.parent.mkdir(parents=True, exist_ok=True)
-        lab_assets.symlink_to(Path(sys.prefix) / "share" / "jupyter" / "lab")
+    assert (installed["venv"] / "share" / "jupyter" / "lab").exists()  # linked by fresh_venv
     script = block("README.md", START_SECTION).text.replace(
         '"mnist-keras-course[lab]"', f'"{installed["wheel"]}[lab]"'
     )

@@ -175,5 +175,22 @@ def message(exercise: str, why: str) -> str:
 
 
 def notes(nb) -> list[dict]:
-    """The instructor-visible notes of :func:`scan` (``{"kind", "message"}``, as mnistlib.grading.diagnose)."""
-    return [{"kind": "answer-key", "message": message(e, why)} for e, why in scan(nb).items()]
+    """Instructor-visible notes (``{"kind", "message"}``, as mnistlib.grading.diagnose): one per exercise
+    of :func:`scan`, and one per other cell that names the key (it cost no points)."""
+    found = scan(nb)
+    out = [{"kind": "answer-key", "message": message(e, why)} for e, why in found.items()]
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code" or _is_test(cell):
+            continue
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        hits = reaches(source)
+        label = f"cell {index + 1} "
+        if hits and not any(why.startswith(label) or f"which {label}" in why for why in found.values()):
+            out.append(
+                {
+                    "kind": "answer-key",
+                    "message": f"{label}{', '.join(hits)} (the course's answer key); no answer uses it, so "
+                    "no exercise lost points. Your instructor sees this note.",
+                }
+            )
+    return out

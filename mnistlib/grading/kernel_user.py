@@ -75,19 +75,22 @@ def unreachable(paths: list[str | Path]) -> Path | None:
     return None
 
 
-def check_reachable() -> None:
-    """Raise a clear error when the kernel's user could not even start Python here (a Python or venv
-    inside root's home, say): learners' kernels would die before their first cell."""
+def unreachable_note() -> str | None:
+    """Why the kernel's user could not even start Python here (a Python or venv inside root's home,
+    say), as a note: learners' kernels then run as root, and the answer key is within their reach.
+    None when it can."""
     import mnistlib
 
     folder = unreachable([sys.executable, sys.base_prefix, sys.prefix, mnistlib.__file__])
-    if folder is not None:
-        raise RuntimeError(
-            f"learners' kernels run as the unprivileged user {account().pw_name} when grading as root "
-            f"without the sandbox, but that user cannot enter {folder}, on the way to this Python or the "
-            "course's package: install them where every user can read them (as the Gradescope and "
-            "PrairieLearn images do), or grade in the sandbox (apt install bubblewrap)"
-        )
+    if folder is None:
+        return None
+    return (
+        f"note: learners' kernels cannot run as the unprivileged user {account().pw_name} here: that user "
+        f"cannot enter {folder}, on the way to this Python or the course's package, so they run as root "
+        "and can read the answer key (the checks' reference code, the source notebooks); install Python "
+        "and the course where every user can read them (as the Gradescope and PrairieLearn images do), "
+        "or grade in the sandbox (apt install bubblewrap)"
+    )
 
 
 def answer_key_paths(course_root: str | Path | None = None) -> list[Path]:

@@ -229,14 +229,16 @@ class GradingExecute(Execute):
         """Without the sandbox: as root, protect the answer key and run the learner's kernel as an
         unprivileged user (True); otherwise say once that the key is within the kernel's reach."""
         global _UNPROTECTED_SAID
-        if not kernel_user.wanted():
+        unprotected = (
+            kernel_user.UNPROTECTED_NOTE if not kernel_user.wanted() else kernel_user.unreachable_note()
+        )
+        if unprotected:
             if not _UNPROTECTED_SAID:
-                self.log.warning(kernel_user.UNPROTECTED_NOTE)
+                self.log.warning(unprotected)
                 _UNPROTECTED_SAID = True
             return False
         db_url = ((getattr(self, "resources", None) or {}).get("nbgrader") or {}).get("db_url", "")
         course_root = Path(db_url[len("sqlite:///") :]).parent if db_url.startswith("sqlite:///") else None
-        kernel_user.check_reachable()
         kernel_user.protect(kernel_user.answer_key_paths(course_root))
         return True
 

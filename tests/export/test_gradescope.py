@@ -24,6 +24,7 @@ import sys
 import zipfile
 
 import pytest
+from course_wheels import borrow_main_packages
 from doc_commands import block
 from export_roots import (
     DOC,
@@ -38,7 +39,6 @@ from export_roots import (
     wait_all,
 )
 from fresh_clone import run_block
-from test_wheel import borrow_main_packages
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]  # network: the wheel's build tools
 
@@ -135,8 +135,9 @@ def test_the_zip_has_gradescopes_layout_and_carries_wheel_and_mnist(exported):
         sums = zf.read("mnist/SHA256SUMS").decode()
     assert {"setup.sh", "run_autograder", "mnistlib-autograder.json", "mnist/SHA256SUMS"} <= names
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert [n for n in names if n.startswith("wheels/")] == [
-        "wheels/mnist_keras_course-0.1.0-py3-none-any.whl"
+    assert sorted(n for n in names if n.startswith("wheels/")) == [  # the learner's and the grader's
+        "wheels/mnist_keras_course-0.1.0-py3-none-any.whl",
+        "wheels/mnist_keras_course_grader-0.1.0-py3-none-any.whl",
     ]
     assert len(sums.splitlines()) == 4 and all(
         f"mnist/{line.split()[1]}" in names for line in sums.splitlines()
@@ -166,6 +167,9 @@ def test_setup_installs_the_wheel_and_bakes_verified_mnist(installed):
     site = root / "mnistlib-venv" / "lib"
     assert list(site.glob("python3*/site-packages/mnist_keras_course-0.1.0.dist-info")), (
         "the wheel is installed"
+    )
+    assert list(site.glob("python3*/site-packages/mnist_keras_course_grader-0.1.0.dist-info")), (
+        "the grader's wheel is installed"
     )
     assert (root / "mnistlib-cache" / "train-images-idx3-ubyte").stat().st_size == 47_040_016
     check = subprocess.run(

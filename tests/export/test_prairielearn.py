@@ -164,7 +164,10 @@ def test_the_image_folder_has_a_dockerfile_whose_inputs_are_there_and_verified(e
     assert dockerfile.startswith("# The grading image") and "FROM python:3.12" in dockerfile
     for source in re.findall(r"^COPY (\S+) ", dockerfile, flags=re.M):
         assert (image / source).is_dir(), source
-    assert [p.name for p in (image / "wheels").iterdir()] == ["mnist_keras_course-0.1.0-py3-none-any.whl"]
+    assert sorted(p.name for p in (image / "wheels").iterdir()) == [  # the learner's and the grader's
+        "mnist_keras_course-0.1.0-py3-none-any.whl",
+        "mnist_keras_course_grader-0.1.0-py3-none-any.whl",
+    ]
     check = subprocess.run(
         ["sha256sum", "--check", "--strict", "SHA256SUMS"],
         cwd=image / "mnist",

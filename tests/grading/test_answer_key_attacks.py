@@ -1,0 +1,211 @@
+"""Attacks on the answer key (issue 23, tests/attacks/answer_key.py), graded from INSTALLED wheels.
+
+Both wheels (tests/course_wheels.py, built once per session) are installed into a fresh venv with
+no checkout in sight, so the installed package really holds ``mnistlib/checks`` (the reference
+implementations) and ``mnistlib/course_files/source`` (solutions, hidden tests): what a
+Gradescope or PrairieLearn image holds. The class (one learner per attack, and an honest control)
+is graded by each runner:
+
+* ``sandbox``: ``mnistlib grade`` (bubblewrap);
+* ``nbgrader``: the real ``nbgrader autograde``, in an instructor's course made with
+  ``mnistlib course copy-course`` from the installed package (bubblewrap);
+* ``no-sandbox``: ``mnistlib grade --no-sandbox`` as root, the path of containers that refuse
+  bubblewrap: learners' kernels run as an unprivileged user. That user must be able to run Python,
+  so this venv is made of the system's /usr/bin/python3 (when it has the suite's version), in a
+  folder every user can enter.
+
+For each runner and attack: the tricked exercise scores 0, the learner's output says it reached
+no piece of the key (``REACHED`` never printed; ``BLOCKED`` printed by the hidden-name attacks), no
+hidden-test line reaches outputs or feedback, and the control learner gets full marks. The plain
+attack (the issue's cell) also gets its note.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from attacks import CONTROL, build_class
+from attacks.answer_key import ANSWER_KEY_ATTACKS, ASSIGNMENT, PLAIN
+from course_wheels import built, fresh_venv
+from grading.test_attacks import hidden_lines, learner_outputs
+
+from mnistlib.grading import sandbox as grading_sandbox
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+RUNNERS = ["sandbox", "nbgrader", "no-sandbox", "nbgrader-no-sandbox"]
+#: Runners whose learners' kernels run as an unprivileged user (their venv: SYSTEM_PYTHON's).
+AS_USER = {"no-sandbox", "nbgrader-no-sandbox"}
+NAMES = [a.name for a in ANSWER_KEY_ATTACKS]
+BY_NAME = {a.name: a for a in ANSWER_KEY_ATTACKS}
+SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _python_for_venv() -> str:
+    """A Python every user can run (the no-sandbox runner's kernels run as an unprivileged user)."""
+    return SYSTEM_PYTHON if os.path.exists(SYSTEM_PYTHON) else sys.executable
+
+
+def _venv(top: Path, name: str, python: str, mnist: Path) -> dict:
+    """Both wheels installed into a fresh venv of ``python`` at ``top/name``: its env and python."""
+    wheels = built()
+    assert wheels["learner"] and wheels["grader"], wheels["names"]
+    cache = top / f"{name}-cache"
+    cache.mkdir()
+    env = fresh_venv(top / name, cache, python)
+    done = subprocess.run(
+        [str(top / name / "bin" / "python"), "-m", "pip", "install", "--no-index", "--quiet",
+         str(wheels["learner"]), str(wheels["grader"])],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env["MNISTLIB_DATA"] = str(mnist)
+    return {"env": env, "python": str(top / name / "bin" / "python")}
+
+
+@pytest.fixture(scope="module")
+def installed(mnist_idx_dir):
+    top = Path(tempfile.mkdtemp(prefix="mnistlib-answer-key-"))
+    os.chmod(top, 0o755)  # the unprivileged kernel user must reach the venv
+    work = top / "work"
+    work.mkdir()
+    markers = build_class(work / "class", uuid.uuid4().hex[:8], lambda name: "", ANSWER_KEY_ATTACKS)
+    yield {"top": top, "work": work, "markers": markers, "mnist": mnist_idx_dir, "venvs": {}}
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _room(installed: dict, as_user: bool) -> dict:
+    """The class with the venv a runner needs: the suite's Python, or one every user can run."""
+    name = "venv-system-python" if as_user else "venv"
+    if name not in installed["venvs"]:
+        python = _python_for_venv() if as_user else sys.executable
+        installed["venvs"][name] = _venv(installed["top"], name, python, installed["mnist"])
+    return {**installed, **installed["venvs"][name]}
+
+
+def _page_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def _mnistlib_grade(room: dict, out: Path, *extra: str) -> dict:
+    done = subprocess.run(
+        [room["python"], "-m", "mnistlib", "grade", str(room["work"] / "class"), "--jobs", "2", "--json",
+         "--csv", str(out / "grades.csv"), *extra],
+        cwd=out, env=room["env"], capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {"results": []}
+    run = {"scores": {}, "texts": {}, "notes": {}, "output": done.stdout[-3000:] + done.stderr[-3000:]}
+    for result in report["results"]:
+        student = result["student"]
+        run["scores"][student] = {e["grade_id"]: (e["score"], e["max_score"]) for e in result["exercises"]}
+        run["notes"][student] = " ".join(result["notes"] + [e["message"] or "" for e in result["exercises"]])
+    for page in (out / "feedback").rglob("*.html"):
+        run["texts"][page.parent.name] = run["texts"].get(page.parent.name, "") + _page_text(page)
+    return run
+
+
+def _nbgrader(room: dict, out: Path, sandbox: bool = True) -> dict:
+    env, python = room["env"], room["python"]
+
+    def step(*argv, cwd):
+        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
+        assert done.returncode == 0, f"{argv}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+
+    step(python, "-m", "mnistlib", "course", "copy-course", "course", cwd=out)
+    course = out / "course"
+    shutil.copytree(room["work"] / "class" / "submitted", course / "submitted")
+    if not sandbox:  # as the guide says for a machine without bubblewrap
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write("\nc.GradingExecute.sandbox = False\n")
+    nbgrader = str(Path(python).parent / "nbgrader")
+    step(nbgrader, "generate_assignment", ASSIGNMENT, cwd=course)
+    step(nbgrader, "autograde", ASSIGNMENT, cwd=course)
+    if sandbox:  # (the system Python 3.11.2 of the other runners trips soupsieve in generate_feedback)
+        step(nbgrader, "generate_feedback", ASSIGNMENT, cwd=course)
+    from nbgrader.api import Gradebook
+
+    run = {"scores": {}, "texts": {}, "notes": {}, "output": ""}
+    source = json.loads((course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    test_ids = [
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    ]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for learner in sorted(p.name for p in (course / "submitted").iterdir()):
+            grades = {t: gb.find_grade(t, ASSIGNMENT, ASSIGNMENT, learner) for t in test_ids}
+            run["scores"][learner] = {t: (g.score, g.max_score) for t, g in grades.items()}
+            graded = course / "autograded" / learner / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            page = course / "feedback" / learner / ASSIGNMENT / f"{ASSIGNMENT}.html"
+            run["texts"][learner] = learner_outputs(graded) + (_page_text(page) if page.is_file() else "")
+            cells = json.loads(graded.read_text())["cells"]
+            run["notes"][learner] = json.dumps(
+                [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            )
+    return run
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def graded(request, installed):
+    runner = request.param
+    if runner not in AS_USER and grading_sandbox.problem():
+        pytest.skip(f"bwrap cannot run here: {grading_sandbox.problem()}")
+    if runner in AS_USER and os.geteuid() != 0:
+        pytest.skip("the unprivileged kernel user is for a grader running as root")
+    room = _room(installed, runner in AS_USER)
+    out = installed["work"] / runner
+    out.mkdir()
+    if runner.startswith("nbgrader"):
+        run = _nbgrader(room, out, sandbox=runner == "nbgrader")
+    elif runner == "no-sandbox":  # no feedback pages: see _nbgrader; nbgrader-no-sandbox reads the outputs
+        run = _mnistlib_grade(room, out, "--no-sandbox")
+    else:
+        run = _mnistlib_grade(room, out, "--feedback", str(out / "feedback"))
+    run["runner"] = runner
+    return run
+
+
+def _grades(run, learner):
+    assert learner in run["scores"], f"{learner} was not graded by {run['runner']}:\n{run['output']}"
+    return run["scores"][learner]
+
+
+def test_the_control_learner_gets_full_marks(graded):
+    grades = _grades(graded, CONTROL)
+    assert grades and all(score == top for score, top in grades.values()), grades
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_attack_scores_zero_for_its_exercise(graded, name):
+    attack = BY_NAME[name]
+    score, top = _grades(graded, name)[attack.test_id]
+    assert top > 0 and score == 0, f"{name} got {score} / {top} from {graded['runner']}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_piece_of_the_key_was_reached(graded, name):
+    if graded["runner"] == "no-sandbox":
+        pytest.skip("mnistlib grade --no-sandbox shows no outputs here (nbgrader-no-sandbox does)")
+    text = graded["texts"].get(name, "")
+    assert "REACHED" not in text, f"{name} ({graded['runner']}): {text[text.index('REACHED') - 200 :][:600]}"
+    if name not in PLAIN:  # its code ran in the learner's kernel and said what it could not reach
+        assert "BLOCKED" in text, f"{name} ({graded['runner']}) printed nothing: {text[-1500:]}"
+    leaked = [line for line in hidden_lines(ASSIGNMENT) if line in text]
+    assert not leaked, f"hidden-test lines in {name}'s outputs: {leaked[:1]}"
+    assert "root:" not in text  # no line of /etc/shadow
+
+
+def test_an_answer_naming_the_key_gets_a_note(graded):
+    for name in PLAIN:
+        assert "answer key" in graded["notes"].get(name, ""), graded["notes"].get(name)
+    assert "answer key" not in graded["notes"].get(CONTROL, "")
