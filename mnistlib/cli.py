@@ -12,8 +12,9 @@
     mnistlib progress [FOLDER]                    the course map: what is done, what is left
     mnistlib export gradescope|prairielearn ...   grading packaged for those engines (see --help)
 
-Each top-level command other than ``data`` lives in its own module with its own
-``main(argv)``, so this file only routes.
+``data`` and ``course`` are handled here; each other top-level command lives in its own module
+with its own ``main(argv)``, which this file routes to. Nothing in mnistlib imports this module:
+it is the top of the import graph (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import importlib
 import json
 import sys
 import time
+from pathlib import Path
 
-from . import data
+from . import course, data
 
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
-    "course": ("mnistlib.course", "copy, regenerate or drift-check the course's notebooks"),
+    "course": ("mnistlib.cli", "copy, regenerate or drift-check the course's notebooks"),
     "grade": ("mnistlib.grading.command", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
     "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),
@@ -85,6 +87,59 @@ def _data_where(args) -> int:
     return 0 if info["complete"] else 1
 
 
+def course_main(argv: list[str]) -> int:
+    """``mnistlib course ACTION [DEST]`` (see :mod:`mnistlib.course`)."""
+    if argv[:1] == ["start"]:  # its own options (--port, --no-browser): see mnistlib/course_start.py
+        from .course_start import main as start
+
+        return start(argv[1:])
+    parser = argparse.ArgumentParser(prog="mnistlib course", description=course.__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where", "start"])
+    parser.add_argument(
+        "dest",
+        nargs="?",
+        help="with copy-release: the learner's work folder; with copy-course: the new course root "
+        "(start has options of its own: mnistlib course start --help)",
+    )
+    args = parser.parse_args(argv)
+    if args.action == "where":
+        print(course.COURSE)
+        return 0
+    if args.action in ("copy-release", "copy-course"):
+        if not args.dest:
+            parser.error(f"{args.action} needs a destination folder")
+        if args.action == "copy-release":
+            copied, kept = course.copy_release(Path(args.dest))
+            what = "notebook file(s)"
+        else:
+            copied, kept = course.copy_course(Path(args.dest))
+            what = "course file(s) (nbgrader_config.py, source/, release/)"
+        print(f"{len(copied)} {what} copied to {args.dest}, {len(kept)} already there kept unchanged")
+        return 0
+    if course.REPO is None:
+        print(
+            f"error: `mnistlib course {args.action}` regenerates the release and solutions of a checkout "
+            f"of the course repository, but this mnistlib is installed without one (its course: {course.COURSE}). "
+            "Run it in a clone, with mnistlib installed from there (pip install -e .).",
+            file=sys.stderr,
+        )
+        return 2
+    from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+
+    if args.action == "build":
+        ids = build(course.COURSE / "release", course.SOLUTIONS)
+        print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+        return 0
+    problems = drift()
+    for line in problems:
+        print(line)
+    if problems:
+        print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
+        return 1
+    print("release and solutions match their sources")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnistlib", description="Tools of the mnist-keras-course.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in _DELEGATED:
+        if argv[0] == "course":
+            return course_main(argv[1:])
         module = importlib.import_module(_DELEGATED[argv[0]][0])
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)

@@ -558,6 +558,57 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def merge_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mnistlib grade merge",
+        description="Combine the results files of `mnistlib grade CLASS --shard I/N` into one grades file.",
+    )
+    p.add_argument(
+        "results", nargs="+", type=Path, help="the shards' results files (mnistlib-shard-I-of-N.json)"
+    )
+    p.add_argument("--csv", type=Path, help="write a grades CSV with nbgrader export's columns")
+    p.add_argument(
+        "--lms", choices=["canvas"], help="write the CSV for this LMS's gradebook import instead (see --csv)"
+    )
+    p.add_argument("--json", action="store_true", help="print the merged results as JSON")
+    return p
+
+
+def merge_main(argv: list[str]) -> int:
+    """``mnistlib grade merge RESULTS...``: combine the shards' results files into one grades file."""
+    from . import lms as grading_lms
+    from . import shards as grading_shards
+
+    args = merge_parser().parse_args(argv)
+    try:
+        results, assignments, problems = grading_shards.merge(args.results)
+    except grading_shards.ShardError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(
+            "error: nothing written: a grades file with missing work would give those learners 0",
+            file=sys.stderr,
+        )
+        return 2
+    csv_path = args.csv or Path(DEFAULT_CSV)
+    if args.lms:
+        grading_lms.write(args.lms, results, csv_path, assignments)
+    else:
+        write_csv(results, csv_path, assignments)
+    if args.json:
+        print(json.dumps({"results": results, "csv": str(csv_path)}, indent=1))
+    else:
+        learners = len({r["student"] for r in results})
+        print(
+            f"merged {len(args.results)} shard(s): {len(results)} notebook(s) of {learners} learner(s); "
+            f"grades written to {csv_path}"
+        )
+    return 0  # merged and written; unlike `mnistlib grade`, low marks are not a failure of the merge
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -565,9 +616,7 @@ def _interrupt(_signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["merge"]:  # mnistlib grade merge RESULTS...: combine shards (mnistlib.grading.shards)
-        from . import shards as grading_shards
-
-        return grading_shards.merge_main(argv[1:])
+        return merge_main(argv[1:])
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     try:
@@ -577,7 +626,9 @@ def main(argv: list[str] | None = None) -> int:
             from . import shards as grading_shards
 
             class_jobs = jobs
-            shard_index, shard_count, jobs = grading_shards.select(jobs, args.shard, args.course)
+            shard_index, shard_count, jobs = grading_shards.select(
+                jobs, args.shard, lambda a: grading_cost(args.course, a)
+            )
             if args.csv:
                 raise GradingError(
                     "--shard writes a results file, not grades: run `mnistlib grade merge` for --csv"
