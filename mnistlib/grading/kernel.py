@@ -133,8 +133,9 @@ def run_kernel(
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    # The grader talks to its kernels over 127.0.0.1 with signed messages; ipykernel's notice that
-    # TCP is not encrypted would be printed once per notebook into every grading command's output.
+    # The grader talks to its kernels with signed messages, over ipc sockets in the sandbox's run folder
+    # (TCP on 127.0.0.1 without the sandbox); ipykernel's notice that they are not encrypted would be
+    # printed once per notebook into every grading command's output.
     app.log.addFilter(lambda record: "without encryption" not in record.getMessage())
     app.initialize(kernel_argv)
     if own_namespace:

@@ -1,4 +1,4 @@
-"""A sandbox around every grading kernel: bubblewrap, one per grading process and learner.
+"""A sandbox around every grading kernel: bubblewrap, one per grading process, for every learner.
 
 Learners' notebooks are code the grader runs. Without a sandbox that code has the
 grader's access: it could rewrite mnistlib's checks, read the hidden tests in
