@@ -149,8 +149,9 @@ def mnist_data(monkeypatch, mnist_idx_dir) -> Path:
     return mnist_idx_dir
 
 
-#: Session fixtures that take minutes to set up: every test using one is in the slow tier.
-SLOW_FIXTURES = {"fresh_clone"}
+#: Fixtures that are slow to set up (a fresh clone: minutes; a compressed mnist.npz of the full set,
+#: tests/data/test_loading.py: seconds): every test using one is in the slow tier.
+SLOW_FIXTURES = {"fresh_clone", "mnist_npz"}
 FAST_LIMIT_S = float(os.environ.get("MNISTLIB_FAST_LIMIT_S", "5"))
 _slow_unmarked: dict[str, float] = {}
 
