@@ -1,6 +1,7 @@
 # The two commands of the README, and the pieces they are made of.
 #   make lab    set up (once), then open the course in JupyterLab
 #   make test   set up (once), then run the whole test suite
+#   make test-fast   every unit check, contract and hint, minutes faster (not the tests marked slow)
 # Each step is safe to run again. Without make, see README.md for the plain commands.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 WORK   ?= my-work
 PORT   ?= 8888
 
-.PHONY: lab test setup data generate check lint format browser-deps sandbox-deps shellcheck-deps axe-core clean-venv
+.PHONY: lab test test-fast setup data generate check lint format browser-deps sandbox-deps shellcheck-deps axe-core clean-venv
 
 # Developers get both distributions of this repository, editable: the learner's (pyproject.toml) and
 # the grader's (grader/pyproject.toml: grading, exports, benchmarks, authoring, the course source).
@@ -83,6 +84,10 @@ axe-core:
 
 test: data browser-deps sandbox-deps shellcheck-deps axe-core lint
 	$(PY) -m pytest
+
+# The fast tier (CONTRIBUTING.md, Tests): what is left out needs kernels, servers, installs or grading runs.
+test-fast: data lint
+	$(PY) -m pytest -m "not slow"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,9 +13,10 @@
     mnistlib hint [EXERCISE]                      the next rung of help (default: the exercise last failed)
     mnistlib export gradescope|prairielearn ...   grading packaged for those engines (see --help)
 
-Each top-level command other than ``data`` and ``hint`` lives in its own module with its own
-``main(argv)``, so this file only routes. ``mnistlib --version`` prints the package's version; output
-cut short by a pipe (``mnistlib progress | head``) ends quietly.
+``data``, ``course`` and ``hint`` are handled here; each other top-level command lives in its own
+module with its own ``main(argv)``, which this file routes to. Nothing in mnistlib imports this
+module: it is the top of the import graph (docs/architecture.md). ``mnistlib --version`` prints the
+package's version; output cut short by a pipe (``mnistlib progress | head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
-from . import __version__, data
+from . import __version__, course, data
 
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
-    "course": ("mnistlib.course", "copy, regenerate or drift-check the course's notebooks"),
+    "course": ("mnistlib.cli", "copy, regenerate or drift-check the course's notebooks"),
     "grade": ("mnistlib.grading.command", "grade learner notebooks with nbgrader"),
     "bench": ("mnistlib.bench", "measure accuracy, speed and memory; write docs/benchmarks.md"),
     "progress": ("mnistlib.progress", "the course map: each exercise passed, failing or not tried"),
@@ -96,6 +98,75 @@ def _hint(args) -> int:
     return 0
 
 
+def course_main(argv: list[str]) -> int:
+    """``mnistlib course ACTION [DEST]`` (see :mod:`mnistlib.course`)."""
+    if argv[:1] == ["start"]:  # its own options (--port, --no-browser): see mnistlib/course_start.py
+        from .course_start import main as start
+
+        return start(argv[1:])
+    parser = argparse.ArgumentParser(prog="mnistlib course", description=course.__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where", "start"])
+    parser.add_argument(
+        "dest",
+        nargs="?",
+        help="with copy-release: the learner's work folder; with copy-course: the new course root "
+        "(start has options of its own: mnistlib course start --help)",
+    )
+    args = parser.parse_args(argv)
+    if args.action == "where":
+        print(course.COURSE)
+        return 0
+    if args.action in ("copy-release", "copy-course"):
+        if not args.dest:
+            parser.error(f"{args.action} needs a destination folder")
+        if args.action == "copy-release":
+            copied, kept = course.copy_release(Path(args.dest))
+            what = "notebook file(s)"
+        else:
+            try:
+                copied, kept = course.copy_course(Path(args.dest))
+            except course.CourseFilesMissing as missing:
+                print(
+                    f"error: `mnistlib course copy-course` makes an instructor's course: {missing}",
+                    file=sys.stderr,
+                )
+                return 2
+            what = "course file(s) (nbgrader_config.py, source/, release/)"
+        print(f"{len(copied)} {what} copied to {args.dest}, {len(kept)} already there kept unchanged")
+        return 0
+    if course.REPO is None:
+        print(
+            f"error: `mnistlib course {args.action}` regenerates the release and solutions of a checkout "
+            f"of the course repository, but this mnistlib is installed without one (its course: {course.COURSE}). "
+            "Run it in a clone, with mnistlib installed from there (pip install -e .).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+    except ModuleNotFoundError as missing:
+        if missing.name != "mnistlib.authoring":
+            raise
+        print(
+            f"error: `mnistlib course {args.action}` is course authoring: {course.grader_hint()}",
+            file=sys.stderr,
+        )
+        return 2
+
+    if args.action == "build":
+        ids = build(course.COURSE / "release", course.SOLUTIONS)
+        print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+        return 0
+    problems = drift()
+    for line in problems:
+        print(line)
+    if problems:
+        print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
+        return 1
+    print("release and solutions match their sources")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnistlib", description="Tools of the mnist-keras-course.")
     parser.add_argument("--version", action="version", version=f"mnistlib {__version__} (mnist-keras-course)")
@@ -129,13 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: list[str]) -> int:
+    if argv[:1] == ["course"]:
+        return course_main(argv[1:])
     if argv and argv[0] in _DELEGATED:
         name = _DELEGATED[argv[0]][0]
         if importlib.util.find_spec(".".join(name.split(".")[:2])) is None:
-            from .course import grader_hint  # grade, export, bench: not in the learner's package
-
-            print(
-                f"error: `mnistlib {argv[0]}` is not installed with this mnistlib: {grader_hint()}",
+            print(  # grade, export, bench: not in the learner's package
+                f"error: `mnistlib {argv[0]}` is not installed with this mnistlib: {course.grader_hint()}",
                 file=sys.stderr,
             )
             return 2

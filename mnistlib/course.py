@@ -11,14 +11,13 @@ The course travels with the package: the repository's ``course/`` folder is inst
 subpackage ``mnistlib.course_files`` (pyproject.toml), found here through importlib.resources, so
 an installed wheel grades and copies notebooks without a checkout. ``build`` and ``check`` are
 course authoring (:mod:`mnistlib.authoring`): they write to, and compare with, a checkout's files,
-so they need mnistlib installed from one (``pip install -e .``).
+so they need mnistlib installed from one (``pip install -e .``). The command line is
+:func:`mnistlib.cli.course_main`; this module holds what it works on.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -130,69 +129,3 @@ def _copy_new(root: Path, dest: Path, sources: list[Path]) -> tuple[list[Path], 
         shutil.copyfile(source, target)  # contents only: the copy is writable even if the install is not
         copied.append(target)
     return copied, kept
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["start"]:  # its own options (--port, --no-browser): see mnistlib/course_start.py
-        from .course_start import main as start
-
-        return start(argv[1:])
-    parser = argparse.ArgumentParser(prog="mnistlib course", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where", "start"])
-    parser.add_argument(
-        "dest",
-        nargs="?",
-        help="with copy-release: the learner's work folder; with copy-course: the new course root "
-        "(start has options of its own: mnistlib course start --help)",
-    )
-    args = parser.parse_args(argv)
-    if args.action == "where":
-        print(COURSE)
-        return 0
-    if args.action in ("copy-release", "copy-course"):
-        if not args.dest:
-            parser.error(f"{args.action} needs a destination folder")
-        if args.action == "copy-release":
-            copied, kept = copy_release(Path(args.dest))
-            what = "notebook file(s)"
-        else:
-            try:
-                copied, kept = copy_course(Path(args.dest))
-            except CourseFilesMissing as missing:
-                print(
-                    f"error: `mnistlib course copy-course` makes an instructor's course: {missing}",
-                    file=sys.stderr,
-                )
-                return 2
-            what = "course file(s) (nbgrader_config.py, source/, release/)"
-        print(f"{len(copied)} {what} copied to {args.dest}, {len(kept)} already there kept unchanged")
-        return 0
-    if REPO is None:
-        print(
-            f"error: `mnistlib course {args.action}` regenerates the release and solutions of a checkout "
-            f"of the course repository, but this mnistlib is installed without one (its course: {COURSE}). "
-            "Run it in a clone, with mnistlib installed from there (pip install -e .).",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
-    except ModuleNotFoundError as missing:
-        if missing.name != "mnistlib.authoring":
-            raise
-        print(f"error: `mnistlib course {args.action}` is course authoring: {grader_hint()}", file=sys.stderr)
-        return 2
-
-    if args.action == "build":
-        ids = build(COURSE / "release", SOLUTIONS)
-        print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
-        return 0
-    problems = drift()
-    for line in problems:
-        print(line)
-    if problems:
-        print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
-        return 1
-    print("release and solutions match their sources")
-    return 0

@@ -9,7 +9,7 @@ of the table is the teaching order.
 What is not here, because it has another home that tools read: the points of an exercise are the
 nbgrader metadata of its test cell (``test_<name>``) in the source notebook, which nbgrader grades by;
 and what an exercise needs first is found in the learner's own code (:func:`mnistlib.prerequisites.with_prerequisites`).
-tests/test_exercises.py checks that every graded cell of every source notebook has exactly one record
+tests/test_exercise_records.py checks that every graded cell of every source notebook has exactly one record
 and every record its cells, and that each record's sections are headings of its notebook.
 
 Adding an exercise: one record below, plus the notebook cells (CONTRIBUTING.md, "Adding an exercise").

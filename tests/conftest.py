@@ -11,10 +11,18 @@
 * ``mnist_cache`` (per test): the per-test cache filled with the four verified files.
 * ``mnist_data`` (per test): ``MNISTLIB_DATA`` set to ``mnist_idx_dir`` (no copy), for tests
   that only need ``load_mnist()`` to work offline.
+
+Tiers (CONTRIBUTING.md, "Tests"): ``make test`` runs everything; ``make test-fast``
+(``pytest -m "not slow"``) leaves out tests marked ``slow``. A test using one of the
+:data:`SLOW_FIXTURES` is marked slow here, whatever its module says. After a run, tests not
+marked slow that took longer than ``MNISTLIB_FAST_LIMIT_S`` seconds (default 5: a shared machine
+is slower; it is a prompt to look, not a verdict) are listed, so they can be marked slow or made
+quicker.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -139,6 +147,36 @@ def mnist_data(monkeypatch, mnist_idx_dir) -> Path:
     """``MNISTLIB_DATA`` pointed at the verified folder: load_mnist() works offline, cache untouched."""
     monkeypatch.setenv("MNISTLIB_DATA", str(mnist_idx_dir))
     return mnist_idx_dir
+
+
+#: Fixtures that are slow to set up (a fresh clone: minutes; a compressed mnist.npz of the full set,
+#: tests/data/test_loading.py: seconds): every test using one is in the slow tier.
+SLOW_FIXTURES = {"fresh_clone", "mnist_npz"}
+FAST_LIMIT_S = float(os.environ.get("MNISTLIB_FAST_LIMIT_S", "5"))
+_slow_unmarked: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report):
+    """Add up each fast-tier test's set-up, call and tear-down time."""
+    if "slow" not in report.keywords:
+        _slow_unmarked[report.nodeid] = _slow_unmarked.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    slow = sorted(((s, n) for n, s in _slow_unmarked.items() if s > FAST_LIMIT_S), reverse=True)
+    if slow:
+        terminalreporter.section(f"not marked slow, but took more than {FAST_LIMIT_S:g} s")
+        for seconds, nodeid in slow:
+            terminalreporter.write_line(f"{seconds:7.1f} s  {nodeid}")
+        terminalreporter.write_line(
+            "mark them @pytest.mark.slow (CONTRIBUTING.md, Tests), or make them quicker"
+        )
 
 
 def pytest_report_header(config):

@@ -238,9 +238,13 @@ def test_postbuild_builds_a_learners_environment_in_a_fresh_venv(tmp_path, isola
     done = run([str(python), "-c", "import mnistlib; print(mnistlib.__file__)"], cwd=elsewhere, env=env)
     assert str(venv) in done.stdout
     done = run([str(venv / "bin" / "mnistlib"), "course", "where"], cwd=elsewhere, env=env)
-    assert done.stdout.strip().startswith(str(venv)), (
+    where = done.stdout.strip()
+    assert where.startswith(str(venv)) and where.endswith("site-packages/mnistlib/course_files"), (
         f"the course is not installed with mnistlib: {done.stdout}"
     )
+    done = run([str(venv / "bin" / "mnistlib"), "course", "copy-release", "my-work"], cwd=elsewhere, env=env)
+    assert "9 notebook file(s) copied" in done.stdout
+    assert (elsewhere / "my-work" / "02-reshaping" / "02-reshaping.ipynb").is_file()
     done = run([str(venv / "bin" / "mnistlib"), "data", "where"], cwd=elsewhere, env=env)
     assert f"cache: {isolated_env.cache} (present and verified)" in done.stdout
     run([str(python), "-m", "pip", "check"], cwd=elsewhere, env=env)

@@ -12,9 +12,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import executed
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from mnistlib import authoring, course
 from mnistlib.markers import ANY_REGION, regions
@@ -131,24 +131,19 @@ def test_importing_mnistlib_is_light_and_its_names_load_on_first_use():
     assert "no attribute 'no_such_name'" in done.stdout
 
 
-def _execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    )
-    client.execute(env=dict(os.environ, MNISTLIB_QUICK="1"))
-    return notebook
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", IDS)
 def test_solution_runs_top_to_bottom_in_quick_mode_quietly(assignment, tmp_path):
-    notebook = _execute(solution_path(assignment), tmp_path)
+    """The run of the browser test when it ran this session (tests/executed.py), else nbclient's."""
+    notebook, runner = executed.solution_run(assignment, solution_path(assignment), tmp_path)
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and cell.source.strip():
+            assert cell.execution_count, f"cell {number} never ran ({runner})"
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         for output in cell.outputs:
-            assert output.output_type != "error", f"{output.get('ename')}: {output.get('evalue')}"
+            assert output.output_type != "error", f"{output.get('ename')}: {output.get('evalue')} ({runner})"
             if output.output_type == "stream" and output.name == "stderr":
                 text = output.text.lower()
                 for noise in ("warning", "deprecat", "cuda", "onednn", "absl"):

@@ -106,6 +106,7 @@ def test_limit_malloc_arenas_leaves_an_explicit_malloc_arena_max_alone():
     assert "limited False" in said and arenas == 3
 
 
+@pytest.mark.slow
 def test_figures_are_shown_at_their_own_size_in_a_kernel():
     """In a real kernel, a mnistlib figure comes out as a PNG of exactly figsize x dpi pixels: drawn once,
     not cropped to its content by a second drawing pass (IPython's default, bbox_inches="tight")."""

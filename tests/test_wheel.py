@@ -11,14 +11,15 @@ The learner's wheel, alone in a fresh venv, holds no solution, no hidden-test ma
 grade, and self-checks the nine notebooks with the same messages as the checkout. With both
 installed, the package copies the release and grades notebook 02 (the worked solution: full marks;
 the student release: zero) with the course's config from site-packages, nbgrader leaves the
-installed package untouched, and ``--course`` points grading at an instructor's own copy. A second
-test runs binder/postBuild (the learner's package, from the repository without ``-e``). Two more
+installed package untouched, and ``--course`` points grading at an instructor's own copy.
+(binder/postBuild, which installs the learner's package from the repository without ``-e``, is run
+in a fresh venv by tests/test_binder.py.) Two more
 (issue 17, installable anywhere) run the README's ``pip install`` + ``mnistlib course start`` from
 an empty folder, and notebook 01 in a kernel of a venv without mnistlib, whose first cell installs
 the learner's wheel (``MNISTLIB_INSTALL``).
 
 Time (2 cores): about 50 s to build both wheels (build isolation), 2 s per install, 16 s per
-``mnistlib grade``, 20 s for nbgrader, 17 s for postBuild; each step's time is printed. nbgrader's
+``mnistlib grade``, 20 s for nbgrader; each step's time is printed. nbgrader's
 own ``autograde`` of the course config is tested on a clone by tests/docs/test_instructor.py.
 
 What differs from a hub, and why: installing TensorFlow & co. from PyPI takes minutes, so the
@@ -43,7 +44,7 @@ from pathlib import Path
 import pytest
 from course_wheels import DOC, SECTION, built, fresh_venv
 from doc_commands import REPO, block
-from fresh_clone import make_origin, run_block, run_script
+from fresh_clone import run_block, run_script
 
 import mnistlib
 from mnistlib.course import assignment_ids
@@ -392,22 +393,6 @@ def test_instructor_copies_the_course_and_nbgrader_runs_from_the_copy(installed)
     assert "02-reshaping" in done.stderr and "nothing to grade" in done.stderr, done.stderr
     done = run_ok("mnistlib grade --course . my-work/02-reshaping/02-reshaping.ipynb", empty, env, ok=(2,))
     assert f"{empty} has no source/ folder" in done.stderr or ". has no source/ folder" in done.stderr
-
-
-def test_binder_postbuild_installs_a_package_that_carries_the_course(tmp_path, mnist_cache, isolated_env):
-    steps = Steps()
-    repo = steps.run("copy the repository as published", make_origin, tmp_path / "repo")
-    venv = tmp_path / "binder-venv"
-    env = steps.run("fresh venv", fresh_venv, venv, isolated_env.cache)
-    done = steps.run("binder/postBuild", run_ok, "bash binder/postBuild", repo, env)
-    assert "postBuild: mnistlib installed, MNIST cached and verified" in done.stdout
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    where = run_ok("mnistlib course where", elsewhere, env).stdout.strip()
-    assert where.startswith(str(venv)) and where.endswith("site-packages/mnistlib/course_files"), where
-    done = run_ok("mnistlib course copy-release my-work", elsewhere, env)
-    assert "9 notebook file(s) copied" in done.stdout
-    assert (elsewhere / "my-work" / "02-reshaping" / "02-reshaping.ipynb").is_file()
 
 
 # --- Installable anywhere (issue 17): `mnistlib course start`, and the first cell without the package ---

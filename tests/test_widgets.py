@@ -147,6 +147,7 @@ def rows(mnist_arrays):
     return x, np.eye(10, dtype=np.float32)[y_train[:2000]]
 
 
+@pytest.mark.slow
 def test_learning_rate_explorer_trains_the_learners_function_once_per_rate(rows):
     train_sgd = train_sgd_from_notebook_08()
     calls = []
@@ -183,6 +184,7 @@ def test_learning_rate_explorer_trains_the_learners_function_once_per_rate(rows)
     assert_has_fallback(explorer)
 
 
+@pytest.mark.slow
 def test_learning_rate_explorer_precomputes_every_rate_for_the_picture(rows):
     x, y = rows
     explorer = widgets.learning_rate_explorer(train_sgd_from_notebook_08(), x, y, rates=(0.01, 0.5), n=500)

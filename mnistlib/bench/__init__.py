@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ..course import checkout
+from .machine import machine_info  # noqa: F401 - part of the bench API
 
 #: bench measures a checkout of the repository (its solutions/) and writes into its docs/;
 #: REPO is None when mnistlib is installed from a wheel, and then bench says so and stops.
@@ -71,35 +70,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------- machine
-
-
-def machine_info() -> dict:
-    """CPU model, cores, memory and library versions of this machine."""
-    import psutil
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from ..notebook import load_tensorflow_quietly
-
-    keras = load_tensorflow_quietly()
-    import tensorflow as tf
-
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "date": _dt.date.today().isoformat(),
-    }
 
 
 def gemm_gflops(n: int = 2048, seconds: float = 3.0) -> float:

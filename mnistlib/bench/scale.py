@@ -247,7 +247,7 @@ def per_submission(solutions: Path, assignments: list[str], repeats: int) -> dic
 
 
 def bench_scale(solutions: Path, quick: bool) -> dict:
-    from . import machine_info
+    from .machine import machine_info
 
     if not Cgroup.available():
         raise RuntimeError("bench scale needs root and cgroup v1 memory and cpu controllers (/sys/fs/cgroup)")

@@ -610,6 +610,91 @@ def lms_columns(args: argparse.Namespace, assignments: list[str]) -> dict[str, s
     return columns
 
 
+def merge_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mnistlib grade merge",
+        description="Combine the results files of `mnistlib grade CLASS --shard I/N` into one grades file.",
+    )
+    p.add_argument(
+        "results", nargs="+", type=Path, help="the shards' results files (mnistlib-shard-I-of-N.json)"
+    )
+    p.add_argument("--csv", type=Path, help="write a grades CSV with nbgrader export's columns")
+    p.add_argument(
+        "--lms", choices=["canvas"], help="write the CSV for this LMS's gradebook import instead (see --csv)"
+    )
+    p.add_argument(
+        "--canvas-assignment",
+        action="append",
+        default=[],
+        metavar='ID="TITLE (NUMBER)"',
+        help='with --lms canvas: the Canvas column for assignment ID, e.g. 02-reshaping="Reshaping (123456)" '
+        "(see `mnistlib grade --help`)",
+    )
+    p.add_argument("--json", action="store_true", help="print the merged results as JSON")
+
+    grading_report.add_arguments(p)
+    p.add_argument(
+        "--course",
+        type=Path,
+        default=COURSE,
+        help="for --report: the course the shards were graded with, to name each exercise's section "
+        "(default: the course installed with mnistlib)",
+    )
+    return p
+
+
+def merge_main(argv: list[str]) -> int:
+    """``mnistlib grade merge RESULTS...``: combine the shards' results files into one grades file."""
+    from . import lms as grading_lms
+    from . import shards as grading_shards
+
+    args = merge_parser().parse_args(argv)
+    try:
+        results, assignments, problems = grading_shards.merge(args.results)
+    except grading_shards.ShardError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(
+            "error: nothing written: a grades file with missing work would give those learners 0",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        known = list(dict.fromkeys([*assignments, *course_assignments(COURSE)]))
+        columns = lms_columns(args, known)
+    except (GradingError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    csv_path = args.csv or Path(DEFAULT_CSV)
+    left_blank = []
+    if args.lms:
+        left_blank = grading_lms.write(args.lms, results, csv_path, assignments, columns)
+        for line in left_blank:
+            print(f"error: {line}", file=sys.stderr)
+    else:
+        write_csv(results, csv_path, assignments)
+    if args.report or args.report_json:
+        from . import report as grading_report
+
+        grading_report.write(
+            results, args.course, html=args.report, json_path=args.report_json, anonymous=args.anonymous
+        )
+    if args.json:
+        print(json.dumps({"results": results, "csv": str(csv_path)}, indent=1))
+    else:
+        learners = len({r["student"] for r in results})
+        print(
+            f"merged {len(args.results)} shard(s): {len(results)} notebook(s) of {learners} learner(s); "
+            f"grades written to {csv_path}"
+        )
+    # Merged and written; unlike `mnistlib grade`, low marks are not a failure of the merge, but a
+    # notebook left blank because it could not be graded is.
+    return 1 if left_blank else 0
+
+
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -617,9 +702,7 @@ def _interrupt(_signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["merge"]:  # mnistlib grade merge RESULTS...: combine shards (mnistlib.grading.shards)
-        from . import shards as grading_shards
-
-        return grading_shards.merge_main(argv[1:])
+        return merge_main(argv[1:])
     if argv == ["--check-sandbox"]:  # mnistlib grade --check-sandbox: no paths (see build_parser)
         from . import sandbox_check
 
@@ -637,7 +720,9 @@ def main(argv: list[str] | None = None) -> int:
             from . import shards as grading_shards
 
             class_jobs = jobs
-            shard_index, shard_count, jobs = grading_shards.select(jobs, args.shard, args.course)
+            shard_index, shard_count, jobs = grading_shards.select(
+                jobs, args.shard, lambda a: grading_cost(args.course, a)
+            )
             if args.csv or args.report or args.report_json:
                 raise GradingError(
                     "--shard writes a results file, not grades: run `mnistlib grade merge` for --csv "

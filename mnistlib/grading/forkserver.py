@@ -49,7 +49,6 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -57,8 +56,8 @@ import time
 from pathlib import Path
 
 from ..notebook import MALLOC_ARENAS, silenced_stderr
-from . import isolation
-from . import sandbox as sandbox_env
+from . import inside, isolation
+from .kernel import RELAYED_SIGNALS, REQUEST_HEADER, run_kernel
 
 #: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
 SUPPORTED = sys.platform.startswith("linux")
@@ -118,16 +117,6 @@ def notebook_modules() -> list[str]:
 #: Environment variable: "0" when the server should not import TensorFlow and Keras (notebooks without them).
 KERAS_ENV = "MNISTLIB_FORKSERVER_KERAS"
 
-#: Signals a launcher gets from jupyter_client and passes on to its kernel.
-RELAYED_SIGNALS = (
-    signal.SIGINT,
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-)
-
 # Linux constants (prctl, unshare).
 PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
@@ -137,8 +126,6 @@ def without_keras() -> list[str]:
     """The modules to preload for notebooks that use neither TensorFlow nor Keras."""
     return [m for m in (*PRELOAD, *notebook_modules()) if m not in ("tensorflow", "keras")]
 
-
-_HEADER = struct.Struct("!I")  # length of the JSON request that follows
 
 #: A server with no kernel running for this long exits, so that a long-lived process that grades now
 #: and then (a Jupyter server running nbgrader's formgrader) does not hold TensorFlow's memory for good.
@@ -171,12 +158,12 @@ def preload(modules: tuple[str, ...] | list[str] | None = None) -> list[str]:
 
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
     """Read one request: a length header with the launcher's three standard streams, then JSON."""
-    header, fds, _flags, _addr = socket.recv_fds(conn, _HEADER.size, 3)
-    if len(header) != _HEADER.size or len(fds) != 3:
+    header, fds, _flags, _addr = socket.recv_fds(conn, REQUEST_HEADER.size, 3)
+    if len(header) != REQUEST_HEADER.size or len(fds) != 3:
         for fd in fds:
             os.close(fd)
         raise ConnectionError("incomplete request")
-    (length,) = _HEADER.unpack(header)
+    (length,) = REQUEST_HEADER.unpack(header)
     body = b""
     while len(body) < length:
         chunk = conn.recv(length - len(body))
@@ -198,7 +185,7 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
     (0: no such watch; a sandboxed server ends with its sandbox), or until no kernel has run for
     ``idle_exit`` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
-    if os.environ.get(sandbox_env.WORKSPACE_ENV):  # can each kernel get namespaces of its own?
+    if os.environ.get(inside.WORKSPACE_ENV):  # can each kernel get namespaces of its own?
         found = isolation.probe(os.path.dirname(path))
         Path(os.path.dirname(path), isolation.PROBE_FILE).write_text(found)
         if found == "isolated":
@@ -295,10 +282,10 @@ def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, li
     """
     import shutil
 
-    workspace = Path(os.environ[sandbox_env.WORKSPACE_ENV])
-    for key in [k for k in env if sandbox_env.SECRET.search(k)] + ["JPY_PARENT_PID"]:
+    workspace = Path(os.environ[inside.WORKSPACE_ENV])
+    for key in [k for k in env if inside.SECRET.search(k)] + ["JPY_PARENT_PID"]:
         env.pop(key, None)
-    env.update({k: os.environ[k] for k in sandbox_env.ENV_OVERRIDES if k in os.environ})
+    env.update({k: os.environ[k] for k in inside.ENV_OVERRIDES if k in os.environ})
     name = f"{Path(request['cwd']).name}-{os.getpid()}"
     cwd = workspace / name
     shutil.copytree(request["files"], cwd, symlinks=True)
@@ -345,7 +332,7 @@ def _isolated_kernel(request: dict, argv: list[str], env: dict) -> tuple[str, li
         entered["cwd"], entered["argv"] = _enter_workspace(request, argv, env)
 
     run_dir = isolation.own_run_dir(argv)
-    isolation.enter(run_dir, sandbox_env.TMPFS_MB, sandbox_env.TMP_MB, fill_workspace)
+    isolation.enter(run_dir, inside.TMPFS_MB, inside.TMP_MB, fill_workspace)
     _stand_ins(entered["cwd"])
     return entered["cwd"], entered["argv"]
 
@@ -418,7 +405,7 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
         if os.environ.get(isolation.ISOLATED_ENV) == "1":  # a sandbox serving several learners
             cwd, argv = _isolated_kernel(request, argv, env)
             parent_handle, own_namespace = 1, True
-        elif os.environ.get(sandbox_env.WORKSPACE_ENV):  # a sandbox for one learner's kernels
+        elif os.environ.get(inside.WORKSPACE_ENV):  # a sandbox for one learner's kernels
             cwd, argv = _enter_workspace(request, argv, env)
             parent_handle = 1  # no parent to poll (the launcher is outside; the server watches it)
             own_namespace = _kernel_namespaces(cwd)
@@ -439,8 +426,6 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
             matplotlib.rcParams["backend"] = os.environ.get(
                 "MPLBACKEND", "module://matplotlib_inline.backend_inline"
             )
-        from .kernel import run_kernel
-
         argv.append(f"--IPKernelApp.parent_handle={parent_handle}")
         sys.argv = [sys.executable, "-m", "mnistlib.grading.kernel", *argv]
         run_kernel(argv, int(request["memory_mb"]), int(request["max_output_kb"]), own_namespace)
@@ -462,77 +447,6 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
 
 
 # ----------------------------------------------------------------------------- the launcher side
-
-
-def launch(
-    path: str,
-    argv: list[str],
-    memory_mb: int,
-    max_output_kb: int,
-    inbox: str | None = None,
-    as_user: bool = False,
-) -> int | None:
-    """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
-
-    Returns None, having started nothing, when no server answers (the caller then starts the
-    kernel itself). With ``inbox`` (a sandboxed server's folder for files to hand in), the
-    working directory is copied there first: the kernel works on a copy inside its sandbox.
-    """
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        conn.connect(path)
-    except OSError:
-        conn.close()
-        return None
-    files = None
-    if inbox:
-        import shutil
-        import uuid
-
-        files = os.path.join(inbox, f"files-{uuid.uuid4().hex}")
-        shutil.copytree(os.getcwd(), files, symlinks=True)
-    request = json.dumps(
-        {
-            "argv": list(argv),
-            "cwd": os.getcwd(),
-            "files": files,
-            "env": dict(os.environ),
-            "pid": os.getpid(),
-            "memory_mb": int(memory_mb),
-            "max_output_kb": int(max_output_kb),
-            "as_user": bool(as_user),
-        }
-    ).encode()
-    stream = conn.makefile("rb")
-    try:
-        try:
-            socket.send_fds(conn, [_HEADER.pack(len(request))], [0, 1, 2])
-            conn.sendall(request)
-            reply = json.loads(stream.readline() or b"{}")
-        except (OSError, ValueError):
-            reply = {}
-        if "pid" not in reply:
-            conn.close()
-            return None
-
-        # The kernel's pid means nothing here when it runs in another PID namespace: the server,
-        # which forked it, sends it the signals jupyter_client sends this process.
-        def forward(signum, _frame):
-            with contextlib.suppress(OSError):
-                conn.sendall(json.dumps({"signal": int(signum)}).encode() + b"\n")
-
-        for signum in RELAYED_SIGNALS:
-            signal.signal(signum, forward)
-        try:
-            ended = json.loads(stream.readline() or b"{}")
-        except (OSError, ValueError):
-            ended = {}
-        return int(ended.get("exit", 1))
-    finally:
-        if files:
-            import shutil
-
-            shutil.rmtree(files, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- starting one
@@ -623,8 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) not in (2, 3):
         print("usage: python -m mnistlib.grading.forkserver SOCKET PARENT_PID [IDLE_EXIT_S]", file=sys.stderr)
         return 2
-    if os.environ.get(sandbox_env.WORKSPACE_ENV):  # in a sandbox: the home its kernels write to
-        sandbox_env.make_home()
+    if os.environ.get(inside.WORKSPACE_ENV):  # in a sandbox: the home its kernels write to
+        inside.make_home()
     serve(argv[0], int(argv[1]), float(argv[2]) if len(argv) == 3 else IDLE_EXIT_S)
     return 0
 

@@ -8,7 +8,7 @@ learner code runs (:func:`enter`):
 * new user, PID, IPC and mount namespaces: everything the kernel starts dies with it, and no
   System V or POSIX IPC object outlives it;
 * in its mount namespace, the sandbox's writable places are new, empty tmpfs mounts: the
-  workspace (:data:`~mnistlib.grading.sandbox.WORKSPACE`: HOME and the copy of the notebook's
+  workspace (:data:`~mnistlib.grading.inside.WORKSPACE`: HOME and the copy of the notebook's
   folder), ``/tmp`` and ``/dev/shm``;
 * of the sandbox's host folder only the kernel's own run folder (its sockets, and the checker's
   calls) is visible; the shared run folder, the server's socket and the inbox are not;
@@ -30,6 +30,8 @@ import os
 import re
 import shutil
 from pathlib import Path
+
+from . import inside
 
 # Linux constants (sched.h, mount.h, prctl.h, capability.h).
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
@@ -129,8 +131,6 @@ def enter(run_dir: str, workspace_mb: int, tmp_mb: int, fill_workspace=None) -> 
     the inbox. Raises :class:`IsolationError` at the first step that fails: a caller must then not
     run learner code in this process.
     """
-    from . import sandbox
-
     host = os.environ[HOST_DIR_ENV].rstrip("/")
     uid, gid = os.geteuid(), os.getegid()
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC), "unshare")
@@ -147,8 +147,8 @@ def enter(run_dir: str, workspace_mb: int, tmp_mb: int, fill_workspace=None) -> 
     kept = {p: os.open(p, os.O_PATH) for p in tops if p != host and not p.startswith(host + "/")}
     own = os.open(run_dir, os.O_PATH | os.O_DIRECTORY)
 
-    _tmpfs(sandbox.WORKSPACE, workspace_mb, 0o755)
-    sandbox.make_home()
+    _tmpfs(inside.WORKSPACE, workspace_mb, 0o755)
+    inside.make_home()
     if fill_workspace is not None:
         fill_workspace()
     _tmpfs("/tmp", tmp_mb, 0o1777)
@@ -176,12 +176,10 @@ def probe(run_dir: str) -> str:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's report comes back through the pipe
-        from . import sandbox
-
         os.close(read)
         try:
             enter(folder, 1, 1)
-            for place in (sandbox.WORKSPACE, "/tmp", "/"):  # the shared places are out of reach now
+            for place in (inside.WORKSPACE, "/tmp", "/"):  # the shared places are out of reach now
                 if _libc.umount2(place.encode(), 0) == 0:
                     raise IsolationError(0, f"{place} could be unmounted")
             message = "isolated"

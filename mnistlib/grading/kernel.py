@@ -33,8 +33,13 @@ The time limit is not here: it is nbgrader's per-cell ``Execute.timeout``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import resource
+import signal
+import socket
+import struct
 import sys
 
 from ..notebook import MALLOC_ARENAS
@@ -136,8 +141,9 @@ def run_kernel(
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    # The grader talks to its kernels over 127.0.0.1 with signed messages; ipykernel's notice that
-    # TCP is not encrypted would be printed once per notebook into every grading command's output.
+    # The grader talks to its kernels with signed messages, over ipc sockets in the sandbox's run folder
+    # (TCP on 127.0.0.1 without the sandbox); ipykernel's notice that they are not encrypted would be
+    # printed once per notebook into every grading command's output.
     app.log.addFilter(lambda record: "without encryption" not in record.getMessage())
     app.initialize(kernel_argv)
     if own_namespace:
@@ -148,6 +154,93 @@ def run_kernel(
         budget.wrap(sys.stderr)
         app.shell.events.register("pre_run_cell", budget.reset)
     app.start()
+
+
+# ----------------------------------------------------------------------------- through a fork server
+
+#: Signals a launcher gets from jupyter_client and passes on to its kernel.
+RELAYED_SIGNALS = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+#: What a launcher sends a fork server first: the length of the JSON request that follows.
+REQUEST_HEADER = struct.Struct("!I")
+
+
+def launch(
+    path: str,
+    argv: list[str],
+    memory_mb: int,
+    max_output_kb: int,
+    inbox: str | None = None,
+    as_user: bool = False,
+) -> int | None:
+    """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
+
+    Returns None, having started nothing, when no server answers (the caller then starts the
+    kernel itself). With ``inbox`` (a sandboxed server's folder for files to hand in), the
+    working directory is copied there first: the kernel works on a copy inside its sandbox.
+    """
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        return None
+    files = None
+    if inbox:
+        import shutil
+        import uuid
+
+        files = os.path.join(inbox, f"files-{uuid.uuid4().hex}")
+        shutil.copytree(os.getcwd(), files, symlinks=True)
+    request = json.dumps(
+        {
+            "argv": list(argv),
+            "cwd": os.getcwd(),
+            "files": files,
+            "env": dict(os.environ),
+            "pid": os.getpid(),
+            "memory_mb": int(memory_mb),
+            "max_output_kb": int(max_output_kb),
+            "as_user": bool(as_user),
+        }
+    ).encode()
+    stream = conn.makefile("rb")
+    try:
+        try:
+            socket.send_fds(conn, [REQUEST_HEADER.pack(len(request))], [0, 1, 2])
+            conn.sendall(request)
+            reply = json.loads(stream.readline() or b"{}")
+        except (OSError, ValueError):
+            reply = {}
+        if "pid" not in reply:
+            conn.close()
+            return None
+
+        # The kernel's pid means nothing here when it runs in another PID namespace: the server,
+        # which forked it, sends it the signals jupyter_client sends this process.
+        def forward(signum, _frame):
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps({"signal": int(signum)}).encode() + b"\n")
+
+        for signum in RELAYED_SIGNALS:
+            signal.signal(signum, forward)
+        try:
+            ended = json.loads(stream.readline() or b"{}")
+        except (OSError, ValueError):
+            ended = {}
+        return int(ended.get("exit", 1))
+    finally:
+        if files:
+            import shutil
+
+            shutil.rmtree(files, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,8 +270,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     args, kernel_argv = parser.parse_known_args(argv)
     if args.forkserver:
-        from .forkserver import launch
-
         status = launch(
             args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox, args.as_user
         )

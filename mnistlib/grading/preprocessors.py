@@ -14,8 +14,10 @@ same pipeline:
   notebook's own cells run in the learner's kernel, started through
   :mod:`mnistlib.grading.kernel` (memory and output caps; forked from a warm
   :mod:`mnistlib.grading.forkserver`, so TensorFlow is not imported again for
-  every notebook), by default inside a bubblewrap sandbox per
-  learner (:mod:`mnistlib.grading.sandbox`; trait ``sandbox``). Test cells never run there: each runs in a clean *checker*
+  every notebook), by default inside the grading process's bubblewrap sandbox,
+  which serves every learner it grades, each kernel in namespaces of its own
+  (:mod:`mnistlib.grading.sandbox`, :mod:`mnistlib.grading.isolation`; trait ``sandbox``).
+  Test cells never run there: each runs in a clean *checker*
   kernel that calls the learner's functions across a data-only bridge
   (:mod:`mnistlib.grading.bridge`), so no learner code runs in the process
   that decides whether a test passed. If a kernel dies (a crash, or the memory
@@ -162,7 +164,8 @@ _UNPROTECTED_SAID = False  # the note of kernel_user.UNPROTECTED_NOTE, once per 
 
 
 class GradingExecute(Execute):
-    """nbgrader's Execute with fresh check modules before each test cell and survival of a dead kernel."""
+    """nbgrader's Execute with test cells judged in a checker kernel (through the bridge) and survival
+    of a dead kernel."""
 
     kernel_died_message = Unicode(
         "The kernel stopped while running this cell (it crashed, or used more memory than the grader "

@@ -1,4 +1,4 @@
-"""A sandbox around every grading kernel: bubblewrap, one per grading process and learner.
+"""A sandbox around every grading kernel: bubblewrap, one per grading process, for every learner.
 
 Learners' notebooks are code the grader runs. Without a sandbox that code has the
 grader's access: it could rewrite mnistlib's checks, read the hidden tests in
@@ -62,32 +62,23 @@ from . import isolation
 
 #: How to get bubblewrap, for the messages.
 INSTALL_HINT = "apt install bubblewrap"
-#: The private tmpfs inside each sandbox, and its size.
-WORKSPACE = "/sandbox"
-TMPFS_MB = 512
-TMP_MB = 128
+# What a process inside the sandbox sees (its workspace, home and environment): mnistlib.grading.inside,
+# shared with the fork server and the kernels' namespaces, which run inside.
+from .inside import (  # noqa: E402,F401 - part of this module's API too
+    ENV_OVERRIDES,
+    HOME,
+    SANDBOX_ENV,
+    SECRET,
+    TMP_MB,
+    TMPFS_MB,
+    WORKSPACE,
+    WORKSPACE_ENV,
+    make_home,
+)
+
 #: Processes (threads count too: TensorFlow starts dozens) one sandbox may have at once.
 PIDS_MAX = int(os.environ.get("MNISTLIB_SANDBOX_PIDS_MAX") or 512)
-#: Environment variable naming the workspace; set only inside a sandbox.
-WORKSPACE_ENV = "MNISTLIB_SANDBOX_WORKSPACE"
-HOME = f"{WORKSPACE}/home"
-#: Variables the sandbox sets for its kernels (the launcher's values are the grading user's).
-SANDBOX_ENV = {
-    "HOME": HOME,
-    "IPYTHONDIR": f"{HOME}/.ipython",
-    "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
-    "JUPYTER_RUNTIME_DIR": f"{HOME}/.local/share/jupyter/runtime",
-    "XDG_CACHE_HOME": f"{HOME}/.cache",
-    "XDG_CONFIG_HOME": f"{HOME}/.config",
-    "KERAS_HOME": f"{HOME}/.keras",
-    "TMPDIR": "/tmp",
-    WORKSPACE_ENV: WORKSPACE,
-    # mnistlib.needs() then only asks that an exercise be defined: the checks are hidden in here
-    "MNISTLIB_ANSWER_KEY_HIDDEN": "1",  # mnistlib.prerequisites.ANSWER_KEY_HIDDEN_ENV
-}
-ENV_OVERRIDES = (*SANDBOX_ENV, "MNISTLIB_CACHE")
-#: Variables never handed into a sandbox.
-SECRET = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|API_KEY|ACCESS_KEY", re.IGNORECASE)
+
 
 _KERAS = re.compile(r"^\s*(?:import|from)\s+(?:keras|tensorflow)\b", re.MULTILINE)
 
@@ -199,15 +190,6 @@ def needs_keras(nb) -> bool:
     cells = nb.get("cells", []) if nb is not None else []
     code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
     return bool(_KERAS.search(code))
-
-
-def make_home() -> None:
-    """Inside a sandbox: the home folders, writable by the kernels' unprivileged user."""
-    for key in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR", "XDG_CACHE_HOME", "KERAS_HOME"):
-        os.makedirs(SANDBOX_ENV[key], exist_ok=True)
-        for folder in [Path(SANDBOX_ENV[key]), *Path(SANDBOX_ENV[key]).parents]:
-            if str(folder).startswith(WORKSPACE):
-                os.chmod(folder, 0o1777)
 
 
 @functools.cache

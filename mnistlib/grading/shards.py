@@ -22,7 +22,6 @@ class or split, and a submission graded twice.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -176,98 +175,11 @@ def merge(paths: list[Path]) -> tuple[list[dict], list[str], list[str]]:
     return results, list(first["assignments"]), problems
 
 
-def merge_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="mnistlib grade merge",
-        description="Combine the results files of `mnistlib grade CLASS --shard I/N` into one grades file.",
-    )
-    p.add_argument(
-        "results", nargs="+", type=Path, help="the shards' results files (mnistlib-shard-I-of-N.json)"
-    )
-    p.add_argument("--csv", type=Path, help="write a grades CSV with nbgrader export's columns")
-    p.add_argument(
-        "--lms", choices=["canvas"], help="write the CSV for this LMS's gradebook import instead (see --csv)"
-    )
-    p.add_argument(
-        "--canvas-assignment",
-        action="append",
-        default=[],
-        metavar='ID="TITLE (NUMBER)"',
-        help='with --lms canvas: the Canvas column for assignment ID, e.g. 02-reshaping="Reshaping (123456)" '
-        "(see `mnistlib grade --help`)",
-    )
-    p.add_argument("--json", action="store_true", help="print the merged results as JSON")
-    from ..course import COURSE
-    from . import report as grading_report
-
-    grading_report.add_arguments(p)
-    p.add_argument(
-        "--course",
-        type=Path,
-        default=COURSE,
-        help="for --report: the course the shards were graded with, to name each exercise's section "
-        "(default: the course installed with mnistlib)",
-    )
-    return p
-
-
-def merge_main(argv: list[str]) -> int:
-    from . import command as grading
-    from . import lms as grading_lms
-
-    args = merge_parser().parse_args(argv)
-    try:
-        results, assignments, problems = merge(args.results)
-    except ShardError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if problems:
-        print(
-            "error: nothing written: a grades file with missing work would give those learners 0",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        known = list(dict.fromkeys([*assignments, *grading.course_assignments(grading.COURSE)]))
-        columns = grading.lms_columns(args, known)
-    except (grading.GradingError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    csv_path = args.csv or Path(grading.DEFAULT_CSV)
-    left_blank = []
-    if args.lms:
-        left_blank = grading_lms.write(args.lms, results, csv_path, assignments, columns)
-        for line in left_blank:
-            print(f"error: {line}", file=sys.stderr)
-    else:
-        grading.write_csv(results, csv_path, assignments)
-    if args.report or args.report_json:
-        from . import report as grading_report
-
-        grading_report.write(
-            results, args.course, html=args.report, json_path=args.report_json, anonymous=args.anonymous
-        )
-    if args.json:
-        print(json.dumps({"results": results, "csv": str(csv_path)}, indent=1))
-    else:
-        learners = len({r["student"] for r in results})
-        print(
-            f"merged {len(args.results)} shard(s): {len(results)} notebook(s) of {learners} learner(s); "
-            f"grades written to {csv_path}"
-        )
-    # Merged and written; unlike `mnistlib grade`, low marks are not a failure of the merge, but a
-    # notebook left blank because it could not be graded is.
-    return 1 if left_blank else 0
-
-
-def select(jobs: list[dict], shard: str, course: Path) -> tuple[int, int, list[dict]]:
-    """``(I, N, this shard's jobs)`` for ``--shard I/N``: the split uses the source's cost estimate only."""
-    from .command import grading_cost
-
+def select(jobs: list[dict], shard: str, cost) -> tuple[int, int, list[dict]]:
+    """``(I, N, this shard's jobs)`` for ``--shard I/N``; ``cost(assignment)`` is the split's estimate
+    (:func:`mnistlib.grading.command.grading_cost` of the source only, the same on every machine)."""
     index, count = parse_shard(shard)
-    return index, count, split(jobs, count, lambda a: grading_cost(course, a))[index - 1]
+    return index, count, split(jobs, count, cost)[index - 1]
 
 
 def write_shard(

@@ -175,6 +175,7 @@ print(min(timings))
 """
 
 
+@pytest.mark.slow
 def test_train_sgd_is_fast_enough_for_the_learning_rate_explorer(tmp_path):
     """2,000 images, 1 epoch, batch 64, hidden 64: the explorer's call. Typically 0.02-0.06 s.
 

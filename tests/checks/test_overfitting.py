@@ -13,6 +13,7 @@ def test_solutions_on_small_examples():
     assert matrix[4, 9] == 1 and matrix[9, 4] == 0 and matrix[7, 1] == 1 and matrix.trace() == 2
 
 
+@pytest.mark.slow
 def test_best_epoch_agrees_with_keras_early_stopping():
     """On a real (tiny) training run, best_epoch names the epoch EarlyStopping restores."""
     keras = pytest.importorskip("keras")

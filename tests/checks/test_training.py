@@ -23,6 +23,7 @@ class StepCounter(keras.callbacks.Callback):
     ("n", "batch", "split"),
     [(105, 10, 0.1), (15, 1, 0.1), (7, 1, 0.5), (999, 100, 0.1), (200, 15, 0.25), (50, 7, 0.3), (60, 7, 0.0)],
 )
+@pytest.mark.slow
 def test_the_rule_is_what_keras_does(n, batch, split):
     """A real one-epoch fit counts its steps; the reference rule (and the split size) must agree."""
     rng = np.random.default_rng(n)

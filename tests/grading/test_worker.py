@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from grading.runs import mnistlib_grade, results_of
 
 from mnistlib.course import COURSE
@@ -33,6 +34,7 @@ _Blocking.wait_for_ready = _never_answers_blocking
 """
 
 
+@pytest.mark.slow
 def test_a_kernel_that_never_answers_is_retried_once_then_reported(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(FIXTURES / "course" / "source", course / "source")

@@ -168,6 +168,7 @@ def test_plot_history_without_validation():
     check_history_figure(renders(plots.plot_history(history)), history)
 
 
+@pytest.mark.slow
 def test_plot_history_from_a_real_keras_history():
     keras = pytest.importorskip("keras")
     rng = np.random.default_rng(0)
