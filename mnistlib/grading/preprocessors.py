@@ -166,6 +166,26 @@ class GradingExecute(Execute):
         config=True
     )
     max_output_kb = Integer(256, help="Output one cell may print, in KB; 0 for no limit.").tag(config=True)
+    max_cell_output_kb = Integer(
+        4096,
+        help="Output of every kind (printed text, displays, display updates, widget messages) one cell "
+        "may send the grader, in KB; past it the rest is dropped, with a note. 0 for no limit.",
+    ).tag(config=True)
+    max_cell_messages = Integer(
+        5000, help="Output messages of every kind one cell may send the grader; 0 for no limit."
+    ).tag(config=True)
+    max_notebook_output_kb = Integer(
+        32768, help="Output of every kind the whole notebook may send the grader, in KB; 0 for no limit."
+    ).tag(config=True)
+    max_notebook_messages = Integer(
+        50000, help="Output messages the whole notebook may send the grader; 0 for no limit."
+    ).tag(config=True)
+    iopub_timeout = Integer(
+        30,
+        help="Seconds to wait, after a cell's reply, for the rest of its output (nbclient's default, "
+        "4 s, is too short for a cell whose flood of output the grader is still dropping).",
+    ).tag(config=True)
+
     warm_kernels = Bool(
         True,
         help="Fork Python kernels from a process that has TensorFlow imported already "
@@ -189,14 +209,19 @@ class GradingExecute(Execute):
     ).tag(config=True)
 
     def create_kernel_manager(self):
+        if not hasattr(self, "_run_dirs"):
+            self._run_dirs: list[Path] = []
         km = super().create_kernel_manager()
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
             forkserver = inbox = self._box = None
             if self.sandbox:
-                box = grading_sandbox.for_learner(self._learner(), keras=grading_sandbox.needs_keras(self.nb))
+                box = grading_sandbox.for_learner(
+                    self._learner(), keras=grading_sandbox.needs_keras(self.nb), memory_mb=self.memory_mb
+                )
                 box.configure(km)
                 self._box = box
+                self._run_dirs.append(Path(km.ip).parent)  # removed when the notebook ends
                 forkserver, inbox = box.socket, str(box.inbox)
             elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
                 forkserver = grading_forkserver.shared_server()
@@ -209,10 +234,15 @@ class GradingExecute(Execute):
         self._checker = None
         self._calls_dir = None
         self._cold = False
+        self._budget = _OutputBudget(self)
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_checker()
+            # the kernel has stopped: its run folder (sockets, calls, whatever it wrote there) goes
+            for folder in getattr(self, "_run_dirs", []):
+                shutil.rmtree(folder, ignore_errors=True)
+            self._run_dirs = []
 
     async def async_start_new_kernel_client(self):
         """nbclient's, with a new kernel (a new sandbox, or a cold kernel) when one never answers."""
@@ -243,6 +273,19 @@ class GradingExecute(Execute):
         student = (resources.get("nbgrader") or {}).get("student")
         path = (resources.get("metadata") or {}).get("path") or ""
         return str(student or os.path.dirname(os.path.abspath(path)))
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's, for messages within the output limits; past them, a note and nothing more.
+
+        The limits hold here, in the grader, whatever the learner's process does: its own output
+        cap (:mod:`mnistlib.grading.kernel`) can be bypassed from inside, these cannot.
+        """
+        budget = getattr(self, "_budget", None)
+        if budget is not None and msg.get("msg_type") in _COUNTED and not budget.admit(msg, cell, cell_index):
+            # Dropped unread. (Not interrupted: by the time the grader sees a flood the kernel has
+            # often sent it all and started the next cell, which an interrupt would then hit.)
+            return None
+        return super().process_message(msg, cell, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
@@ -364,6 +407,95 @@ class GradingExecute(Execute):
         )
 
 
+#: The kernel messages that become outputs or widget state in the grader, and so are limited.
+_COUNTED = frozenset(
+    {"stream", "display_data", "update_display_data", "execute_result", "clear_output"}
+    | {"comm_open", "comm_msg", "comm_close"}
+)
+
+#: The note left in a cell whose output passed a limit (what was cut, and the limit).
+OUTPUT_CUT_NOTE = (
+    "[mnistlib grader: {what} passed the grader's limit of {limit}; the rest of it was dropped, "
+    "and is not in the graded notebook or the feedback]"
+)
+
+
+class _OutputBudget:
+    """What one notebook's cells sent the grader: bytes and messages, per cell and in all."""
+
+    def __init__(self, executor: GradingExecute):
+        kb = 1024
+        self.stream_limit = executor.max_output_kb * kb
+        self.cell_bytes_limit = executor.max_cell_output_kb * kb
+        self.cell_messages_limit = executor.max_cell_messages
+        self.bytes_limit = executor.max_notebook_output_kb * kb
+        self.messages_limit = executor.max_notebook_messages
+        self.bytes = self.messages = 0
+        self.cell = None
+        self.cut: str | None = None
+
+    def _new_cell(self, cell) -> None:
+        self.cell, self.cut = cell, None
+        self.cell_bytes = self.cell_messages = self.stream_bytes = 0
+
+    def admit(self, msg: dict, cell, cell_index: int) -> bool:
+        """Whether ``msg`` may be processed; past a limit, note it once in ``cell`` and say no."""
+        if cell is not self.cell:
+            self._new_cell(cell)
+        if self.cut is not None:
+            return False
+        content = msg.get("content") or {}
+        size = _size(content)
+        stream = msg.get("msg_type") == "stream"
+        checks = [
+            ("this cell's printed text", self.stream_limit, self.stream_bytes + size if stream else 0, "KB"),
+            ("this cell's output", self.cell_bytes_limit, self.cell_bytes + size, "KB"),
+            ("this cell's output", self.cell_messages_limit, self.cell_messages + 1, "messages"),
+            ("this notebook's output", self.bytes_limit, self.bytes + size, "KB"),
+            ("this notebook's output", self.messages_limit, self.messages + 1, "messages"),
+        ]
+        for what, limit, used, unit in checks:
+            if limit > 0 and used > limit:
+                amount = f"{limit // 1024} KB" if unit == "KB" else f"{limit} output messages"
+                self.cut = OUTPUT_CUT_NOTE.format(what=what, limit=amount)
+                if stream and what.endswith("text"):  # keep what fits of the text
+                    room = max(0, limit - self.stream_bytes)
+                    text = str(content.get("text", ""))[:room]
+                    if text:
+                        _append_stream(cell, str(content.get("name", "stdout")), text)
+                _append_stream(cell, "stderr", "\n" + self.cut + "\n")
+                return False
+        self.cell_bytes += size
+        self.cell_messages += 1
+        self.stream_bytes += size if stream else 0
+        self.bytes += size
+        self.messages += 1
+        return True
+
+
+def _size(content) -> int:
+    """About how many bytes a message's content holds (its strings' lengths, plus a little each)."""
+    total, stack = 0, [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += 8 * len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            total += 8 * len(value)
+            stack.extend(value)
+        else:
+            total += 8
+    return total
+
+
+def _append_stream(cell, name: str, text: str) -> None:
+    cell.setdefault("outputs", []).append(from_dict({"output_type": "stream", "name": name, "text": text}))
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Replace hidden test code in test cells by a note; cut test-cell tracebacks to their message."""
 
@@ -435,6 +567,10 @@ class SanitizeLearnerHTML(SanitizeHTML):
     autograded notebooks formgrader shows are clean) and in ``generate_feedback`` (with
     ``HTMLExporter.sanitize_html``, see course/nbgrader_config.py).
     """
+
+    enabled = Bool(True, help="nbconvert's preprocessors are off by default; this one is meant on.").tag(
+        config=True
+    )
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" and utils.is_locked(cell) and not utils.is_solution(cell):
