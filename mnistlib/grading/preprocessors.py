@@ -41,6 +41,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import bleach
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbconvert.preprocessors.sanitize import SanitizeHTML
@@ -48,7 +49,7 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import forkserver as grading_forkserver
@@ -290,6 +291,10 @@ class GradingExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
             return self._judge(cell, resources, index)
+        # A learner's cell whose flood of output the grader is still dropping when its reply came
+        # must not fail the notebook: what it printed decides no score. (Test cells, in the checker,
+        # keep nbgrader's strict setting: their error output is what scores them.)
+        strict, self.raise_on_iopub_timeout = self.raise_on_iopub_timeout, False
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -298,6 +303,8 @@ class GradingExecute(Execute):
             run_sync(self.km.restart_kernel)(now=True)
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
             return cell, self.resources
+        finally:
+            self.raise_on_iopub_timeout = strict
 
     # -- test cells: judged in the checker kernel (see mnistlib.grading.bridge)
     def _judge(self, cell, resources, index):
@@ -571,6 +578,22 @@ class SanitizeLearnerHTML(SanitizeHTML):
     enabled = Bool(True, help="nbconvert's preprocessors are off by default; this one is meant on.").tag(
         config=True
     )
+    # bleach's defaults keep only inline tags: tables (pandas), paragraphs and headings are harmless
+    # too (nbconvert's own clean_html filter keeps most of them), so they stay readable.
+    tags = List(
+        Unicode(),
+        default_value=[
+            *bleach.ALLOWED_TAGS,
+            *("div", "span", "pre", "p", "br", "hr", "sub", "sup", "h1", "h2", "h3", "h4", "h5", "h6"),
+            *("table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption"),
+        ],
+        help="HTML tags kept in learner HTML; everything else is shown as text.",
+    ).tag(config=True)
+    attributes = Dict(
+        default_value={**bleach.ALLOWED_ATTRIBUTES, "*": ["class", "title"], "th": ["colspan", "rowspan"]}
+        | {"td": ["colspan", "rowspan"]},
+        help="HTML attributes kept per tag (never an event handler).",
+    ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" and utils.is_locked(cell) and not utils.is_solution(cell):

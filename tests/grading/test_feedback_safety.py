@@ -106,3 +106,12 @@ def test_locked_instructor_markdown_is_kept_and_the_autograded_copy_gets_no_note
     out, _ = SanitizeLearnerHTML()(nb, {})
     assert out.cells[-1].source == "<div class='exercise'>Exercise 1</div>"
     assert "<script>" not in out.cells[1].source and len(out.cells) == 3
+
+
+def test_harmless_html_such_as_tables_stays_readable():
+    table = "<table><thead><tr><th>digit</th></tr></thead><tbody><tr><td>7</td></tr></tbody></table>"
+    nb = new_notebook(
+        cells=[new_code_cell("df", outputs=[new_output("display_data", data={"text/html": table})])]
+    )
+    out, _ = SanitizeLearnerHTML()(nb, {})
+    assert out.cells[0].outputs[0]["data"]["text/html"] == table
