@@ -28,6 +28,7 @@ import os
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -304,6 +305,47 @@ def _start_method() -> str:
     return "fork" if threading.active_count() == 1 else "spawn"
 
 
+#: The error of a notebook whose grading worker died while it graded that notebook alone.
+WORKER_DIED = (
+    "the grading worker died while grading this notebook alone (it ran out of memory, or was "
+    "killed): no grade; the other notebooks were graded by other workers"
+)
+
+
+def _grade_in_pool(jobs: list[dict], workers: int, settings: dict, env: dict, results: dict) -> list[dict]:
+    """Grade ``jobs`` in a new pool of up to ``workers`` processes, results into ``results``;
+    return the jobs a dead worker took down with the pool (not graded), in their order."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from . import worker
+
+    worker.clear_started(settings["started"])
+    pool = ProcessPoolExecutor(
+        max(1, min(workers, len(jobs))),
+        mp_context=multiprocessing.get_context(_start_method()),
+        initializer=worker.start,
+        initargs=(settings, env),
+    )
+    broken = []
+    try:
+        futures = {pool.submit(worker.grade_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                results[job["student"], job["assignment"]] = future.result()
+            except BrokenProcessPool:
+                broken.append(job)
+            except Exception as err:  # a worker that failed to start, or a bug: this job's error
+                error = f"the grading worker failed: {type(err).__name__}: {err}"
+                results[job["student"], job["assignment"]] = failed_job(job, error)
+        pool.shutdown()
+    finally:  # stopped (Ctrl-C, SIGTERM) or failed: no worker goes on grading on its own
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers()
+    return [job for job in jobs if job in broken]
+
+
 def failed_job(job: dict, error: str) -> dict:
     """The result of a job that could not be graded: zero points and the reason."""
     return {**job, "score": 0.0, "max_score": 0.0, "exercises": [], "notes": [], "error": error}
@@ -329,8 +371,6 @@ def run_jobs(
     learner it grades (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
     shared fork server (:mod:`mnistlib.grading.forkserver`).
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     from . import worker
 
     config = course / "nbgrader_config.py"
@@ -357,25 +397,23 @@ def run_jobs(
             env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
                 grading_forkserver.ForkServer(wait=True)
             ).socket
-        pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context(_start_method()),
-            initializer=worker.start,
-            initargs=(settings, env),
-        )
-        try:
-            futures = {pool.submit(worker.grade_job, job): job for job in ordered}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as err:  # a worker that died (BrokenProcessPool) or failed to start
-                    result = failed_job(job, f"the grading worker failed: {type(err).__name__}: {err}")
-                results[job["student"], job["assignment"]] = result
-            pool.shutdown()
-        finally:  # stopped (Ctrl-C, SIGTERM) or failed: no worker goes on grading on its own
-            pool.shutdown(wait=False, cancel_futures=True)
-            stop_workers()
+        # A worker that dies (the OOM killer chose it, say) breaks the whole pool: every job still in
+        # it fails with BrokenProcessPool. Those jobs are graded again in a new pool, except the ones
+        # that were being graded when it broke (each worker marks its job in `started`): each of those
+        # is graded alone, so only a notebook that kills its worker by itself fails, with that reason.
+        settings["started"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="mnistlib-started-"))
+        pending = ordered
+        while pending:
+            broken = _grade_in_pool(pending, workers, settings, env, results)
+            suspects = [job for job in broken if worker.was_started(settings["started"], job)]
+            if broken and (not suspects or len(pending) == 1):  # alone, or workers that never started
+                for job in broken:
+                    results[job["student"], job["assignment"]] = failed_job(job, WORKER_DIED)
+                break
+            for job in suspects:
+                if _grade_in_pool([job], 1, settings, env, results):
+                    results[job["student"], job["assignment"]] = failed_job(job, WORKER_DIED)
+            pending = [job for job in broken if job not in suspects]
     remember_seconds(list(results.values()))
     return [{**results[j["student"], j["assignment"]], "timestamp": j.get("timestamp", "")} for j in jobs]
 
@@ -425,7 +463,8 @@ def write_csv(results: list[dict], path: Path, assignments: list[str]) -> None:
         for assignment in assignments:
             for student in students:
                 r = handed.get((student, assignment))
-                score = r["score"] if r else 0.0
+                # work not handed in scores 0; work the grader could not grade has no score yet
+                score = ("" if r.get("error") else r["score"]) if r else 0.0
                 row = {
                     "assignment": assignment,
                     "duedate": "",

@@ -85,8 +85,16 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(result, f"mount {target}")
 
 
+#: Files and folders a kernel's tmpfs may hold per MB of its size (512 MB: 32,768): a kernel that
+#: makes millions of empty files stops there, as one that writes too much stops at the size.
+INODES_PER_MB = 64
+
+
 def _tmpfs(target: str, megabytes: int, mode: int) -> None:
-    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={megabytes}m,mode={mode:o}")
+    inodes = max(64, megabytes * INODES_PER_MB)
+    _mount(
+        "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={megabytes}m,nr_inodes={inodes},mode={mode:o}"
+    )
 
 
 def _read_only(target: str) -> None:

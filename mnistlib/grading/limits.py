@@ -15,3 +15,10 @@ CELL_TIMEOUT_S = 120
 MEMORY_MB = 2048
 #: Output one cell may print before the rest is dropped, in KB; 0 for no limit.
 MAX_OUTPUT_KB = 256
+#: Output of every kind (text, displays, updates, widget messages) one cell may send the grader, in KB,
+#: and how many messages; then the whole notebook's. Counted by the grader, outside the learner's
+#: process (GradingExecute.process_message); 0 for no limit.
+MAX_CELL_OUTPUT_KB = 4096
+MAX_CELL_MESSAGES = 5000
+MAX_NOTEBOOK_OUTPUT_KB = 32768
+MAX_NOTEBOOK_MESSAGES = 50000

@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
 
+import bleach
 from jupyter_core.utils import ensure_async
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
@@ -53,7 +54,7 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import answer_key, kernel_user, limits
@@ -188,6 +189,29 @@ class GradingExecute(Execute):
     max_output_kb = Integer(
         limits.MAX_OUTPUT_KB, help="Output one cell may print, in KB; 0 for no limit."
     ).tag(config=True)
+    max_cell_output_kb = Integer(
+        limits.MAX_CELL_OUTPUT_KB,
+        help="Output of every kind (printed text, displays, display updates, widget messages) one cell "
+        "may send the grader, in KB; past it the rest is dropped, with a note. 0 for no limit.",
+    ).tag(config=True)
+    max_cell_messages = Integer(
+        limits.MAX_CELL_MESSAGES,
+        help="Output messages of every kind one cell may send the grader; 0 for no limit.",
+    ).tag(config=True)
+    max_notebook_output_kb = Integer(
+        limits.MAX_NOTEBOOK_OUTPUT_KB,
+        help="Output of every kind the whole notebook may send the grader, in KB; 0 for no limit.",
+    ).tag(config=True)
+    max_notebook_messages = Integer(
+        limits.MAX_NOTEBOOK_MESSAGES,
+        help="Output messages the whole notebook may send the grader; 0 for no limit.",
+    ).tag(config=True)
+    iopub_timeout = Integer(
+        30,
+        help="Seconds to wait, after a cell's reply, for the rest of its output (nbclient's default, "
+        "4 s, is too short for a cell whose flood of output the grader is still dropping).",
+    ).tag(config=True)
+
     warm_kernels = Bool(
         True,
         help="Fork Python kernels from a process that has TensorFlow imported already "
@@ -211,14 +235,19 @@ class GradingExecute(Execute):
     ).tag(config=True)
 
     def create_kernel_manager(self):
+        if not hasattr(self, "_run_dirs"):
+            self._run_dirs: list[Path] = []
         km = super().create_kernel_manager()
         spec = km.kernel_spec
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
             forkserver = inbox = self._box = None
             if self.sandbox:
-                box = grading_sandbox.for_learner(self._learner(), keras=grading_sandbox.needs_keras(self.nb))
+                box = grading_sandbox.for_learner(
+                    self._learner(), keras=grading_sandbox.needs_keras(self.nb), memory_mb=self.memory_mb
+                )
                 box.configure(km)
                 self._box = box
+                self._run_dirs.append(Path(km.ip).parent)  # removed when the notebook ends
                 forkserver, inbox = box.socket, str(box.inbox)
             elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
                 forkserver = grading_forkserver.shared_server()
@@ -251,10 +280,15 @@ class GradingExecute(Execute):
         self._calls_dir = None
         self._cold = False
         nb.metadata.pop(grading_usage.METADATA, None)  # only the grader's own figure is kept
+        self._budget = _OutputBudget(self)
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._stop_checker()
+            # the kernel has stopped: its run folder (sockets, calls, whatever it wrote there) goes
+            for folder in getattr(self, "_run_dirs", []):
+                shutil.rmtree(folder, ignore_errors=True)
+            self._run_dirs = []
 
     async def async_start_new_kernel_client(self):
         """nbclient's, with a new kernel (a new sandbox, or a cold kernel) when one never answers."""
@@ -285,6 +319,19 @@ class GradingExecute(Execute):
         student = (resources.get("nbgrader") or {}).get("student")
         path = (resources.get("metadata") or {}).get("path") or ""
         return str(student or os.path.dirname(os.path.abspath(path)))
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's, for messages within the output limits; past them, a note and nothing more.
+
+        The limits hold here, in the grader, whatever the learner's process does: its own output
+        cap (:mod:`mnistlib.grading.kernel`) can be bypassed from inside, these cannot.
+        """
+        budget = getattr(self, "_budget", None)
+        if budget is not None and msg.get("msg_type") in _COUNTED and not budget.admit(msg, cell, cell_index):
+            # Dropped unread. (Not interrupted: by the time the grader sees a flood the kernel has
+            # often sent it all and started the next cell, which an interrupt would then hit.)
+            return None
+        return super().process_message(msg, cell, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
         try:
@@ -333,6 +380,10 @@ class GradingExecute(Execute):
             cell, resources = self._judge(cell, resources, index)
             grading_mistakes.record(cell)  # the check's mistake id: from the outputs into the metadata
             return cell, resources
+        # A learner's cell whose flood of output the grader is still dropping when its reply came
+        # must not fail the notebook: what it printed decides no score. (Test cells, in the checker,
+        # keep nbgrader's strict setting: their error output is what scores them.)
+        strict, self.raise_on_iopub_timeout = self.raise_on_iopub_timeout, False
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -341,6 +392,8 @@ class GradingExecute(Execute):
             run_sync(self.km.restart_kernel)(now=True)
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
             return cell, self.resources
+        finally:
+            self.raise_on_iopub_timeout = strict
 
     # -- test cells: judged in the checker kernel (see mnistlib.grading.bridge)
     def _judge(self, cell, resources, index):
@@ -453,6 +506,95 @@ class GradingExecute(Execute):
         )
 
 
+#: The kernel messages that become outputs or widget state in the grader, and so are limited.
+_COUNTED = frozenset(
+    {"stream", "display_data", "update_display_data", "execute_result", "clear_output"}
+    | {"comm_open", "comm_msg", "comm_close"}
+)
+
+#: The note left in a cell whose output passed a limit (what was cut, and the limit).
+OUTPUT_CUT_NOTE = (
+    "[mnistlib grader: {what} passed the grader's limit of {limit}; the rest of it was dropped, "
+    "and is not in the graded notebook or the feedback]"
+)
+
+
+class _OutputBudget:
+    """What one notebook's cells sent the grader: bytes and messages, per cell and in all."""
+
+    def __init__(self, executor: GradingExecute):
+        kb = 1024
+        self.stream_limit = executor.max_output_kb * kb
+        self.cell_bytes_limit = executor.max_cell_output_kb * kb
+        self.cell_messages_limit = executor.max_cell_messages
+        self.bytes_limit = executor.max_notebook_output_kb * kb
+        self.messages_limit = executor.max_notebook_messages
+        self.bytes = self.messages = 0
+        self.cell = None
+        self.cut: str | None = None
+
+    def _new_cell(self, cell) -> None:
+        self.cell, self.cut = cell, None
+        self.cell_bytes = self.cell_messages = self.stream_bytes = 0
+
+    def admit(self, msg: dict, cell, cell_index: int) -> bool:
+        """Whether ``msg`` may be processed; past a limit, note it once in ``cell`` and say no."""
+        if cell is not self.cell:
+            self._new_cell(cell)
+        if self.cut is not None:
+            return False
+        content = msg.get("content") or {}
+        size = _size(content)
+        stream = msg.get("msg_type") == "stream"
+        checks = [
+            ("this cell's printed text", self.stream_limit, self.stream_bytes + size if stream else 0, "KB"),
+            ("this cell's output", self.cell_bytes_limit, self.cell_bytes + size, "KB"),
+            ("this cell's output", self.cell_messages_limit, self.cell_messages + 1, "messages"),
+            ("this notebook's output", self.bytes_limit, self.bytes + size, "KB"),
+            ("this notebook's output", self.messages_limit, self.messages + 1, "messages"),
+        ]
+        for what, limit, used, unit in checks:
+            if limit > 0 and used > limit:
+                amount = f"{limit // 1024} KB" if unit == "KB" else f"{limit} output messages"
+                self.cut = OUTPUT_CUT_NOTE.format(what=what, limit=amount)
+                if stream and what.endswith("text"):  # keep what fits of the text
+                    room = max(0, limit - self.stream_bytes)
+                    text = str(content.get("text", ""))[:room]
+                    if text:
+                        _append_stream(cell, str(content.get("name", "stdout")), text)
+                _append_stream(cell, "stderr", "\n" + self.cut + "\n")
+                return False
+        self.cell_bytes += size
+        self.cell_messages += 1
+        self.stream_bytes += size if stream else 0
+        self.bytes += size
+        self.messages += 1
+        return True
+
+
+def _size(content) -> int:
+    """About how many bytes a message's content holds (its strings' lengths, plus a little each)."""
+    total, stack = 0, [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += 8 * len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            total += 8 * len(value)
+            stack.extend(value)
+        else:
+            total += 8
+    return total
+
+
+def _append_stream(cell, name: str, text: str) -> None:
+    cell.setdefault("outputs", []).append(from_dict({"output_type": "stream", "name": name, "text": text}))
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Replace hidden test code in test cells by a note; cut test-cell tracebacks to their message."""
 
@@ -524,6 +666,26 @@ class SanitizeLearnerHTML(SanitizeHTML):
     autograded notebooks formgrader shows are clean) and in ``generate_feedback`` (with
     ``HTMLExporter.sanitize_html``, see course/nbgrader_config.py).
     """
+
+    enabled = Bool(True, help="nbconvert's preprocessors are off by default; this one is meant on.").tag(
+        config=True
+    )
+    # bleach's defaults keep only inline tags: tables (pandas), paragraphs and headings are harmless
+    # too (nbconvert's own clean_html filter keeps most of them), so they stay readable.
+    tags = List(
+        Unicode(),
+        default_value=[
+            *bleach.ALLOWED_TAGS,
+            *("div", "span", "pre", "p", "br", "hr", "sub", "sup", "h1", "h2", "h3", "h4", "h5", "h6"),
+            *("table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption"),
+        ],
+        help="HTML tags kept in learner HTML; everything else is shown as text.",
+    ).tag(config=True)
+    attributes = Dict(
+        default_value={**bleach.ALLOWED_ATTRIBUTES, "*": ["class", "title"], "th": ["colspan", "rowspan"]}
+        | {"td": ["colspan", "rowspan"]},
+        help="HTML attributes kept per tag (never an event handler).",
+    ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" and utils.is_locked(cell) and not utils.is_solution(cell):

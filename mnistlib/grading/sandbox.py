@@ -46,6 +46,7 @@ The memory cap, output cap (:mod:`mnistlib.grading.kernel`) and per-cell timeout
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import re
@@ -141,6 +142,8 @@ def sweep_stale() -> list[Path]:
         group = _cgroup_of(folder)
         if group is not None:
             _end_cgroup(group)
+        if (Path("/sys/fs/cgroup/memory") / folder.name).is_dir():
+            _end_cgroup(Path("/sys/fs/cgroup/memory") / folder.name)
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
             removed.append(folder)
@@ -379,6 +382,48 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str], own: Path | None 
     return [*argv, "--", *command]
 
 
+#: Memory a sandbox's fork server may use besides its kernel's cap (TensorFlow imported: ~0.7 GB).
+SERVER_MB = 1024
+
+
+def _memory_cgroup(name: str, megabytes: int) -> Path | None:
+    """A memory cgroup holding at most ``megabytes`` MB (cgroup v1 or v2; no swap), or None.
+
+    Unlike a kernel's ``RLIMIT_DATA``, it counts every page the sandbox's processes use, memory
+    shared through ``memfd`` or ``/dev/shm`` included. Past it, the kernel's OOM killer ends a
+    process of the sandbox: the kernel, which asks to be chosen first (``oom_score_adj``).
+    """
+    if megabytes <= 0:
+        return None
+    limit = str(megabytes * 2**20)
+    for parent, files in (
+        (Path("/sys/fs/cgroup/memory"), ("memory.limit_in_bytes",)),
+        (Path("/sys/fs/cgroup"), ("memory.max", "memory.swap.max")),
+    ):
+        group = parent / name
+        if not (parent / "cgroup.procs").exists() or (files[0] == "memory.max" and not _v2_memory(parent)):
+            continue
+        made = not group.exists()
+        try:
+            group.mkdir(exist_ok=True)  # on cgroup v2, the pids cgroup of the same name
+            (group / files[0]).write_text(limit)
+            for extra in files[1:]:
+                (group / extra).write_text("0")
+            return group
+        except OSError:
+            if made:
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+    return None
+
+
+def _v2_memory(parent: Path) -> bool:
+    try:
+        return "memory" in (parent / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return False
+
+
 def _pids_cgroup(name: str) -> Path | None:
     """A new pids cgroup limited to :data:`PIDS_MAX` processes (cgroup v1 or v2), or None."""
     for parent in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
@@ -399,7 +444,13 @@ class Sandbox:
     """A bwrap sandbox running a fork server for one learner's kernels (see the module docstring)."""
 
     def __init__(
-        self, learner: str = "", *, keras: bool = True, idle_exit: float = 120.0, timeout: float = 120.0
+        self,
+        learner: str = "",
+        *,
+        keras: bool = True,
+        idle_exit: float = 120.0,
+        timeout: float = 120.0,
+        memory_mb: int = 0,
     ):
         reason = problem()
         if reason:
@@ -417,6 +468,9 @@ class Sandbox:
         self.socket = str(self.run_dir / "kernels.sock")
         self.cgroup = _pids_cgroup(self.dir.name)
         self.pids_limit = "cgroup" if self.cgroup else "RLIMIT_NPROC"
+        # memory: a cgroup for the whole sandbox when one can be made (each kernel is also capped
+        # by RLIMIT_DATA in mnistlib.grading.kernel)
+        self.memory_cgroup = _memory_cgroup(self.dir.name, memory_mb + SERVER_MB if memory_mb > 0 else 0)
         env = {k: v for k, v in os.environ.items() if not SECRET.search(k)}
         env.update(SANDBOX_ENV)
         from .. import data
@@ -454,6 +508,8 @@ class Sandbox:
     def _limit_processes(self) -> None:  # in the bwrap process, before it starts
         if self.cgroup is not None:
             (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        if self.memory_cgroup is not None and self.memory_cgroup != self.cgroup:
+            (self.memory_cgroup / "cgroup.procs").write_text(str(os.getpid()))
         else:
             resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_MAX, PIDS_MAX))
 
@@ -479,13 +535,15 @@ class Sandbox:
         self.process.wait()
         if self.cgroup is not None:
             _end_cgroup(self.cgroup)
+        if self.memory_cgroup is not None and self.memory_cgroup != self.cgroup:
+            _end_cgroup(self.memory_cgroup)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 _current: Sandbox | None = None
 
 
-def for_learner(learner: str, *, keras: bool) -> Sandbox:
+def for_learner(learner: str, *, keras: bool, memory_mb: int = 0) -> Sandbox:
     """This process's sandbox for ``learner``: the current one, or a new one in its place.
 
     One sandbox is kept at a time (notebooks are graded one after the other). It serves every
@@ -502,7 +560,7 @@ def for_learner(learner: str, *, keras: bool) -> Sandbox:
         _current.close()
         _current = None
     if _current is None:
-        _current = Sandbox(learner, keras=keras)
+        _current = Sandbox(learner, keras=keras, memory_mb=memory_mb)
         if not _current.isolated:
             print(
                 f"note: grading kernels cannot be isolated from each other here ({_current.isolation}): "

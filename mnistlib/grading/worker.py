@@ -161,10 +161,37 @@ def start(settings: dict, env: dict[str, str]) -> None:
     _worker.update(settings=settings, root=root, api=_api(root), prepared={})
 
 
+def _started_file(folder: str, job: dict) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(f"{job['student']}\0{job['assignment']}".encode()).hexdigest()[:24]
+    return Path(folder) / key
+
+
+def was_started(folder: str, job: dict) -> bool:
+    """Whether a worker was grading ``job`` (and never finished it) in the pool that used ``folder``."""
+    return _started_file(folder, job).exists()
+
+
+def clear_started(folder: str) -> None:
+    for path in Path(folder).iterdir():
+        path.unlink(missing_ok=True)
+
+
 def grade_job(job: dict) -> dict:
-    """Grade one submission in this worker's course (see the module docstring); its result."""
+    """Grade one submission in this worker's course (see the module docstring); its result.
+
+    While it grades, a file in the run's ``started`` folder says so: if the worker dies, the
+    parent knows which notebooks were being graded (:func:`mnistlib.grading.command.run_jobs`).
+    """
+    started = _worker["settings"].get("started")
+    if started:
+        _started_file(started, job).touch()
     try:
-        return _grade(job)
+        result = _grade(job)
+        if started:
+            _started_file(started, job).unlink(missing_ok=True)
+        return result
     finally:
         if _stopped:  # SIGTERM came (nbgrader may have caught its SystemExit): the job has unwound
             shutil.rmtree(_worker["root"].parent, ignore_errors=True)

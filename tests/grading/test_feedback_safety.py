@@ -90,7 +90,7 @@ def test_no_learner_script_survives_into_a_feedback_page(sanitise_template):
     from grading.test_attacks_host import script_traces
 
     marker = "attackmarker"
-    nb, _ = SanitizeFeedbackHTML().preprocess(_learner_notebook(marker), {})
+    nb, _ = SanitizeFeedbackHTML()(_learner_notebook(marker), {})  # as nbgrader calls it
     page, _ = HTMLExporter(sanitize_html=sanitise_template).from_notebook_node(nb)
     assert f"bold {marker}" in page  # harmless HTML is still shown
     assert script_traces(page, marker) == []
@@ -103,6 +103,15 @@ def test_locked_instructor_markdown_is_kept_and_the_autograded_copy_gets_no_note
     instructor = new_markdown_cell("<div class='exercise'>Exercise 1</div>")
     instructor.metadata["nbgrader"] = {"locked": True, "solution": False, "grade": False, "grade_id": "intro"}
     nb.cells.append(instructor)
-    out, _ = SanitizeLearnerHTML().preprocess(nb, {})
+    out, _ = SanitizeLearnerHTML()(nb, {})
     assert out.cells[-1].source == "<div class='exercise'>Exercise 1</div>"
     assert "<script>" not in out.cells[1].source and len(out.cells) == 3
+
+
+def test_harmless_html_such_as_tables_stays_readable():
+    table = "<table><thead><tr><th>digit</th></tr></thead><tbody><tr><td>7</td></tr></tbody></table>"
+    nb = new_notebook(
+        cells=[new_code_cell("df", outputs=[new_output("display_data", data={"text/html": table})])]
+    )
+    out, _ = SanitizeLearnerHTML()(nb, {})
+    assert out.cells[0].outputs[0]["data"]["text/html"] == table

@@ -178,7 +178,7 @@ def test_the_racer_wins_against_a_chmod_by_path(kernel, tmp_path, host):
 def test_the_calls_folder_is_made_through_descriptors_and_the_racer_never_wins(kernel, tmp_path, host):
     _, kc = kernel
     won, swapped = race_the_calls_folder(kc, tmp_path, host, new_calls_folder)
-    assert swapped >= ROUNDS // 2, f"the racer swapped only {swapped} of {ROUNDS} folders"
+    assert swapped >= ROUNDS // 4, f"the racer swapped only {swapped} of {ROUNDS} folders"
     assert won == 0, f"the host files changed in {won} of {ROUNDS} rounds"
 
 
