@@ -126,14 +126,14 @@ def graded(tmp_path_factory, mnist_idx_dir):
 CASES = [(learner, assignment) for learner in LEARNERS for assignment in ASSIGNMENTS]
 
 
-@pytest.mark.parametrize(("learner", "assignment"), CASES, ids=[f"{LEARNERS[l]}-{a}" for l, a in CASES])
+@pytest.mark.parametrize(("learner", "assignment"), CASES, ids=[f"{LEARNERS[who]}-{a}" for who, a in CASES])
 @pytest.mark.parametrize("runner", ["mnistlib", "nbgrader"])
 def test_the_grader_gives_the_notebooks_verdict_and_message(graded, runner, learner, assignment):
     in_notebook = graded["notebook"][learner, assignment]
     assert graded[runner][learner, assignment] == in_notebook
 
 
-@pytest.mark.parametrize(("learner", "assignment"), CASES, ids=[f"{LEARNERS[l]}-{a}" for l, a in CASES])
+@pytest.mark.parametrize(("learner", "assignment"), CASES, ids=[f"{LEARNERS[who]}-{a}" for who, a in CASES])
 def test_no_in_place_change_passes(graded, learner, assignment):
     source = json.loads((REPO / "course" / "source" / assignment / f"{assignment}.ipynb").read_text())
     tests = [
