@@ -52,7 +52,8 @@ def test_bench_trains_notebook_08_and_09_models_with_the_notebooks_settings():
         "09 learning rate?"
     )
     assert "CosineDecay(PEAK_LEARNING_RATE, decay_steps=EPOCHS * steps_per_epoch)" in code
-    assert "math.ceil(0.9 * len(train_x) / BATCH_SIZE)" in code
+    assert "math.ceil(math.floor(len(train_x) * (1 - VALIDATION_SPLIT)) / BATCH_SIZE)" in code
+    assert "VALIDATION_SPLIT = 0.1" in code
     assert "optimizer=keras.optimizers.Adam(learning_rate=schedule)" in code
 
 
