@@ -504,9 +504,9 @@ def grade(
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mnistlib grade",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].replace("``", "`"),  # help is plain text, not reST
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
+        epilog=__doc__.split("\n\n", 1)[1].replace("``", "`"),
     )
     p.add_argument("paths", nargs="+", type=Path, help="notebooks, folders of notebooks, or a class folder")
     p.add_argument(
