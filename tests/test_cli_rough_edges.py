@@ -282,3 +282,13 @@ def test_a_second_course_start_on_the_same_folder_points_to_the_running_server(t
         os.killpg(first.pid, 15)
         first.wait(timeout=60)
         log.close()
+
+
+def test_grade_on_a_file_that_is_not_a_notebook_says_so_first(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a notebook")
+    done = mnistlib_cmd("grade", "--no-sandbox", str(notes))
+    assert done.returncode == 2, done
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"error: {notes}: notes.txt is not a notebook: its text is not valid JSON"), first
+    assert "cannot tell which assignment" not in done.stderr
