@@ -104,8 +104,23 @@ def course_main(argv: list[str]) -> int:
         from .course_start import main as start
 
         return start(argv[1:])
-    parser = argparse.ArgumentParser(prog="mnistlib course", description=course.__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "check", "copy-release", "copy-course", "where", "start"])
+    actions = {
+        "start": "copy the student notebooks into my-work/ and open notebook 01 in JupyterLab "
+        "(see: mnistlib course start --help)",
+        "copy-release": "copy the student notebooks into DEST (a notebook already there is kept)",
+        "copy-course": "make an nbgrader course of your own in DEST (instructors)",
+        "where": "print the folder of the course installed with mnistlib",
+        "build": "regenerate the release and the solutions from the sources (a checkout)",
+        "check": "check that the release and the solutions match their sources (a checkout)",
+    }
+    epilog = "actions:\n" + "\n".join(f"  {name:<13} {text}" for name, text in actions.items())
+    parser = argparse.ArgumentParser(
+        prog="mnistlib course",
+        description=course.__doc__.split("\n\n")[0],
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("action", choices=list(actions), help="what to do (see actions below)")
     parser.add_argument(
         "dest",
         nargs="?",

@@ -754,7 +754,10 @@ REPORT_NOTES = _DOCS / "benchmarks-notes.md"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnistlib bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="mnistlib bench",
+        description=__doc__.split("\n\n")[0].replace("``", "`"),  # plain text, not reST
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run on quick-mode data")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per model (default 3; 1 with --quick)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")

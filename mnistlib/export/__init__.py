@@ -17,11 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     targets = {"gradescope": "mnistlib.export.gradescope", "prairielearn": "mnistlib.export.prairielearn"}
     if not argv or argv[0] not in targets:
-        print(
-            __doc__.split("\n\n")[1], file=sys.stderr if argv[:1] not in (["-h"], ["--help"]) else sys.stdout
-        )
-        if argv[:1] in (["-h"], ["--help"]):
+        if argv[:1] in (["-h"], ["--help"]):  # the whole story, as plain text (no reST markup)
+            print(__doc__.replace("``", "`").strip())
+            print("\nEach engine has its own options: mnistlib export gradescope --help")
             return 0
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
         print(f"error: say which engine: {' or '.join(targets)}", file=sys.stderr)
         return 2
     import importlib

@@ -174,9 +174,9 @@ def run(root: Path) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mnistlib export prairielearn",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].replace("``", "`"),  # help is plain text, not reST
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
+        epilog=__doc__.split("\n\n", 1)[1].replace("``", "`"),
     )
     p.add_argument("assignments", nargs="*", help="assignment ids, e.g. 02-reshaping (default: all nine)")
     p.add_argument(

@@ -162,7 +162,10 @@ def find_jobs(paths: list[Path], assignments: dict[str, set[str]]) -> tuple[list
                 problems.append(f"{path}: no .ipynb notebooks in this folder")
             for file in files:
                 assignment = identify(file, assignments)
-                if assignment is None:
+                unreadable = None if assignment is not None else diagnose.read_submission(file)[1]
+                if unreadable is not None:  # what is wrong with the file comes first: it is not a notebook
+                    problems.append(f"{file}: {unreadable['message']}")
+                elif assignment is None:
                     problems.append(
                         f"{file}: cannot tell which assignment this is; name it after one of "
                         f"{', '.join(f'{a}.ipynb' for a in assignments)}"
@@ -554,9 +557,9 @@ def grade(
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mnistlib grade",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].replace("``", "`"),  # help is plain text, not reST
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
+        epilog=__doc__.split("\n\n", 1)[1].replace("``", "`"),
     )
     p.add_argument("paths", nargs="+", type=Path, help="notebooks, folders of notebooks, or a class folder")
     p.add_argument(
