@@ -325,7 +325,7 @@ def render_threads(t: dict) -> list[str]:
             )
     lines += [
         "",
-        "Grading (idle machine, sandboxed as by default; seconds):",
+        "Grading, in the idle condition (sandboxed, as by default; seconds):",
         "",
         "| class | today | budget |",
         "|---|---|---|",
@@ -348,6 +348,8 @@ def render_threads(t: dict) -> list[str]:
         f"shared with other work (the *idle* condition was not idle), on {t['machine']['date']}.",
         "",
     ]
+    if t.get("note"):
+        lines += [t["note"], ""]
     return lines
 
 
