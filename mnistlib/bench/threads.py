@@ -323,23 +323,24 @@ def render_threads(t: dict) -> list[str]:
             lines.append(
                 f"| notebook {key}, s | {name} | {cells[0]} | {cells[1]} | {r['budget_over_today']:.2f} | {vs} |"
             )
-    lines += [
-        "",
-        "Grading, in the idle condition (sandboxed, as by default; seconds):",
-        "",
-        "| class | today | budget |",
-        "|---|---|---|",
-    ]
-    for key, row in t["grading"].items():
-        lines.append(f"| {key} | {_cell(row['today'], 1)} | {_cell(row['budget'], 1)} |")
-    speedups = grading_speedups(t)
-    if speedups:
+    if t["grading"]:
         lines += [
             "",
-            "`--jobs 2` against `--jobs 1` (medians): "
-            + "; ".join(f"{setting} {value:.2f}x" for setting, value in speedups.items())
-            + ".",
+            "Grading, in the idle condition (sandboxed, as by default; seconds):",
+            "",
+            "| class | today | budget |",
+            "|---|---|---|",
         ]
+        for key, row in t["grading"].items():
+            lines.append(f"| {key} | {_cell(row['today'], 1)} | {_cell(row['budget'], 1)} |")
+        speedups = grading_speedups(t)
+        if speedups:
+            lines += [
+                "",
+                "`--jobs 2` against `--jobs 1` (medians): "
+                + "; ".join(f"{setting} {value:.2f}x" for setting, value in speedups.items())
+                + ".",
+            ]
     load = t["loadavg_1min"]
     lines += [
         "",
