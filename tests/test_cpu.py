@@ -94,6 +94,14 @@ def test_cgroup_v2_in_a_container_whose_mount_root_is_its_own_cgroup(tmp_path):
     assert cpu.cgroup_quota(proc) == 1.0
     proc2 = fake_proc(tmp_path / "b", "0::/docker/abc\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"])
     assert cpu.cgroup_quota(proc2) == 1.0, "the path in the mount is relative to the mount's root"
+    (root / "other").mkdir()
+    (root / "other" / "cpu.max").write_text("20000 100000\n")
+    proc3 = fake_proc(
+        tmp_path / "c", "0::/docker/abc/../other\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"]
+    )
+    assert cpu.cgroup_quota(proc3) == 1.0, "never outside the mount"
+    proc4 = fake_proc(tmp_path / "d", "0::/docker/abcdef\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"])
+    assert cpu.cgroup_quota(proc4) == 1.0, "/docker/abcdef is not inside /docker/abc"
 
 
 def test_cgroup_v1_quota_is_read_from_cfs_files_of_the_cpu_hierarchy(tmp_path):
