@@ -277,3 +277,16 @@ def test_a_grading_kernel_forked_from_the_fork_server_gets_its_share(tmp_path):
     assert found["blas"] and set(found["blas"]) == {expected}, "the BLAS pool was sized in the forked kernel"
     assert found["env"] == str(expected), "TensorFlow reads its share when its runtime starts"
     assert found["tf_compute"] == expected, "and starts that many compute threads"
+
+
+def test_a_bad_choice_in_setup_notebook_is_shown_not_silenced():
+    """setup_notebook silences TensorFlow's start-up noise on stderr, but not this warning."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from mnistlib import setup_notebook; setup_notebook()"],
+        env={**os.environ, cpu.THREADS_ENV: "lots"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "MNISTLIB_THREADS='lots' is not a number of threads" in done.stderr

@@ -222,8 +222,10 @@ def grade_class(solutions: Path, size: int, repeats: int) -> dict:
                         cwd=tmp, env=_clean_env(extra), capture_output=True, text=True,
                     )  # fmt: skip
                     seconds = time.perf_counter() - started
-                    if done.returncode != 0:
+                    if done.returncode not in (0, 1):  # 1: not every learner got full marks (e.g. a timeout)
                         raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+                    if done.returncode == 1:
+                        _log(f"{key}, {setting}: not every learner got full marks:\n{done.stdout[-1000:]}")
                     rows.setdefault(key, {s: [] for s in SETTINGS})[setting].append(seconds)
                     _log(f"{key}, {setting}: {seconds:.1f} s")
     return {key: {setting: _spread(values) for setting, values in row.items()} for key, row in rows.items()}
@@ -332,7 +334,7 @@ def render_threads(t: dict) -> list[str]:
             "|---|---|---|",
         ]
         for key, row in t["grading"].items():
-            lines.append(f"| {key} | {_cell(row['today'], 1)} | {_cell(row['budget'], 1)} |")
+            lines.append(f"| {key} | {' | '.join(_cell(row[s], 1) if s in row else '-' for s in SETTINGS)} |")
         speedups = grading_speedups(t)
         if speedups:
             lines += [
@@ -375,7 +377,7 @@ def grading_speedups(t: dict) -> dict:
     two = next((row for key, row in t["grading"].items() if key.endswith("--jobs 2")), None)
     if not one or not two:
         return {}
-    return {setting: one[setting]["median"] / two[setting]["median"] for setting in SETTINGS}
+    return {s: one[s]["median"] / two[s]["median"] for s in SETTINGS if s in one and s in two}
 
 
 # ----------------------------------------------------------------------------- the workers
