@@ -129,15 +129,16 @@ def cgroup_quota(proc: Path = Path("/proc/self")) -> float | None:
         else:
             continue
         # The process's cgroup as seen in this mount (in a container the mount's root is its own cgroup).
-        relative = os.path.relpath(path, root) if path.startswith(root) else "."
-        folder = (mountpoint / relative).resolve() if relative != "." else mountpoint
-        if not str(folder).startswith(str(mountpoint)) or not folder.is_dir():
+        inside = path == root or path.startswith(root.rstrip("/") + "/")
+        relative = os.path.relpath(path, root) if inside else "."
+        folder = mountpoint / relative if relative != "." else mountpoint
+        if ".." in Path(relative).parts or not folder.is_dir():
             folder = mountpoint
         while True:  # a quota on any ancestor limits this cgroup too
             quota = read(folder)
             if quota is not None:
                 quotas.append(quota)
-            if folder == mountpoint:
+            if folder == mountpoint or folder == folder.parent:
                 break
             folder = folder.parent
     return min(quotas) if quotas else None

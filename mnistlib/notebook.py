@@ -76,12 +76,12 @@ def load_tensorflow_quietly():
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     limit_malloc_arenas()
+    from . import cpu
+
+    cpu.apply()  # thread pools sized to this process's CPUs, before TensorFlow's runtime starts them
     with silenced_stderr():
         import tensorflow as tf
 
-        from . import cpu
-
-        cpu.apply()  # thread pools sized to this process's CPUs, before the runtime starts them
         tf.config.list_physical_devices()  # device discovery prints the cuInit notice
         tf.constant(0.0) + 1.0  # the first op initialises the runtime
         import keras

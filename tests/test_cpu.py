@@ -94,6 +94,14 @@ def test_cgroup_v2_in_a_container_whose_mount_root_is_its_own_cgroup(tmp_path):
     assert cpu.cgroup_quota(proc) == 1.0
     proc2 = fake_proc(tmp_path / "b", "0::/docker/abc\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"])
     assert cpu.cgroup_quota(proc2) == 1.0, "the path in the mount is relative to the mount's root"
+    (root / "other").mkdir()
+    (root / "other" / "cpu.max").write_text("20000 100000\n")
+    proc3 = fake_proc(
+        tmp_path / "c", "0::/docker/abc/../other\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"]
+    )
+    assert cpu.cgroup_quota(proc3) == 1.0, "never outside the mount"
+    proc4 = fake_proc(tmp_path / "d", "0::/docker/abcdef\n", [f"/docker/abc {root} rw - cgroup2 cgroup2 rw"])
+    assert cpu.cgroup_quota(proc4) == 1.0, "/docker/abcdef is not inside /docker/abc"
 
 
 def test_cgroup_v1_quota_is_read_from_cfs_files_of_the_cpu_hierarchy(tmp_path):
@@ -269,3 +277,16 @@ def test_a_grading_kernel_forked_from_the_fork_server_gets_its_share(tmp_path):
     assert found["blas"] and set(found["blas"]) == {expected}, "the BLAS pool was sized in the forked kernel"
     assert found["env"] == str(expected), "TensorFlow reads its share when its runtime starts"
     assert found["tf_compute"] == expected, "and starts that many compute threads"
+
+
+def test_a_bad_choice_in_setup_notebook_is_shown_not_silenced():
+    """setup_notebook silences TensorFlow's start-up noise on stderr, but not this warning."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from mnistlib import setup_notebook; setup_notebook()"],
+        env={**os.environ, cpu.THREADS_ENV: "lots"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "MNISTLIB_THREADS='lots' is not a number of threads" in done.stderr

@@ -222,8 +222,10 @@ def grade_class(solutions: Path, size: int, repeats: int) -> dict:
                         cwd=tmp, env=_clean_env(extra), capture_output=True, text=True,
                     )  # fmt: skip
                     seconds = time.perf_counter() - started
-                    if done.returncode != 0:
+                    if done.returncode not in (0, 1):  # 1: not every learner got full marks (e.g. a timeout)
                         raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+                    if done.returncode == 1:
+                        _log(f"{key}, {setting}: not every learner got full marks:\n{done.stdout[-1000:]}")
                     rows.setdefault(key, {s: [] for s in SETTINGS})[setting].append(seconds)
                     _log(f"{key}, {setting}: {seconds:.1f} s")
     return {key: {setting: _spread(values) for setting, values in row.items()} for key, row in rows.items()}
@@ -323,23 +325,24 @@ def render_threads(t: dict) -> list[str]:
             lines.append(
                 f"| notebook {key}, s | {name} | {cells[0]} | {cells[1]} | {r['budget_over_today']:.2f} | {vs} |"
             )
-    lines += [
-        "",
-        "Grading (idle machine, sandboxed as by default; seconds):",
-        "",
-        "| class | today | budget |",
-        "|---|---|---|",
-    ]
-    for key, row in t["grading"].items():
-        lines.append(f"| {key} | {_cell(row['today'], 1)} | {_cell(row['budget'], 1)} |")
-    speedups = grading_speedups(t)
-    if speedups:
+    if t["grading"]:
         lines += [
             "",
-            "`--jobs 2` against `--jobs 1` (medians): "
-            + "; ".join(f"{setting} {value:.2f}x" for setting, value in speedups.items())
-            + ".",
+            "Grading, in the idle condition (sandboxed, as by default; seconds):",
+            "",
+            "| class | today | budget |",
+            "|---|---|---|",
         ]
+        for key, row in t["grading"].items():
+            lines.append(f"| {key} | {' | '.join(_cell(row[s], 1) if s in row else '-' for s in SETTINGS)} |")
+        speedups = grading_speedups(t)
+        if speedups:
+            lines += [
+                "",
+                "`--jobs 2` against `--jobs 1` (medians): "
+                + "; ".join(f"{setting} {value:.2f}x" for setting, value in speedups.items())
+                + ".",
+            ]
     load = t["loadavg_1min"]
     lines += [
         "",
@@ -348,6 +351,8 @@ def render_threads(t: dict) -> list[str]:
         f"shared with other work (the *idle* condition was not idle), on {t['machine']['date']}.",
         "",
     ]
+    if t.get("note"):
+        lines += [t["note"], ""]
     return lines
 
 
@@ -372,7 +377,7 @@ def grading_speedups(t: dict) -> dict:
     two = next((row for key, row in t["grading"].items() if key.endswith("--jobs 2")), None)
     if not one or not two:
         return {}
-    return {setting: one[setting]["median"] / two[setting]["median"] for setting in SETTINGS}
+    return {s: one[s]["median"] / two[s]["median"] for s in SETTINGS if s in one and s in two}
 
 
 # ----------------------------------------------------------------------------- the workers
