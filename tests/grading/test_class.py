@@ -144,13 +144,23 @@ def test_stopping_the_command_stops_its_workers_and_kernels(stop, tmp_path):
             assert run.returncode == 130
             assert "grading stopped before it finished; nothing was written" in stderr
         assert not (tmp_path / "grades.csv").exists()
-        left_behind = set(Path(tempfile.gettempdir()).glob(f"{grading_sandbox.PREFIX}*")) - sandboxes_before
+        new = set(Path(tempfile.gettempdir()).glob(f"{grading_sandbox.PREFIX}*")) - sandboxes_before
+        ours = {p.pid for p in family}  # other grading runs on this machine make sandboxes in /tmp too
+        left_behind = {folder for folder in new if _owner_pid(folder) in ours}
         assert left_behind == set()  # the worker closed its sandbox on its way out
     finally:
         for process in _alive(parent):
             process.kill()
         if run.poll() is None:
             run.kill()
+
+
+def _owner_pid(folder: Path) -> int | None:
+    """The pid of the process that made a sandbox folder (its owner file: "PID START"), if readable."""
+    try:
+        return int((folder / grading_sandbox.OWNER_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _command_line(process) -> str:
