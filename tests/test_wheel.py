@@ -42,7 +42,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from course_wheels import DOC, SECTION, built, fresh_venv
+from course_wheels import DOC, built, fresh_venv
 from doc_commands import REPO, block
 from fresh_clone import run_block, run_script
 
@@ -53,6 +53,7 @@ from mnistlib.markers import MARKER_LINE
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
+SECTION = "3. JupyterHub with nbgrader's exchange"  # block 0 (the build) is run by course_wheels.built
 DOC_WHEEL = "mnist_keras_course-0.1.0-py3-none-any.whl"  # the file names the page shows
 DOC_GRADER_WHEEL = "mnist_keras_course_grader-0.1.0-py3-none-any.whl"
 #: What only the grader's distribution ships (grader/pyproject.toml, grader/split.py).

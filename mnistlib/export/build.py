@@ -104,6 +104,11 @@ def build_wheel(into: Path, given: Path | None = None) -> Path:
     return wheels[-1]
 
 
+def both_wheels(learner: Path) -> list[Path]:
+    """The learner's wheel that :func:`build_wheel` returned, and the grader's beside it."""
+    return [learner, learner.with_name(learner.name.replace(WHEEL_PREFIX, GRADER_WHEEL_PREFIX, 1))]
+
+
 def mnist_files() -> dict[str, Path]:
     """The four verified MNIST files of this machine's cache; :class:`ExportError` when not there."""
     folder = Path(os.environ["MNISTLIB_DATA"]) if os.environ.get("MNISTLIB_DATA") else data.cache_dir()

@@ -49,7 +49,7 @@ def export(assignments: list[str], out: Path, *, wheel: Path | None, timeout: in
                 "setup.sh": build.script("setup.sh").encode(),
                 "run_autograder": build.script("run_autograder").encode(),
                 build.CONFIG: build.config_bytes(configs[assignment]),
-                f"wheels/{wheel_file.name}": wheel_file,
+                **{f"wheels/{w.name}": w for w in build.both_wheels(wheel_file)},  # learner's + grader's
                 "mnist/SHA256SUMS": build.sha256sums(mnist).encode(),
                 **{f"mnist/{name}": path for name, path in mnist.items()},
             }

@@ -124,7 +124,7 @@ def export(assignments: list[str], out: Path, *, wheel: Path | None, image: str,
         wheel_file = build.build_wheel(Path(tmp), wheel)
         image_files: dict[str, bytes | Path] = {
             "Dockerfile": build.script("Dockerfile").encode(),
-            f"wheels/{wheel_file.name}": wheel_file,
+            **{f"wheels/{w.name}": w for w in build.both_wheels(wheel_file)},  # learner's + grader's
             "mnist/SHA256SUMS": build.sha256sums(mnist).encode(),
             **{f"mnist/{name}": path for name, path in mnist.items()},
         }

@@ -19,10 +19,13 @@ Design
   sandbox serves one learner only. The server imports TensorFlow only when the
   notebook uses Keras (:func:`needs_keras`), so NumPy-only notebooks start cheaply.
 * Inside bwrap: no network (``--unshare-net``), its own PID namespace, a new session,
-  death with the grading process; read-only views of ``/usr``, ``/etc``, ``/lib*``,
+  death with the grading process; read-only views of ``/usr``, ``/lib*``,
   ``/bin``, the Python installation, the venv, the ``mnistlib`` package folder only
   (never the repository: ``course/``, ``solutions/`` and the gradebook stay out of
-  sight) and the MNIST cache (filled from outside first: no network inside); a private tmpfs of :data:`TMPFS_MB` MB at
+  sight) and the MNIST cache (filled from outside first: no network inside); the answer
+  key hidden inside the package (:func:`answer_key_paths`: the checks and an installed
+  course's ``source/`` under empty read-only tmpfs); an ``/etc`` of its own with only
+  :data:`ETC_KEPT` and short ``passwd``/``group`` files; a private tmpfs of :data:`TMPFS_MB` MB at
   :data:`WORKSPACE` holding HOME, IPython's and matplotlib's folders and a copy of
   each notebook's folder; a small private ``/tmp``. Nothing of the grading user's
   home is visible.

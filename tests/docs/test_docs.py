@@ -50,7 +50,7 @@ RUN_BY = {
         ("docs/instructor.md", "2. Single machine", n): ["docs/test_instructor.py::walkthrough"]
         for n in range(8)
     },
-    ("docs/instructor.md", "3. JupyterHub with nbgrader's exchange", 0): ["test_wheel.py::installed"],
+    ("docs/instructor.md", "3. JupyterHub with nbgrader's exchange", 0): ["course_wheels.py::built"],
     ("docs/instructor.md", "3. JupyterHub with nbgrader's exchange", 1): ["test_wheel.py::installed"],
     ("docs/instructor.md", "3. JupyterHub with nbgrader's exchange", 2): [
         "test_wheel.py::test_instructor_copies_the_course_and_nbgrader_runs_from_the_copy"
