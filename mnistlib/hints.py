@@ -112,9 +112,7 @@ def hint(exercise=None) -> None:
     if name not in EXERCISES:
         close = difflib.get_close_matches(name, list(EXERCISES), n=1, cutoff=0.6)
         if close:
-            print(
-                f'There are no hints for {name!r}, no exercise has that name. Did you mean hint("{close[0]}")?'
-            )
+            print(f'There are no hints for {name!r}, no exercise has that name. Did you mean "{close[0]}"?')
         else:
             print(
                 f"There are no hints for {name!r}, no exercise has that name. The exercises are: {', '.join(EXERCISES)}."

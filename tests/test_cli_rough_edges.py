@@ -81,7 +81,7 @@ def test_hint_without_an_argument_reads_the_progress_file_in_a_new_kernel(capsys
 def test_a_misspelt_exercise_gets_a_did_you_mean(capsys, typed, meant):
     mnistlib.hint(typed)
     out = capsys.readouterr().out
-    assert f'Did you mean hint("{meant}")?' in out
+    assert f'Did you mean "{meant}"?' in out
     assert "The exercises are" not in out  # not the list of all 24
 
 
@@ -169,7 +169,7 @@ def test_hint_command(tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("flatten_images:\n  idea:"), done
     assert "the next rung of help for an exercise" in mnistlib_cmd("--help").stdout
     done = mnistlib_cmd("hint", "lable_counts", env=env)
-    assert 'Did you mean hint("label_counts")?' in done.stdout
+    assert 'Did you mean "label_counts"?' in done.stdout
 
 
 def test_course_help_describes_every_action():
