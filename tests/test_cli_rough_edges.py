@@ -17,6 +17,7 @@ import pytest
 
 import mnistlib
 from mnistlib import hints, progress
+from mnistlib.exercises import EXERCISES
 
 
 def mnistlib_cmd(*args, cwd=None, env=None, timeout=120) -> subprocess.CompletedProcess:
@@ -86,9 +87,9 @@ def test_a_misspelt_exercise_gets_a_did_you_mean(capsys, typed, meant):
 
 
 def test_every_rung_speaks_to_the_learner_not_about_them():
-    for exercise, rungs in hints.RUNGS.items():
+    for exercise, record in EXERCISES.items():
         for level in (1, 2):
-            text = rungs.text(level).lower()
+            text = hints.rung_text(record, level).lower()
             assert "the learner" not in text and "learner's" not in text, (exercise, level, text)
 
 

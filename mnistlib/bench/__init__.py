@@ -37,7 +37,6 @@ import argparse
 import ast
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from ..course import checkout
-from .machine import machine_info  # noqa: F401 - part of the bench API
+from .machine import cpu_ticks, machine_info, machine_load  # noqa: F401 - part of the bench API
 
 #: bench measures a checkout of the repository (its solutions/) and writes into its docs/;
 #: REPO is None when mnistlib is installed from a wheel, and then bench says so and stops.
@@ -268,27 +267,6 @@ def spread(values: list[float]) -> dict:
         "spread": (max(values) - min(values)) / median,
         "n": len(values),
     }
-
-
-def cpu_ticks() -> dict | None:
-    """Cumulative CPU time of the whole machine by state (Linux ``/proc/stat``), or None elsewhere."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except (OSError, IndexError):
-        return None
-    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
-    return {name: int(value) for name, value in zip(names, fields, strict=False)}
-
-
-def machine_load(before: dict | None, after: dict | None) -> dict:
-    """What else the machine did while we measured: the load average, and the share of CPU time
-    stolen by the hypervisor (a virtual machine's neighbours) between two :func:`cpu_ticks` readings."""
-    load = {"loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-    if before and after:
-        total = sum(after.values()) - sum(before.values())
-        if total > 0:
-            load["steal"] = (after.get("steal", 0) - before.get("steal", 0)) / total
-    return load
 
 
 def interleaved(tasks: dict, rounds: int) -> dict[str, list[float]]:

@@ -37,3 +37,24 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "date": _dt.date.today().isoformat(),
     }
+
+
+def cpu_ticks() -> dict | None:
+    """Cumulative CPU time of the whole machine by state (Linux ``/proc/stat``), or None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    return {name: int(value) for name, value in zip(names, fields, strict=False)}
+
+
+def machine_load(before: dict | None, after: dict | None) -> dict:
+    """What else the machine did while we measured: the load average, and the share of CPU time
+    stolen by the hypervisor (a virtual machine's neighbours) between two :func:`cpu_ticks` readings."""
+    load = {"loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    if before and after:
+        total = sum(after.values()) - sum(before.values())
+        if total > 0:
+            load["steal"] = (after.get("steal", 0) - before.get("steal", 0)) / total
+    return load

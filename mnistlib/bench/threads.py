@@ -107,9 +107,9 @@ def condition(name: str):
 
 
 def _measure(args: list[str], env: dict, preexec) -> dict:
-    """Run this module's worker (``python -m mnistlib.bench.threads ARGS``); return its result."""
+    """Run this module's worker (``python -m mnistlib.bench.threads_worker ARGS``); return its result."""
     done = subprocess.run(
-        [sys.executable, "-m", "mnistlib.bench.threads", *args],
+        [sys.executable, "-m", "mnistlib.bench.threads_worker", *args],
         env=env,
         preexec_fn=preexec,
         capture_output=True,
@@ -138,7 +138,7 @@ def bench_threads(solutions: Path, quick: bool, conditions=CONDITIONS) -> dict:
     The speed rows first, then grading, then the notebooks; after each measurement the results so far
     are written to :data:`PARTIAL`.
     """
-    from . import cpu_ticks, machine_info, machine_load
+    from .machine import cpu_ticks, machine_info, machine_load
     from .scale import Cgroup
 
     if not Cgroup.available():
@@ -380,36 +380,4 @@ def grading_speedups(t: dict) -> dict:
     return {s: one[s]["median"] / two[s]["median"] for s in SETTINGS if s in one and s in two}
 
 
-# ----------------------------------------------------------------------------- the workers
-
-
-def _worker(argv: list[str]) -> dict:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m mnistlib.bench.threads")
-    sub = parser.add_subparsers(dest="what", required=True)
-    speed = sub.add_parser("speed")
-    speed.add_argument("--rounds", type=int, default=SPEED_ROUNDS)
-    speed.add_argument("--quick", action="store_true")
-    notebook = sub.add_parser("notebook")
-    notebook.add_argument("id")
-    notebook.add_argument("mode", choices=("quick", "full"))
-    args = parser.parse_args(argv)
-    from . import SOLUTIONS
-
-    if args.what == "speed":
-        from . import bench_speed
-
-        measured = bench_speed(args.quick, rounds=args.rounds)
-        return {"spread": measured["spread"], "budget": str(cpu.applied().get("budget") or cpu.budget())}
-    from .memory import run_notebook_measured
-
-    with tempfile.TemporaryDirectory() as tmp:
-        measured = run_notebook_measured(
-            SOLUTIONS / f"{args.id}.ipynb", quick=args.mode == "quick", workdir=Path(tmp)
-        )
-    return {"seconds": measured["seconds"], "budget": str(cpu.budget())}
-
-
-if __name__ == "__main__":
-    print(RESULT + json.dumps(_worker(sys.argv[1:])), flush=True)
+# ----------------------------------------------------------------------------- the workers: bench.threads_worker

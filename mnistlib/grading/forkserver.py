@@ -57,7 +57,13 @@ from pathlib import Path
 
 from ..notebook import MALLOC_ARENAS, silenced_stderr
 from . import inside, isolation
-from .kernel import RELAYED_SIGNALS, REQUEST_HEADER, run_kernel
+from .kernel import (
+    REQUEST_HEADER,
+    as_unprivileged_user,
+    prctl_death_signal,
+    run_kernel,
+    stand_in,
+)
 
 #: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
 SUPPORTED = sys.platform.startswith("linux")
@@ -118,7 +124,6 @@ def notebook_modules() -> list[str]:
 KERAS_ENV = "MNISTLIB_FORKSERVER_KERAS"
 
 # Linux constants (prctl, unshare).
-PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
 
 
@@ -268,11 +273,6 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
                 del kernels[kernel["pid"]]
 
 
-def _prctl_death_signal(signum: int) -> None:
-    """Have this process get ``signum`` when its parent exits (Linux ``PR_SET_PDEATHSIG``)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signum))
-
-
 def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, list[str]]:
     """In a sandbox: copy the notebook's folder (and the connection file) into the private tmpfs.
 
@@ -291,7 +291,7 @@ def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, li
     shutil.copytree(request["files"], cwd, symlinks=True)
     argv = list(argv)
     if "-f" in argv:
-        connection = cwd.parent / f"{name}.json"  # deleted with the folder (see _stand_in)
+        connection = cwd.parent / f"{name}.json"  # deleted with the folder (see stand_in)
         shutil.copyfile(argv[argv.index("-f") + 1], connection)
         argv[argv.index("-f") + 1] = str(connection)
         os.chmod(connection, 0o666)
@@ -309,7 +309,7 @@ def _kernel_namespaces(workdir: str) -> bool:
 
     Called in the forked child; returns in the kernel (True), or False when the namespaces could
     not be made (then the kernel runs in this process, and the server kills its process group at
-    the end). Two processes stay behind, each :func:`_stand_in` for the next: this child (in the
+    the end). Two processes stay behind, each :func:`stand_in` for the next: this child (in the
     server's namespace; it deletes the kernel's working copy ``workdir`` at the end) and PID 1 of
     the new namespace, a small init whose exit ends the namespace and every process in it. The
     kernel itself is PID 2, so that it can die like any process (a PID 1 ignores even its own
@@ -338,52 +338,13 @@ def _isolated_kernel(request: dict, argv: list[str], env: dict) -> tuple[str, li
 
 
 def _stand_ins(workdir: str) -> None:
-    """Fork twice, each parent a :func:`_stand_in` for its child: returns in the grandchild, PID 2
+    """Fork twice, each parent a :func:`stand_in` for its child: returns in the grandchild, PID 2
     of the PID namespace just made (see :func:`_kernel_namespaces`)."""
     for cleanup in (workdir, None):
         pid = os.fork()
         if pid:
-            _stand_in(pid, cleanup)  # never returns
-        _prctl_death_signal(signal.SIGKILL)
-
-
-def _stand_in(pid: int, workdir: str | None) -> None:
-    """Relay the signals this process gets to child ``pid``, reap every child until ``pid`` exits,
-    delete ``workdir`` and its connection file, and exit with ``pid``'s status."""
-
-    def relay(signum, _frame):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-
-    for signum in RELAYED_SIGNALS:
-        signal.signal(signum, relay)
-    while True:  # as a namespace's init, also reap the orphans the kernel leaves
-        done, status = os.wait()
-        if done == pid:
-            break
-    if workdir:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            os.remove(f"{workdir}.json")
-    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
-
-
-def as_unprivileged_user(cwd: str, argv: list[str], env) -> tuple[str, list[str]]:
-    """Without a sandbox, as root: prepare the kernel's own folder (:func:`kernel_user.enter`), then
-    fork; this process stands in for the kernel (relays signals, deletes the folder at the end,
-    exits with its status) and the child returns as the unprivileged user, ready to be the kernel.
-    Returns the kernel's working folder and ``argv``; updates ``env`` for it."""
-    from . import kernel_user
-
-    cwd, argv, top = kernel_user.enter(cwd, argv, env)
-    pid = os.fork()
-    if pid:
-        _stand_in(pid, top)  # never returns
-    _prctl_death_signal(signal.SIGKILL)
-    kernel_user.become()
-    return cwd, argv
+            stand_in(pid, cleanup)  # never returns
+        prctl_death_signal(signal.SIGKILL)
 
 
 def _child(request: dict, fds: list[int], close: list[int]) -> None:
@@ -393,7 +354,7 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
         for fd in close:
             os.close(fd)
         os.setsid()  # out of the server's session: signals for the server are not for kernels
-        _prctl_death_signal(signal.SIGKILL)  # the server gone (even killed), its kernels go too
+        prctl_death_signal(signal.SIGKILL)  # the server gone (even killed), its kernels go too
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)

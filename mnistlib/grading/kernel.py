@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -174,6 +175,54 @@ RELAYED_SIGNALS = (
     signal.SIGUSR2,
 )
 
+
+PR_SET_PDEATHSIG = 1
+
+
+def prctl_death_signal(signum: int) -> None:
+    """Have this process get ``signum`` when its parent exits (Linux ``PR_SET_PDEATHSIG``)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signum))
+
+
+def stand_in(pid: int, workdir: str | None) -> None:
+    """Relay the signals this process gets to child ``pid``, reap every child until ``pid`` exits,
+    delete ``workdir`` and its connection file, and exit with ``pid``'s status."""
+
+    def relay(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for signum in RELAYED_SIGNALS:
+        signal.signal(signum, relay)
+    while True:  # as a namespace's init, also reap the orphans the kernel leaves
+        done, status = os.wait()
+        if done == pid:
+            break
+    if workdir:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.remove(f"{workdir}.json")
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
+def as_unprivileged_user(cwd: str, argv: list[str], env) -> tuple[str, list[str]]:
+    """Without a sandbox, as root: prepare the kernel's own folder (:func:`kernel_user.enter`), then
+    fork; this process stands in for the kernel (relays signals, deletes the folder at the end,
+    exits with its status) and the child returns as the unprivileged user, ready to be the kernel.
+    Returns the kernel's working folder and ``argv``; updates ``env`` for it."""
+    from . import kernel_user
+
+    cwd, argv, top = kernel_user.enter(cwd, argv, env)
+    pid = os.fork()
+    if pid:
+        stand_in(pid, top)  # never returns
+    prctl_death_signal(signal.SIGKILL)
+    kernel_user.become()
+    return cwd, argv
+
+
 #: What a launcher sends a fork server first: the length of the JSON request that follows.
 REQUEST_HEADER = struct.Struct("!I")
 
@@ -290,8 +339,6 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
         os.execv(sys.executable, [sys.executable, "-m", "mnistlib.grading.kernel", *sys.argv[1:]])
     if args.as_user and os.geteuid() == 0:
-        from .forkserver import as_unprivileged_user
-
         cwd, kernel_argv = as_unprivileged_user(os.getcwd(), kernel_argv, os.environ)
         os.chdir(cwd)
     run_kernel(kernel_argv, args.memory_mb, args.max_output_kb)
