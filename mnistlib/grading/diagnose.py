@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN, strip_marker_lines
-from .kernel import OUTPUT_CUT_NOTICE
+from .kernel import GRADER_CUT_NOTE, OUTPUT_CUT_NOTICE
 
 # nbformat's jsonschema builds some forty parsers for IRI formats when the optional
 # rfc3987_syntax package is installed (JupyterLab pulls it in): seconds of CPU in every
@@ -38,6 +38,7 @@ HIDDEN_NOTE = "# ... hidden tests: not shown (their messages appear in the outpu
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CUT_MARK = OUTPUT_CUT_NOTICE.split("{")[0]
+_GRADER_CUT_MARK = GRADER_CUT_NOTE.split("}")[1].split("{")[0]  # " passed the grader's limit of "
 
 
 def note(kind: str, message: str) -> dict:
@@ -405,7 +406,7 @@ def execution_notes(executed, *, timeout: int, memory_mb: int) -> list[dict]:
         outputs = cell.get("outputs", [])
         timed_out = any(_is_timeout(o) for o in outputs)
         text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-        if _CUT_MARK in text or _TRUNCATED in text:
+        if _CUT_MARK in text or _GRADER_CUT_MARK in text or _TRUNCATED in text:
             notes.append(
                 note(
                     "output",

@@ -49,6 +49,12 @@ from . import limits
 OUTPUT_CUT_NOTICE = (
     "[mnistlib grader: this cell printed more than {kb} KB; the rest of its output was dropped]"
 )
+#: The note the grader itself (:class:`~mnistlib.grading.preprocessors.GradingExecute`) leaves in a
+#: cell whose output passed one of its limits, outside the kernel (what was cut, and the limit).
+GRADER_CUT_NOTE = (
+    "[mnistlib grader: {what} passed the grader's limit of {limit}; the rest of it was dropped, "
+    "and is not in the graded notebook or the feedback]"
+)
 
 
 #: What jupyter_client raises when a kernel never answered its first request (or died before it did).

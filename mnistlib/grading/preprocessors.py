@@ -64,7 +64,7 @@ from . import sandbox as grading_sandbox
 from . import usage as grading_usage
 from .bridge import learner_names
 from .diagnose import HIDDEN_NOTE, RESTORED_NOTE, hide_hidden_region
-from .kernel import limited_kernel_argv, never_answered
+from .kernel import GRADER_CUT_NOTE, limited_kernel_argv, never_answered
 
 
 def new_calls_folder(parent: str, owner=None) -> str:
@@ -513,10 +513,7 @@ _COUNTED = frozenset(
 )
 
 #: The note left in a cell whose output passed a limit (what was cut, and the limit).
-OUTPUT_CUT_NOTE = (
-    "[mnistlib grader: {what} passed the grader's limit of {limit}; the rest of it was dropped, "
-    "and is not in the graded notebook or the feedback]"
-)
+OUTPUT_CUT_NOTE = GRADER_CUT_NOTE
 
 
 class _OutputBudget:
