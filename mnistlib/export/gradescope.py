@@ -97,18 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wheel", type=Path, help="the course wheel to install (default: built from this checkout)"
     )
-    p.add_argument(
-        "--timeout",
-        type=int,
-        default=limits.CELL_TIMEOUT_S,
-        help=f"seconds a cell may run (default {limits.CELL_TIMEOUT_S})",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=int,
-        default=limits.MEMORY_MB,
-        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
-    )
+    limits.add_arguments(p)
     p.add_argument(
         "--hidden-visibility",
         default="after_published",

@@ -198,18 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds PrairieLearn lets one grading job run (default 300; PrairieLearn's own default, 30, "
         "is shorter than a notebook's grading, see docs/benchmarks.md)",
     )
-    p.add_argument(
-        "--timeout",
-        type=int,
-        default=limits.CELL_TIMEOUT_S,
-        help=f"seconds a cell may run (default {limits.CELL_TIMEOUT_S})",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=int,
-        default=limits.MEMORY_MB,
-        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
-    )
+    limits.add_arguments(p)
     return p
 
 

@@ -50,7 +50,9 @@ def _is_test(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _parse(source: str):
+def parse_cell(source: str):
+    """A code cell's syntax tree, IPython's ``%`` magics and ``!`` shell lines blanked; None when
+    it does not parse."""
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
     try:
         return ast.parse("\n".join(lines))
@@ -64,7 +66,7 @@ def _module_hits(name: str) -> bool:
 
 def reaches(code: str) -> list[str]:
     """What of the answer key ``code`` names, each once, in a few words (empty: nothing)."""
-    tree = _parse(code)
+    tree = parse_cell(code)
     if tree is None:  # unparsable: look at its text only
         return sorted({f"`{m.group(0)}`" for m in _STRINGS.finditer(code)})
     found: list[str] = []
@@ -135,7 +137,7 @@ def scan(nb) -> dict[str, str]:
         if cell.get("cell_type") != "code" or _is_test(cell):
             continue
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        tree = _parse(source)
+        tree = parse_cell(source)
         hits = reaches(source)
         if tree is not None:
             trees[index] = tree

@@ -572,18 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
     )
-    p.add_argument(
-        "--timeout",
-        type=int,
-        default=limits.CELL_TIMEOUT_S,
-        help=f"seconds a cell may run before it is stopped (default {limits.CELL_TIMEOUT_S})",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=int,
-        default=limits.MEMORY_MB,
-        help=f"memory per notebook kernel in MB (default {limits.MEMORY_MB})",
-    )
+    limits.add_arguments(p)
     p.add_argument(
         "--max-output-kb",
         type=int,

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from ..markers import BEGIN_HIDDEN, END_HIDDEN, strip_marker_lines
+from .answer_key import parse_cell
 from .kernel import GRADER_CUT_NOTE, OUTPUT_CUT_NOTICE
 
 # nbformat's jsonschema builds some forty parsers for IRI formats when the optional
@@ -186,14 +187,6 @@ def _without_hidden(source: str) -> str:
     return "\n".join(line for line in hide_hidden_region(source).splitlines() if line != HIDDEN_NOTE)
 
 
-def _parse(source: str):
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
-    try:
-        return ast.parse("\n".join(lines))
-    except SyntaxError:
-        return None
-
-
 def _imported_names(tree) -> set[str]:
     names = set()
     for node in ast.walk(tree):
@@ -233,7 +226,7 @@ def _test_helper_names(source) -> set[str]:
     """Names the source's test cells import (check functions and helpers)."""
     names = set()
     for cell in source.cells:
-        if _nbgrader(cell).get("grade") and (tree := _parse(cell.source)) is not None:
+        if _nbgrader(cell).get("grade") and (tree := parse_cell(cell.source)) is not None:
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom):
                     names |= {a.asname or a.name for a in node.names}
@@ -248,7 +241,7 @@ def scan_tampering(submitted, source) -> list[dict]:
     imported: set[str] = set()
     for index, cell in enumerate(submitted.cells):
         if cell.cell_type == "code" and not _nbgrader(cell).get("grade"):
-            tree = _parse(cell.source)
+            tree = parse_cell(cell.source)
             if tree is not None:
                 trees[index] = tree
                 imported |= _imported_names(tree)

@@ -22,3 +22,20 @@ MAX_CELL_OUTPUT_KB = 4096
 MAX_CELL_MESSAGES = 5000
 MAX_NOTEBOOK_OUTPUT_KB = 32768
 MAX_NOTEBOOK_MESSAGES = 50000
+
+
+def add_arguments(parser) -> None:
+    """The ``--timeout`` and ``--memory-mb`` options of every command that grades (``mnistlib grade``
+    and the exports), with these defaults."""
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=CELL_TIMEOUT_S,
+        help=f"seconds a cell may run before it is stopped (default {CELL_TIMEOUT_S})",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=MEMORY_MB,
+        help=f"memory per notebook kernel in MB (default {MEMORY_MB})",
+    )
