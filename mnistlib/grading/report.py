@@ -16,14 +16,17 @@ report), per assignment and exercise:
 * the learners behind each mistake (``anonymous`` replaces names by "learner 1", "learner 2", ...);
 * seconds and peak memory (as the kernel reported it) per notebook, and the grader's notes (cells edited, limits hit, graded without the sandbox).
 
-The HTML page is one self-contained file (styles and figures inline, no script, no network) that
-prints well; the JSON holds the same data and follows ``class-report.schema.json`` (package data,
+The HTML page is one self-contained file (styles, figures and one small script inline, no network)
+that prints well. The script (``class-report-sort.js``) only makes the learner tables sortable by a
+column: the page reads the same without it, and its Content-Security-Policy lets no other script
+run and nothing be fetched; the JSON holds the same data and follows ``class-report.schema.json`` (package data,
 :func:`schema`).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -40,6 +43,7 @@ FORMAT = "mnistlib-class-report"
 VERSION = 1
 SCHEMA_FILE = "class-report.schema.json"
 TEMPLATE_FILE = "class-report.html.j2"
+SORTER_FILE = "class-report-sort.js"
 
 _HINT = re.compile(r"^\s*hint:\s*(.+)$", re.MULTILINE)
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -260,6 +264,7 @@ def score_figure(assignment: dict) -> tuple[str, str]:
 def render_html(data: dict) -> str:
     """The self-contained HTML page of :func:`build`'s data."""
     import jinja2
+    import markupsafe
 
     from .. import __version__
 
@@ -272,8 +277,15 @@ def render_html(data: dict) -> str:
     )
     env.filters["score"] = _score_text
     figures = {a["id"]: score_figure(a) for a in data["assignments"] if a["graded"]}
+    sorter = resources.files(__package__).joinpath(SORTER_FILE).read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(sorter.encode()).digest()).decode()
     return env.get_template(TEMPLATE_FILE).render(
-        data=data, figures=figures, version=__version__, OTHER=OTHER
+        data=data,
+        figures=figures,
+        version=__version__,
+        OTHER=OTHER,
+        sorter=markupsafe.Markup(sorter),
+        sorter_hash=f"sha256-{digest}",
     )
 
 

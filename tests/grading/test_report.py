@@ -12,13 +12,17 @@ as an instructor types them; the two reports must agree, and count exactly what 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import difflib
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -43,6 +47,8 @@ SCREENSHOT = REPO / "docs" / "class-report.png"
 LEARNERS = sorted({learner for _, _, answers in PLAN.values() for learner in answers})
 #: Report fields that measure this run, not the class: left out when two runs are compared.
 TIMING = re.compile(r'(class="(?:num )?seconds">)[^<]*')
+#: The one script the page may hold: the package's table sorter, inline.
+SORTER = resources.files("mnistlib.grading").joinpath(report.SORTER_FILE).read_text(encoding="utf-8")
 
 
 #: The guide's section with the report's commands; its blocks are run as written by :func:`planted`.
@@ -271,11 +277,26 @@ def test_the_json_follows_its_schema(planted):
         jsonschema.validate(broken, schema)
 
 
+def _scripts(page: str) -> list[str]:
+    """Every script of ``page``: its opening tag and its text."""
+    return re.findall(r"(<script\b[^>]*>)(.*?)</script>", page, re.IGNORECASE | re.DOTALL)
+
+
+def _only_the_sorter(page: str) -> None:
+    """The page's one script is the table sorter, inline, and its policy lets no other script run."""
+    assert _scripts(page) == [("<script>", SORTER)]
+    assert page.lower().count("<script") == 1
+    assert not re.search(r"<[^>]*\son\w+\s*=", page), "no event handler attribute"
+    digest = base64.b64encode(hashlib.sha256(SORTER.encode()).digest()).decode()
+    policy = f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
+    assert f'<meta http-equiv="Content-Security-Policy" content="{policy}">' in page
+
+
 @pytest.mark.slow
 def test_the_page_stands_alone(planted):
-    """One file: no script, nothing fetched from the network, every figure inline with alt text."""
+    """One file: one inline script (the table sorter), nothing fetched, every figure inline with alt text."""
     page = planted["one"]["html"].read_text()
-    assert "<script" not in page.lower()
+    _only_the_sorter(page)
     sources = re.findall(r'(?:src|href)="([^"]*)"', page)
     assert sources and all(s.startswith(("data:", "#")) for s in sources), sources
     images = re.findall(r"<img [^>]*>", page)
@@ -285,41 +306,101 @@ def test_the_page_stands_alone(planted):
     assert "@media print" in page
 
 
+@contextlib.contextmanager
+def _chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _open(browser, page_file: Path, axe, **options):  # noqa: F811 - axe: the fixture's value
+    """``page_file`` in a new page, under the page's own Content-Security-Policy: axe-core, when
+    installed, comes in as an init script, which the policy does not block."""
+    page = browser.new_page(viewport={"width": 1100, "height": 1400}, **options)
+    if isinstance(axe, Path):
+        page.add_init_script(path=str(axe))
+    page.goto(page_file.as_uri())
+    return page
+
+
+def _serious(page, name: str) -> list[dict]:
+    """axe-core's serious and critical findings in ``page`` (all its findings go to test-artifacts/name)."""
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}))"""
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_text(json.dumps(violations, indent=2) + "\n")
+    return [v for v in violations if v["impact"] in BLOCKING]
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_page_in_chromium(planted, axe):  # noqa: F811 - axe is the fixture imported above
     """Chromium shows each planted mistake with its count; axe-core finds nothing serious."""
     need_browser()
-    from playwright.sync_api import sync_playwright
+    with _chromium() as browser:
+        requests = []
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.on("request", lambda r: requests.append(r.url))
+        if isinstance(axe, Path):
+            page.add_init_script(path=str(axe))
+        page.goto(planted["one"]["html"].as_uri())
+        headings = page.locator("h4").all_inner_texts()
+        for assignment in PLAN:
+            groups, _, _ = _expected(assignment)
+            for mistake, learners in groups.items():
+                n = len(learners)
+                assert f"{mistake}: {n} learner{'s' if n != 1 else ''}" in headings
+        assert all(url.startswith(("file:", "data:")) for url in requests), requests
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "class-report.png"))
+        if isinstance(axe, Path):
+            assert _serious(page, "axe-class-report.json") == []
+    if not isinstance(axe, Path):
+        pytest.skip(axe)
 
-    page_file = planted["one"]["html"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1400})
-            requests = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_file.as_uri())
-            headings = page.locator("h4").all_inner_texts()
-            for assignment in PLAN:
-                groups, _, _ = _expected(assignment)
-                for mistake, learners in groups.items():
-                    n = len(learners)
-                    assert f"{mistake}: {n} learner{'s' if n != 1 else ''}" in headings
-            assert all(url.startswith(("file:", "data:")) for url in requests), requests
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "class-report.png"))
-            if isinstance(axe, Path):
-                page.add_script_tag(path=str(axe))
-                violations = page.evaluate(
-                    """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}))"""
-                )
-                (ARTIFACTS / "axe-class-report.json").write_text(json.dumps(violations, indent=2) + "\n")
-                serious = [v for v in violations if v["impact"] in BLOCKING]
-                assert serious == [], serious
-        finally:
-            browser.close()
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_learner_tables_sort_in_chromium(planted, axe):  # noqa: F811 - axe is the fixture imported above
+    """A click, Enter or Space on a column heading sorts a learner table, numbers as numbers, and
+    aria-sort tells which way; without JavaScript the page reads the same; axe-core finds nothing serious."""
+    need_browser()
+    page_file = planted["anonymous"]["html"]
+    (reshaping,) = [a for a in _data(planted["anonymous"])["assignments"] if a["id"] == "02-reshaping"]
+    written = [lr["learner"] for lr in reshaping["learners"]]
+    assert written == [f"learner {n}" for n in range(1, len(written) + 1)]
+    with _chromium() as browser:
+        plain = _open(browser, page_file, None, java_script_enabled=False)
+        assert plain.locator("th button").count() == 0
+        page = _open(browser, page_file, axe)
+        assert page.locator("main").inner_text() == plain.locator("main").inner_text()
+        table = page.locator("table.sortable", has=page.get_by_text("Notebooks of 02-reshaping, by"))
+
+        def heading(name: str):
+            return table.locator("thead th", has=page.get_by_role("button", name=name, exact=True))
+
+        def order() -> list[str]:
+            return table.locator("tbody th").all_inner_texts()
+
+        heading("Score").locator("button").click()
+        by_score = sorted(reshaping["learners"], key=lambda lr: (lr["score"] is None, lr["score"] or 0))
+        assert order() == [lr["learner"] for lr in by_score] != written  # not graded: last
+        assert heading("Score").get_attribute("aria-sort") == "ascending"
+
+        heading("Learner").locator("button").press("Enter")
+        assert order() == written and heading("Score").get_attribute("aria-sort") is None
+        heading("Learner").locator("button").press("Space")
+        assert order() == written[::-1]  # learner 12, 11, 10, 9, ...: not 9, 8, ..., 2, 12, 11, 10, 1
+        assert heading("Learner").get_attribute("aria-sort") == "descending"
+        if isinstance(axe, Path):
+            assert _serious(page, "axe-class-report-sorted.json") == []
     if not isinstance(axe, Path):
         pytest.skip(axe)
 
@@ -379,7 +460,12 @@ def test_other_failures_are_grouped_by_their_message_and_come_after_named_ones(t
     (g,) = [lr for lr in toy["learners"] if lr["learner"] == "g"]
     assert any("without the sandbox" in note for note in g["notes"])
     page = report.render_html(data)
-    assert "add_one/off" in page and "<script" not in page
+    assert "add_one/off" in page
+    _only_the_sorter(page)
+    # a learner's own text (a folder name, an error message) stays text: no second script
+    exercise["mistakes"][1]["message"] = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    exercise["mistakes"][1]["learners"][0]["learner"] = "<script>alert(3)</script>"
+    _only_the_sorter(report.render_html(data))
 
 
 def test_the_grader_moves_the_checker_s_mistake_into_the_cell_and_drops_a_forged_one():
