@@ -1,8 +1,9 @@
 """Attacks on the answer key (issue 23): a learner who calls or reads the reference, the solutions or
 the hidden tests instead of writing the answer. Graded from an INSTALLED course (both wheels in a
 fresh venv, no checkout in sight) by ``tests/grading/test_answer_key_attacks.py``, through
-``mnistlib grade`` in the sandbox, ``nbgrader autograde`` in the sandbox, and ``mnistlib grade
---no-sandbox`` as root (kernels as an unprivileged user).
+``mnistlib grade`` and ``nbgrader autograde``, each in the sandbox and without it as root (kernels
+as an unprivileged user), and the Gradescope and PrairieLearn entry points as root with a bwrap
+that fails as in their containers.
 
 Each attack is notebook 02 with the answer cell of ``flatten_images`` replaced. Every attack's
 fallback is a wrong answer (no ``/ 255``), so it scores 0 unless the trick works. Each prints
@@ -130,9 +131,12 @@ def _attack_walk():
                         text = open(_os.path.join(folder, name)).read()
                     except OSError:
                         continue
-                    if name.endswith("nb") and "SOLU" + "TION" in text:
-                        return _attack_solution(text)
-                    if "def reference" in text:
+                    if name.endswith("nb"):  # a release or a learner's copy has no solution: go on
+                        found = _attack_solution(text) if "SOLU" + "TION" in text else None
+                        if found is not None:
+                            return found
+                    elif "def reference" in text:
+                        print("REACH" + "ED", "a check module's source", folder)  # read: that is enough
                         space = {}
                         exec(text.replace("from .", "from mnistlib.che" + "cks."), space)
                         return space["reference"]
