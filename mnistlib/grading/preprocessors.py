@@ -46,6 +46,7 @@ from pathlib import Path
 from queue import Empty
 
 import bleach
+from bleach.css_sanitizer import CSSSanitizer
 from jupyter_core.utils import ensure_async
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
@@ -675,6 +676,7 @@ class SanitizeLearnerHTML(SanitizeHTML):
             *bleach.ALLOWED_TAGS,
             *("div", "span", "pre", "p", "br", "hr", "sub", "sup", "h1", "h2", "h3", "h4", "h5", "h6"),
             *("table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption"),
+            "img",  # the course's figures are <img alt="..."> of an inline PNG (mnistlib.notebook)
         ],
         help="HTML tags kept in learner HTML; everything else is shown as text.",
     ).tag(config=True)
@@ -690,11 +692,36 @@ class SanitizeLearnerHTML(SanitizeHTML):
         return super().preprocess_cell(cell, resources, cell_index)
 
     def sanitize_html_tags(self, html_str):
+        """bleach with the tags and attributes above; an ``<img>`` keeps only ``alt``, its size and a
+        ``src`` that is an inline raster image (the course's figures), never SVG or a link elsewhere."""
+        allowed = self.attributes
+
+        def keep(tag: str, name: str, value: str) -> bool:
+            if tag == "img":
+                return name in ("alt", "width", "height") or (
+                    name == "src" and bool(_INLINE_IMAGE.match(value))
+                )
+            if name == "href" and value.strip().lower().startswith("data:"):
+                return False
+            return name in allowed.get(tag, ()) or name in allowed.get("*", ())
+
+        cleaned = bleach.clean(
+            html_str,
+            tags=self.tags,
+            attributes=keep,
+            protocols=[*bleach.ALLOWED_PROTOCOLS, "data"],  # data: only where keep() allows it
+            strip=self.strip,
+            strip_comments=self.strip_comments,
+            css_sanitizer=CSSSanitizer(allowed_css_properties=self.styles),
+        )
         # bleach cleans HTML; a Markdown link ``[x](javascript:...)`` is not HTML yet, and a
         # renderer that does not sanitise (formgrader's) would make it a live link: defuse it.
-        return _SCRIPT_URL.sub("blocked:", super().sanitize_html_tags(html_str))
+        return _SCRIPT_URL.sub("blocked:", cleaned)
 
 
+#: An ``<img src>`` a learner's page may show: a PNG, JPEG, GIF or WebP inlined as base64 (no SVG,
+#: which can carry script, and no address elsewhere, which would fetch on opening the page).
+_INLINE_IMAGE = re.compile(r"(?i)^\s*data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
 _SCRIPT_URL = re.compile(r"(?i)\b(?:java|vb)script\s*:|\bdata\s*:\s*text/html")
 
 

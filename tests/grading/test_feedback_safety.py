@@ -115,3 +115,30 @@ def test_harmless_html_such_as_tables_stays_readable():
     )
     out, _ = SanitizeLearnerHTML()(nb, {})
     assert out.cells[0].outputs[0]["data"]["text/html"] == table
+
+
+def test_the_course_figures_survive_and_images_from_elsewhere_do_not():
+    """A figure is an inline PNG in an ``<img alt>`` (mnistlib.notebook.figure_html): the sanitiser
+    keeps it with its alternative text; an SVG (which can carry script) or a picture fetched from
+    elsewhere (which would call out when the page opens) loses its source, and handlers go."""
+    from mnistlib.notebook import figure_html
+
+    figure = figure_html(b"\x89PNG\r\n\x1a\n-a-figure", "a 28 x 28 digit, a five")
+    outputs = [
+        new_output("display_data", data={"text/html": figure, "text/plain": "figure"}),
+        new_output(
+            "display_data",
+            data={
+                "text/html": '<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="svg" onerror="window.x=1">'
+                '<img src="https://example.invalid/track.png" alt="remote">',
+                "text/plain": "html",
+            },
+        ),
+    ]
+    nb, _ = SanitizeFeedbackHTML().preprocess(
+        new_notebook(cells=[new_code_cell("show()", outputs=outputs)]), {}
+    )
+    kept = [o["data"]["text/html"] for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert kept[0] == figure
+    assert "svg+xml" not in kept[1] and "example.invalid" not in kept[1] and "onerror" not in kept[1]
+    assert 'alt="svg"' in kept[1] and 'alt="remote"' in kept[1]
