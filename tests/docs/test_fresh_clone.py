@@ -74,8 +74,14 @@ def check_notebook_01_opens_and_runs(url: str, work: Path, shots: Path, then=Non
     assert [s["path"] for s in sessions] == [NOTEBOOK_01]
 
 
-#: A learner's one-line get_digit that passes its check (numpy raises IndexError past the last image).
-GET_DIGIT = "def get_digit(images, n): return images[n - 1] if 1 <= n <= len(images) else images[len(images)]"
+#: A learner's get_digit that passes its check: it refuses a bad n with a message that says which n
+#: is allowed (the contract's sentence; numpy's own message would fail the check).
+GET_DIGIT = (
+    "def get_digit(images, n):\n"
+    "    if not 1 <= n <= len(images):\n"
+    '        raise IndexError(f"there is no image number {n}: n must be from 1 to {len(images)}")\n'
+    "    return images[n - 1]\n"
+)
 
 
 def pass_get_digit_and_see_the_map(page) -> None:
@@ -83,7 +89,7 @@ def pass_get_digit_and_see_the_map(page) -> None:
     cells = page.locator(".jp-NotebookPanel .jp-Cell")
     cells.filter(has_text="def get_digit(images, n):").locator(".cm-content").click()
     page.keyboard.press("Control+a")
-    page.keyboard.type(GET_DIGIT)
+    page.keyboard.insert_text(GET_DIGIT)  # as pasted: the editor adds no indentation or brackets
     page.keyboard.press("Shift+Enter")  # runs the answer and moves to the check below it
     page.keyboard.press("Shift+Enter")  # runs the visible check
     check = cells.filter(has_text="check_get_digit(get_digit)")
