@@ -85,5 +85,6 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 # Feedback pages run no script a learner wrote: outputs and Markdown are cleaned by bleach, and
-# script-capable outputs dropped (above), and nbconvert's template sanitises what it renders.
-c.HTMLExporter.sanitize_html = True
+# script-capable outputs dropped (SanitizeFeedbackHTML, above). nbconvert's own sanitize_html stays
+# off: it would also drop every figure (an <img alt> of an inline PNG), and the preprocessor does
+# the cleaning for what nbgrader's feedback template renders, Markdown included.

@@ -30,6 +30,7 @@ import numpy as np
 import traitlets
 from matplotlib.figure import Figure
 
+from .notebook import figure_html
 from .plots import LINE_COLORS, describe_figure, plot_digit, plot_digits
 from .plots.gradient_descent import smooth
 
@@ -83,8 +84,12 @@ class FallbackBox(widgets.VBox):
         else:
             data, metadata = bundle, {}
         data = dict(data)
-        data["image/png"] = base64.b64encode(self.fallback_png()).decode("ascii")
+        png = base64.b64encode(self.fallback_png()).decode("ascii")
+        data["image/png"] = png
         data["text/plain"] = self.fallback_text()
+        # Where no widget can run (a feedback page, nbviewer, GitHub), the same picture with its
+        # text alternative: JupyterLab shows the live widget instead (it ranks the widget first).
+        data["text/html"] = figure_html(png, self.fallback_text())
         return data, metadata
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import html
 import io
 import json
 import warnings
@@ -42,6 +43,9 @@ def assert_has_fallback(widget) -> None:
     assert picture.shape[0] > 50 and picture.shape[1] > 50
     assert picture[..., :3].std() > 0.01, "the fallback picture is blank"
     assert "run the notebook" in data["text/plain"]
+    # pages without widgets (feedback, nbviewer) show the same picture with its text alternative
+    assert data["text/html"].startswith('<img src="data:image/png;base64,')
+    assert f'alt="{html.escape(data["text/plain"], quote=True)}"' in data["text/html"]
 
 
 # ------------------------------------------------------------------ the learner's functions

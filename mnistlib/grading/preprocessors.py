@@ -661,8 +661,8 @@ class SanitizeLearnerHTML(SanitizeHTML):
     could run script (``application/javascript``, widgets, SVG) removed. Markdown and raw cells
     too, except the locked cells of the source (nbgrader's ``OverwriteCells`` put them back from
     the instructor's copy; their HTML is the instructor's). Runs last in ``autograde`` (so the
-    autograded notebooks formgrader shows are clean) and in ``generate_feedback`` (with
-    ``HTMLExporter.sanitize_html``, see course/nbgrader_config.py).
+    autograded notebooks formgrader shows are clean) and in ``generate_feedback`` (see course/nbgrader_config.py; nbconvert's own
+    ``HTMLExporter.sanitize_html`` stays off, as it would drop the course's figures).
     """
 
     enabled = Bool(True, help="nbconvert's preprocessors are off by default; this one is meant on.").tag(
