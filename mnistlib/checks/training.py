@@ -24,6 +24,7 @@ import contextlib
 import io
 import math
 import numbers
+import re
 import sys
 
 import numpy as np
@@ -229,7 +230,7 @@ def _expect_classes(fn, model, x: np.ndarray, expected: np.ndarray, probabilitie
     if "/step" in output:  # Keras' progress bar: "1/1 ━━━━━━━━━━━━━━━━━━━━ 0s 21ms/step"
         fail(
             f"{what} to print nothing",
-            f"Keras' progress bar: {output.strip().splitlines()[-1].strip()[:80]!r}",
+            f"Keras' progress bar ({_progress_steps(output)}), printed by model.predict",
             "pass verbose=0 to model.predict: without it, every call prints a progress bar, and the "
             "notebook's later cells call predict_classes on many batches",
             mistake="predict-not-quiet",
@@ -323,3 +324,11 @@ def reference_probabilities(x: np.ndarray, weights=_WEIGHTS, biases=_BIASES) -> 
     scores -= scores.max(axis=1, keepdims=True)
     exps = np.exp(scores)
     return exps / exps.sum(axis=1, keepdims=True)
+
+
+def _progress_steps(output: str) -> str:
+    """What a Keras progress bar counted, without its colours and timings (which change every run):
+    "1/1 steps"."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    found = re.findall(r"(\d+)/(\d+)", plain)
+    return f"{found[-1][0]}/{found[-1][1]} steps" if found else "a bar"
