@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, course, data
+from . import __version__, data
 
 # command -> (module, one-line help); each module has main(argv) -> exit status
 _DELEGATED = {
@@ -100,6 +100,10 @@ def _hint(args) -> int:
 
 def course_main(argv: list[str]) -> int:
     """``mnistlib course ACTION [DEST]`` (see :mod:`mnistlib.course`)."""
+    # Imported here, not at the top: finding the installed course needs an installed mnistlib, and
+    # `python -m mnistlib data fetch` also runs from a checkout that is not installed (binder/postBuild).
+    from . import course
+
     if argv[:1] == ["start"]:  # its own options (--port, --no-browser): see mnistlib/course_start.py
         from .course_start import main as start
 
@@ -220,6 +224,8 @@ def _run(argv: list[str]) -> int:
     if argv and argv[0] in _DELEGATED:
         name = _DELEGATED[argv[0]][0]
         if importlib.util.find_spec(".".join(name.split(".")[:2])) is None:
+            from . import course
+
             print(  # grade, export, bench: not in the learner's package
                 f"error: `mnistlib {argv[0]}` is not installed with this mnistlib: {course.grader_hint()}",
                 file=sys.stderr,
