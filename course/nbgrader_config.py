@@ -26,6 +26,16 @@ warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in
 # The assignments are the folders of source/, in teaching order (mnistlib.course.assignment_ids
 # reads them from there; nbgrader finds them the same way).
 
+# The measured figures the source notebooks' Markdown names ({{ net1_train_s }}) are filled in from
+# source/figures.json, which `mnistlib course build` computes from docs/benchmarks.json
+# (mnistlib.figures): nbgrader's own generate_assignment makes the same release as the build.
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    "mnistlib.figures.FillFigures",
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+]
+
 # What the student release shows in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

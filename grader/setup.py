@@ -42,6 +42,7 @@ setup(
     install_requires=[
         f"mnist-keras-course=={VERSION}",  # the learner's package, at this very version
         "nbgrader>=0.9.6",
+        "jinja2>=3.1",  # the class report's page and the notebooks' figure placeholders (mnistlib.figures)
         "psutil>=7.0",  # memory limits and peak-memory measurement in grading and benchmarks
     ],
     cmdclass={"build_py": GraderBuildPy},

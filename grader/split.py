@@ -9,6 +9,7 @@ distribution ships.
 #: Modules of the learner's packages that only the grader's distribution ships.
 GRADER_MODULES = {
     "mnistlib.authoring",  # course build / check: nbgrader's converters, for a checkout's maintainers
+    "mnistlib.figures",  # the notebooks' measured figures, filled in by course build and nbgrader
     "mnistlib.markers",  # nbgrader's solution and hidden-test markers: authoring and grading read them
     "mnistlib.course_files.nbgrader_config",  # the course's nbgrader configuration
 }

@@ -10,6 +10,11 @@ gradebook or log is left behind. The solutions keep nbgrader's cell metadata
 (so they can be graded) but lose the marker lines (:mod:`mnistlib.markers`),
 so they read as plain worked notebooks. They write to, and compare with, a
 checkout's files (:data:`mnistlib.course.REPO`).
+
+The measured figures the notebooks' Markdown names (``{{ net1_train_s }}``, :mod:`mnistlib.figures`)
+are computed from the benchmark report (docs/benchmarks.json, docs/quick-mode.json) first and written
+to ``course/source/figures.json``, which nbgrader's converters fill them in from; ``check`` also
+reports a figures.json that the current report would change.
 """
 
 from __future__ import annotations
@@ -23,9 +28,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import figures
 from .course import COURSE, REPO, SOLUTIONS, assignment_ids
 from .markers import strip_marker_lines
 from .progress import FILE_NAME
+
+#: What the figures are computed from: the benchmark report and the quick-mode runs of a checkout.
+BENCHMARKS = REPO / "docs" / "benchmarks.json" if REPO else None
+QUICK_MODE = REPO / "docs" / "quick-mode.json" if REPO else None
 
 
 def _learner_file(name: str) -> bool:
@@ -47,6 +57,7 @@ from nbgrader.utils import capture_log
 config = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
 config.CourseDirectory.root = "."
 config.GenerateSolution.preprocessors = [
+    "mnistlib.figures.FillFigures",  # GenerateAssignment has it from nbgrader_config.py
     "nbgrader.preprocessors.IncludeHeaderFooter",
     "nbgrader.preprocessors.LockCells",
     "nbgrader.preprocessors.ClearOutput",
@@ -88,15 +99,52 @@ def _write_notebook(notebook: dict, path: Path) -> None:
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def build(out_release: Path, out_solutions: Path, course: Path = COURSE) -> list[str]:
-    """Generate the release and the solutions for every assignment into the given folders."""
+def compute_figures(course: Path = COURSE, benchmarks: Path | None = None, quick: Path | None = None) -> dict:
+    """The figures the source notebooks of ``course`` name, computed from the benchmark report.
+
+    Raises :class:`mnistlib.figures.FigureError` naming the notebook, cell and figure that cannot be filled in.
+    """
+    benchmarks, quick = benchmarks or BENCHMARKS, quick or QUICK_MODE
+    if benchmarks is None or quick is None:
+        raise figures.FigureError(
+            "the figures come from a checkout's docs/benchmarks.json: build in a checkout"
+        )
+    reports = figures.Reports.read(benchmarks, quick)
+    notebooks = {
+        f"course/source/{i}/{i}.ipynb": json.loads((course / "source" / i / f"{i}.ipynb").read_text())
+        for i in assignment_ids(course)
+    }
+    return figures.compute(reports, notebooks)
+
+
+def build(
+    out_release: Path,
+    out_solutions: Path,
+    course: Path = COURSE,
+    *,
+    benchmarks: Path | None = None,
+    quick: Path | None = None,
+    out_figures: Path | None = None,
+) -> list[str]:
+    """Generate the release and the solutions for every assignment into the given folders.
+
+    The figures come from ``benchmarks`` and ``quick`` (default: the checkout's docs/benchmarks.json and
+    docs/quick-mode.json) and are written to ``out_figures`` (default: ``course/source/figures.json``).
+    Nothing is written when a figure cannot be filled in (:class:`mnistlib.figures.FigureError`).
+    """
     ids = assignment_ids(course)
+    computed = compute_figures(course, benchmarks, quick)
+    figures_text = json.dumps(computed, indent=1, ensure_ascii=False) + "\n"
     with tempfile.TemporaryDirectory(prefix="mnistlib-course-") as tmp:
         work = Path(tmp) / "course"
         work.mkdir()
         shutil.copy2(course / "nbgrader_config.py", work / "nbgrader_config.py")
         shutil.copytree(course / "source", work / "source")
+        (work / "source" / figures.FIGURES_FILE).write_text(figures_text, encoding="utf-8")
         _nbgrader_generate(ids, work)
+        out_figures = out_figures or course / "source" / figures.FIGURES_FILE
+        if not out_figures.is_file() or out_figures.read_text(encoding="utf-8") != figures_text:
+            out_figures.write_text(figures_text, encoding="utf-8")
         if out_release.exists():
             shutil.rmtree(out_release)
         shutil.copytree(work / "release", out_release)
@@ -112,12 +160,22 @@ def build(out_release: Path, out_solutions: Path, course: Path = COURSE) -> list
     return ids
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if REPO and path.is_relative_to(REPO) else str(path)
+
+
 def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
     """Files that differ between the committed release/solutions and a fresh build."""
     with tempfile.TemporaryDirectory(prefix="mnistlib-drift-") as tmp:
         fresh_release, fresh_solutions = Path(tmp) / "release", Path(tmp) / "solutions"
-        build(fresh_release, fresh_solutions, course)
+        fresh_figures = Path(tmp) / figures.FIGURES_FILE
+        build(fresh_release, fresh_solutions, course, out_figures=fresh_figures)
         problems = []
+        committed_figures = course / "source" / figures.FIGURES_FILE
+        if not committed_figures.is_file():
+            problems.append(f"missing: {_shown(committed_figures)}")
+        elif not filecmp.cmp(fresh_figures, committed_figures, shallow=False):
+            problems.append(f"differs from docs/benchmarks.json: {_shown(committed_figures)}")
         for fresh_root, committed_root in ((fresh_release, course / "release"), (fresh_solutions, solutions)):
             fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
             committed = (
@@ -132,9 +190,9 @@ def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
             for rel in sorted(fresh | committed):
                 a, b = fresh_root / rel, committed_root / rel
                 if rel not in committed:
-                    problems.append(f"missing: {b.relative_to(REPO)}")
+                    problems.append(f"missing: {_shown(b)}")
                 elif rel not in fresh:
-                    problems.append(f"not generated from any source: {b.relative_to(REPO)}")
+                    problems.append(f"not generated from any source: {_shown(b)}")
                 elif not filecmp.cmp(a, b, shallow=False):
-                    problems.append(f"differs from its source: {b.relative_to(REPO)}")
+                    problems.append(f"differs from its source: {_shown(b)}")
         return problems

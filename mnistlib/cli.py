@@ -172,11 +172,17 @@ def course_main(argv: list[str]) -> int:
         )
         return 2
 
-    if args.action == "build":
-        ids = build(course.COURSE / "release", course.SOLUTIONS)
-        print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
-        return 0
-    problems = drift()
+    from .figures import FigureError
+
+    try:
+        if args.action == "build":
+            ids = build(course.COURSE / "release", course.SOLUTIONS)
+            print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+            return 0
+        problems = drift()
+    except FigureError as err:
+        print(f"error: a figure cannot be filled in, nothing was written: {err}", file=sys.stderr)
+        return 1
     for line in problems:
         print(line)
     if problems:

@@ -42,7 +42,10 @@ def test_copy_course_gives_an_nbgrader_root_and_keeps_an_instructors_edits(tmp_p
     dest = tmp_path / "my-course"
     copied, kept = course.copy_course(dest)
     ids = course.assignment_ids()
-    expected = {Path("nbgrader_config.py")}
+    expected = {
+        Path("nbgrader_config.py"),
+        Path("source", "figures.json"),
+    }  # nbgrader fills the figures from it
     expected |= {Path(folder, a, f"{a}.ipynb") for folder in ("source", "release") for a in ids}
     assert {p.relative_to(dest) for p in copied} == expected and kept == []
     assert course.assignment_ids(dest) == ids

@@ -58,7 +58,7 @@ DOC_WHEEL = "mnist_keras_course-0.1.0-py3-none-any.whl"  # the file names the pa
 DOC_GRADER_WHEEL = "mnist_keras_course_grader-0.1.0-py3-none-any.whl"
 #: What only the grader's distribution ships (grader/pyproject.toml, grader/split.py).
 GRADER_ONLY = re.compile(
-    r"^mnistlib/(grading|export|bench|course_files/source)/|^mnistlib/(authoring|markers)\.py$"
+    r"^mnistlib/(grading|export|bench|course_files/source)/|^mnistlib/(authoring|markers|figures)\.py$"
     r"|^mnistlib/course_files/nbgrader_config\.py$"
 )
 

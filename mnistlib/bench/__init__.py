@@ -27,7 +27,7 @@ Sections (``--only`` picks some):
 
 The report (docs/benchmarks.md) is rendered from its data (docs/benchmarks.json) and
 hand-written conclusions (docs/benchmarks-notes.md); the notebooks quote their figures
-from it (tests/test_numbers_agree.py). The networks are not redefined here: their code is read from the worked
+from it (mnistlib/figures.py, filled in by `mnistlib course build`). The networks are not redefined here: their code is read from the worked
 solutions (``solutions/<id>.ipynb``), so the benchmark measures what learners see.
 """
 

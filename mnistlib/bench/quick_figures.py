@@ -3,7 +3,7 @@
 Quick mode (3,000 training and 1,000 test images, fewer epochs) gives other numbers than the full data,
 and the notebooks say what to expect there too. This runs the solution notebooks 05-09 in quick mode
 ``--runs`` times (default 2) and records, from their printed output, the figures those sentences quote.
-tests/test_numbers_agree.py checks every quoted quick-mode range against this file.
+`mnistlib course build` checks every quoted quick-mode range against this file (mnistlib/figures.py).
 
     .venv/bin/python -m mnistlib.bench.quick_figures [--runs 2]
 """
