@@ -21,6 +21,7 @@ error naming the notebook, the cell and the figure.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable
@@ -322,9 +323,11 @@ def compute(reports: Reports, notebooks: dict[str, dict]) -> dict[str, str]:
     for name, notebook in notebooks.items():
         for where, figure in placeholders(notebook, name):
             if figure not in FIGURES:
+                close = difflib.get_close_matches(figure, FIGURES, n=3)
                 raise FigureError(
-                    f"{where}: unknown figure {{{{ {figure} }}}}; the figures are defined in mnistlib/figures.py "
-                    f"(FIGURES), e.g. {', '.join(sorted(FIGURES)[:3])}, ..."
+                    f"{where}: unknown figure {{{{ {figure} }}}}"
+                    + (f" (did you mean {' or '.join(close)}?)" if close else "")
+                    + "; the figures are defined in mnistlib/figures.py (FIGURES)"
                 )
             if figure in figures:
                 continue

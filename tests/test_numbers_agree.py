@@ -353,6 +353,7 @@ def test_an_unknown_figure_name_stops_the_build_naming_notebook_cell_and_name():
         )
     message = str(caught.value)
     assert "05-training.ipynb" in message and "tr-15" in message and "net1_train_secs" in message, message
+    assert "did you mean net1_train_s" in message, message
 
 
 def test_a_report_without_the_figure_stops_the_build_naming_what_is_missing():
