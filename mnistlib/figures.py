@@ -323,7 +323,7 @@ def compute(reports: Reports, notebooks: dict[str, dict]) -> dict[str, str]:
     for name, notebook in notebooks.items():
         for where, figure in placeholders(notebook, name):
             if figure not in FIGURES:
-                close = difflib.get_close_matches(figure, FIGURES, n=3)
+                close = difflib.get_close_matches(figure, FIGURES, n=3, cutoff=0.7)
                 raise FigureError(
                     f"{where}: unknown figure {{{{ {figure} }}}}"
                     + (f" (did you mean {' or '.join(close)}?)" if close else "")
