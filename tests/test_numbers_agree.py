@@ -396,6 +396,31 @@ def test_filling_in_leaves_code_cells_and_other_braces_alone():
     assert source_text(nb["cells"][1]) == 'print("{{ net1_accuracy }}")'
 
 
+def test_nbgrader_fills_in_from_the_course_it_generates_else_the_installed_one(tmp_path):
+    """FillFigures (nbgrader's preprocessor in course/nbgrader_config.py) reads source/figures.json of the
+    course nbgrader runs in; a grading run's throw-away course has none, and uses the installed course's."""
+    import nbformat
+    from traitlets.config import Config
+
+    own = tmp_path / "own"
+    (own / "source").mkdir(parents=True)
+    (own / "source" / figures.FIGURES_FILE).write_text(json.dumps({"net1_train_s": "77"}))
+    resources = {"nbgrader": {"notebook": "05-training"}}
+    for root, expected in ((own, "77"), (tmp_path / "throw-away", COMMITTED_FIGURES["net1_train_s"])):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("about {{ net1_train_s }} s")])
+        fill = figures.FillFigures(config=Config({"CourseDirectory": {"root": str(root)}}))
+        nb, _ = fill(nb, resources)
+        assert nb.cells[0].source == f"about {expected} s"
+    with pytest.raises(
+        FigureError, match=r"05-training, cell \w+: figure \{\{ net2_loss \}\} is not in figures.json"
+    ):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("{{ net2_loss }}")])
+        figures.FillFigures(config=Config({"CourseDirectory": {"root": str(own)}}))(nb, resources)
+    missing = figures.FillFigures(figures_file=str(tmp_path / "none.json"))
+    with pytest.raises(FigureError, match="none.json is missing"):
+        missing(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("{{ net2_loss }}")]), resources)
+
+
 def _small_course(tmp_path: Path, assignment: str) -> Path:
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)
