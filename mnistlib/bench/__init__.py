@@ -54,7 +54,7 @@ REPO = checkout()
 SOLUTIONS = REPO / "solutions" if REPO else Path("solutions")
 #: Alternating repeats of grading one learner with and without the sandbox.
 GRADING_REPEATS = 3
-SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data", "scale", "threads")
+SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data", "scale", "threads", "install")
 TUTORIAL = {"network 1": (0.9822, 0.0842), "network 2": (0.983, 0.068)}
 TARGETS = {
     "network 1": 0.98,
@@ -664,6 +664,10 @@ def render(results: dict) -> str:
         from .threads import render_threads
 
         lines += render_threads(results["threads"])
+    if "install" in results:
+        from .install import render_install
+
+        lines += render_install(results["install"])
     if results.get("notes"):
         lines += ["## Notes", "", results["notes"], ""]
     return "\n".join(lines)
@@ -692,6 +696,10 @@ def measure(sections, quick: bool, seeds: int | None, notebooks: list[str] | Non
         from .threads import bench_threads
 
         results["threads"] = bench_threads(SOLUTIONS, quick)
+    if "install" in sections:
+        from .install import bench_install
+
+        results["install"] = bench_install(REPO, runs=1 if quick else 3)
     results["dates"] = {section: today for section in SECTIONS if section in sections}
     return results
 
@@ -717,7 +725,7 @@ def merge(earlier: dict, new: dict, notebooks: list[str] | None = None) -> dict:
     if "accuracy" in new:
         merged.pop("accuracy_summary", None)
     merged.update({key: value for key, value in new.items() if key != "dates"})
-    if set(new.get("dates") or {}) <= {"scale", "threads"} and "machine" in earlier:
+    if set(new.get("dates") or {}) <= {"scale", "threads", "install"} and "machine" in earlier:
         merged["machine"] = earlier["machine"]  # the scale and threads sections name their own machine
     dates.update(new.get("dates") or {})
     merged["dates"] = {section: dates[section] for section in SECTIONS if section in dates}
@@ -788,8 +796,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_from:
         results = json.loads(args.report_from.read_text())
     else:
-        # --quick is a smoke run: it leaves the long scale and threads sections out unless --only names them
-        default = tuple(x for x in SECTIONS if x not in ("scale", "threads")) if args.quick else SECTIONS
+        # --quick is a smoke run: it leaves the long scale, threads and install sections out unless --only names them
+        default = (
+            tuple(x for x in SECTIONS if x not in ("scale", "threads", "install")) if args.quick else SECTIONS
+        )
         results = measure(args.only or default, args.quick, args.seeds, args.notebooks)
     quick = results.get("quick")
     out = args.out or (Path(tempfile.gettempdir()) / "benchmarks-quick.md" if quick else REPORT)

@@ -418,7 +418,33 @@ def run_jobs(
                     results[job["student"], job["assignment"]] = failed_job(job, WORKER_DIED)
             pending = [job for job in broken if job not in suspects]
     remember_seconds(list(results.values()))
-    return [{**results[j["student"], j["assignment"]], "timestamp": j.get("timestamp", "")} for j in jobs]
+    return [
+        {
+            **not_run_when_unreadable(results[j["student"], j["assignment"]]),
+            "timestamp": j.get("timestamp", ""),
+        }
+        for j in jobs
+    ]
+
+
+#: An exercise's failure in a notebook the grader could not read: its tests ran on an empty notebook.
+NOT_RUN = "not run: the notebook could not be read (see above)"
+
+
+def not_run_when_unreadable(result: dict) -> dict:
+    """``result`` with each lost exercise's message saying that nothing ran, when the file was unreadable.
+
+    An unreadable file is graded as an empty notebook, so every test fails on a name that is not
+    defined: true, but not the cause (the ``unreadable`` sentence is), which comes first where
+    the result is shown (:func:`format_table`, the class report's ungradable list).
+    """
+    if not result.get("unreadable"):
+        return result
+    exercises = [
+        {**e, "message": NOT_RUN, "mistake": None} if e["score"] < e["max_score"] else e
+        for e in result.get("exercises", [])
+    ]
+    return {**result, "exercises": exercises}
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -436,6 +462,9 @@ def format_table(result: dict) -> str:
     if result.get("error"):
         lines.append(f"  ERROR: {result['error']}")
         return "\n".join(lines)
+    unreadable = result.get("unreadable")
+    if unreadable:  # the cause comes first: no test of it ran, so their messages say nothing about it
+        lines.append(f"  NOT GRADED: {unreadable}")
     width = max([len(e["name"]) for e in result["exercises"]] + [8])
     lines.append(f"  {'exercise':<{width}}  {'points':>7}  first failure")
     for e in result["exercises"]:
@@ -446,7 +475,7 @@ def format_table(result: dict) -> str:
         lines += [f"  {'':<{width}}  {'':>7}  {m.strip()}" for m in message[1:]]
     total = f"{_fmt(result['score'])} / {_fmt(result['max_score'])}"
     lines.append(f"  {'total':<{width}}  {total:>7}")
-    lines += [f"  note: {n}" for n in result["notes"]]
+    lines += [f"  note: {n}" for n in result["notes"] if n != unreadable]
     return "\n".join(lines)
 
 

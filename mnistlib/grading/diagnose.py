@@ -54,38 +54,86 @@ def read_notebook(path: Path):
     return nbformat.read(str(path), as_version=4)
 
 
+#: What a JSON value that is no object is, in a sentence about a submission.
+_JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+#: The newest notebook format this grader reads (older ones are converted by nbformat).
+NEWEST_NBFORMAT = nbformat.current_nbformat
+
+
 def read_submission(path: Path, raw: bytes | None = None):
     """``(notebook, None)`` for a readable notebook, else ``(None, note)`` saying what is wrong.
 
+    The note is one sentence that names the cause first (empty, not text, not JSON, JSON that is
+    no notebook, a notebook format this grader cannot read, a notebook that breaks the format's
+    rules), then that the file scores zero, then what to do where there is something to do.
     ``raw``: the file's bytes, already read (by :func:`mnistlib.grading.submissions.read_bytes`).
     """
     path = Path(path)
+    name = path.name
     try:
         raw = path.read_bytes() if raw is None else raw
     except OSError as err:
-        return None, note("unreadable", f"{path.name} could not be read: {err.strerror}")
+        return None, note("unreadable", f"{name} could not be read ({err.strerror}), so it scores zero.")
     if not raw.strip():
         return None, note(
             "unreadable",
-            f"{path.name} is empty (0 cells, no JSON): it scores zero. Save the notebook "
+            f"{name} is empty (no cells, no text at all), so it scores zero: save the notebook "
             "in Jupyter (File > Save) and hand it in again.",
         )
+    text = raw.decode("utf-8-sig", errors="replace")  # a stray byte inside a string is no reason for zero
     try:
-        data = json.loads(raw.decode("utf-8", errors="replace"))
+        data = json.loads(text)
     except json.JSONDecodeError as err:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return None, note(
+                "unreadable",
+                f"{name} is not a notebook: it is not text (byte {bad.start + 1} is not UTF-8), so nothing "
+                "in it ran and it scores zero (was it renamed from another file type?).",
+            )
         return None, note(
             "unreadable",
-            f"{path.name} is not a notebook: its text is not valid JSON (line {err.lineno}, "
-            f"column {err.colno}: {err.msg}), so nothing in it could be run; it scores zero. Was it "
-            "edited in a text editor or renamed from another file type?",
+            f"{name} is not a notebook: its text is not valid JSON (line {err.lineno}, "
+            f"column {err.colno}: {err.msg}), so nothing in it ran and it scores zero (was it "
+            "edited in a text editor, or renamed from another file type?).",
+        )
+    if not isinstance(data, dict):
+        kind = "null" if data is None else _JSON_KINDS.get(type(data), type(data).__name__)
+        return None, note(
+            "unreadable",
+            f"{name} is not a notebook: its JSON is {kind}, where a notebook is an object with "
+            '"cells" and "metadata", so it scores zero.',
+        )
+    version = data.get("nbformat")
+    if version is None:
+        return None, note(
+            "unreadable",
+            f'{name} is not a notebook: its JSON has no "nbformat" field, which every Jupyter '
+            "notebook has, so it scores zero.",
+        )
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return None, note(
+            "unreadable",
+            f'{name} is not a notebook: its "nbformat" field is {json.dumps(version)}, where a notebook '
+            f"has a whole number from 1 to {NEWEST_NBFORMAT}, so it scores zero.",
+        )
+    if version > NEWEST_NBFORMAT:
+        return None, note(
+            "unreadable",
+            f"{name} is in notebook format {version}, newer than the format {NEWEST_NBFORMAT} this grader "
+            f"reads, so it scores zero: save it as format {NEWEST_NBFORMAT} (any current Jupyter does) "
+            "and hand it in again.",
         )
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except Exception as err:  # nbformat raises several types for malformed notebooks
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return None, note(
-            "unreadable", f"{path.name} is JSON but not a valid Jupyter notebook ({first}); it scores zero."
+            "unreadable",
+            f"{name} is JSON but not a valid Jupyter notebook ({first.rstrip('.')}), so it scores zero.",
         )
     return nb, None
 

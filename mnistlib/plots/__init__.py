@@ -180,7 +180,7 @@ def plot_digits(
     max_images: int = 50,
     heading: str | None = None,
 ) -> Figure:
-    """A grid of digits titled by label; with ``predicted``, wrong predictions in red (vermillion).
+    """A grid of digits titled by label; with ``predicted``, wrong predictions in orange (Okabe-Ito vermillion).
 
     ``images``: (n, 28, 28) or (n, 784). At most ``max_images`` are drawn, ``ncols`` to a row, as
     one image (see :func:`tile`); ``heading`` goes above the grid.
@@ -205,7 +205,7 @@ def plot_digits(
     what = f"{n} handwritten digit images in rows of {min(ncols, n)}"
     if labels is not None and predicted is not None:
         wrong = sum(labels[i] != predicted[i] for i in range(n))
-        what += f", each titled true digit \u2192 predicted digit ({wrong} wrong, titled in vermillion)"
+        what += f", each titled true digit \u2192 predicted digit ({wrong} wrong, titled in orange)"
     elif labels is not None:
         shown = ", ".join(str(labels[i]) for i in range(min(n, 20)))
         what += f", titled by their labels: {shown}{', ...' if n > 20 else ''}"

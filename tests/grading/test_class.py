@@ -45,8 +45,8 @@ EXPECTED = {
     "redefined": (4, {}, "`add_one` is defined again"),
     "monkeypatch": (0, {"add_one": "got:      None"}, "changes `checks.expect_equal`"),
     "output-flood": (4, {}, "printed too much"),
-    "not-json": (0, {"add_one": "not defined"}, "not valid JSON"),
-    "empty-file": (0, {"count_label": "not defined"}, "is empty"),
+    "not-json": (0, {"add_one": "not run: the notebook could not be read"}, "not valid JSON"),
+    "empty-file": (0, {"count_label": "not run: the notebook could not be read"}, "is empty"),
 }
 
 

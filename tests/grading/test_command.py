@@ -46,7 +46,7 @@ def test_unreadable_submissions_get_a_reason_not_a_crash(student, says):
 
 def test_json_that_is_not_a_notebook_is_named(tmp_path):
     path = tmp_path / "toy.ipynb"
-    path.write_text(json.dumps({"cells": "nope"}))
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": "nope"}))
     notebook, problem = diagnose.read_submission(path)
     assert notebook is None and "not a valid Jupyter notebook" in problem["message"]
 
