@@ -8,6 +8,8 @@ why, and the notebook goes on in a new kernel.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -54,3 +56,54 @@ def test_a_memfd_past_the_cap_ends_the_kernel_not_the_grading(tmp_path):
     assert "kept 3000 MB" not in texts[1]
     assert errors[1] == ["KernelDied"], out.cells[1].outputs
     assert texts[2] == "on\n" and errors[2] == []
+
+
+MAPPED = (
+    "import mmap, os, resource\n"
+    "print('address space cap MB:', resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20)\n"
+    "held = []\n"
+    "for i in range(24):\n"
+    "    fd = os.memfd_create(f'hoard{i}')\n"
+    "    os.ftruncate(fd, 2**28)\n"
+    "    m = mmap.mmap(fd, 2**28)\n"
+    "    m.write(b'1' * 2**28)\n"
+    "    held.append(m)\n"
+    "    print(f'hoard: {256 * len(held)} MB', flush=True)\n"
+)
+KERAS_FIT = (
+    "import keras\n"
+    "from mnistlib import data\n"
+    "(x, y), _ = data.load_mnist()\n"
+    "model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), "
+    "keras.layers.Dense(128, activation='relu'), keras.layers.Dense(10, activation='softmax')])\n"
+    "model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+    "model.fit(x[:6000] / 255.0, y[:6000], epochs=1, batch_size=128, verbose=0)\n"
+    "print('trained under the cap')\n"
+)
+
+
+def test_without_a_memory_cgroup_a_mapped_memfd_counts_and_keras_still_trains(tmp_path, monkeypatch):
+    """Where no memory cgroup can be made, the kernel's address space is capped (RLIMIT_AS at
+    memory_mb + ADDRESS_SPACE_EXTRA_MB): memfds mapped and filled stop at the cap with an error in
+    their cell, the kernel lives on, and a Keras network still trains in the same kernel."""
+    from mnistlib.grading import limits
+
+    monkeypatch.setattr(grading_sandbox, "_memory_cgroup", lambda name, megabytes: None)
+    grading_sandbox.close_current()  # a sandbox made before (with a cgroup) is not this case
+    nb = new_notebook(cells=[new_code_cell(MAPPED), new_code_cell(KERAS_FIT)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    executor = GradingExecute(timeout=300, memory_mb=1024)
+    try:
+        out, _ = executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    finally:
+        grading_sandbox.close_current()
+    texts = [
+        "".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream") for c in out.cells
+    ]
+    errors = [[o.get("ename") for o in c.outputs if o.get("output_type") == "error"] for c in out.cells]
+    cap = limits.address_space_mb(1024)
+    assert f"address space cap MB: {cap}" in texts[0], texts[0]
+    held = [int(n) for n in re.findall(r"hoard: (\d+) MB", texts[0])]
+    assert max(held, default=0) < cap and "hoard: 6144 MB" not in texts[0], held
+    assert errors[0] and errors[0][0] in ("OSError", "MemoryError"), out.cells[0].outputs
+    assert "trained under the cap" in texts[1] and errors[1] == [], out.cells[1].outputs
