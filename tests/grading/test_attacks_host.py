@@ -13,8 +13,13 @@ Each path grades its class ONCE (module-scoped); every test then checks what mus
   ``javascript:`` link, no JavaScript output;
 * class 4: one 8 MB line written past the kernel's own cap and 30,000 empty displays leave a
   feedback page (and autograded notebook) of under 3 MB, with the grader's note;
-* class 7: a kernel that makes files until it cannot stops at its tmpfs's inode limit, and none
-  of them reaches the host's ``/tmp``;
+* class 7: a kernel that makes files, or writes 64 MB files, until it cannot stops at each
+  writable place's tmpfs limits (its run folder, which the grader reads, included), and none of
+  them reaches the host's ``/tmp``;
+* class 4, memory and dead kernels: memfds a kernel maps and fills stop at the sandbox's memory
+  cgroup (or RLIMIT_AS), and no process of the grading grew past that cap; a kernel that SIGKILLs
+  everything it sees, then itself, costs its own exercise only; every learner of a class whose
+  notebook is not refused is graded (never an error written as 0);
 * class 6: a notebook that is a link (symbolic, hard, or through a linked learner folder) is never
   read: it scores 0 with a note naming why (``mnistlib grade``), or nbgrader refuses it; extra
   files that are links or pipes are never copied to the kernel; a hand-in time that is a
@@ -31,6 +36,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +48,6 @@ from grading.test_attacks import (
     PYTHON,
     TOKEN,
     VENV_BIN,
-    _command,
     _env,
     _home,
     changes,
@@ -111,6 +117,22 @@ def _canary(tmp: Path) -> Path:
     return canary
 
 
+def _command(argv: list[str], cwd: Path, env: dict, log: Path, peaks: list) -> tuple[int, str, str]:
+    """test_attacks' ``_command``, which also appends to ``peaks`` the largest resident memory (MB)
+    that any process of the command's tree reached (``wait4``: its descendants are reaped inside)."""
+    with open(log.with_suffix(".out"), "w") as stdout, open(log.with_suffix(".err"), "w") as stderr:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        timer = threading.Timer(1500, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+    peaks.append(usage.ru_maxrss / 1024)
+    code = os.waitstatus_to_exitcode(status)
+    return code, log.with_suffix(".out").read_text(), log.with_suffix(".err").read_text()
+
+
 def _mnistlib(room: dict, out: Path, env: dict, one: bool) -> dict:
     submitted = out / "class" / "submitted"
     outside = out / "instructor" / f"{ASSIGNMENT}.ipynb"  # the source notebook, outside the class
@@ -128,6 +150,7 @@ def _mnistlib(room: dict, out: Path, env: dict, one: bool) -> dict:
         out,
         env,
         out / "mnistlib-grade",
+        room["peaks"],
     )
     try:
         results = json.loads(stdout)["results"]
@@ -161,7 +184,9 @@ def _nbgrader(room: dict, out: Path, env: dict) -> dict:
     nbgrader = str(VENV_BIN / "nbgrader")
     logs = []
     for step in ("generate_assignment", "autograde", "generate_feedback"):
-        code, stdout, stderr = _command([nbgrader, step, ASSIGNMENT], course, env, out / f"nbgrader-{step}")
+        code, stdout, stderr = _command(
+            [nbgrader, step, ASSIGNMENT], course, env, out / f"nbgrader-{step}", room["peaks"]
+        )
         logs.append(f"$ nbgrader {step} -> {code}\n{stderr}")
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -203,7 +228,7 @@ def graded(request, host_class):
     out.mkdir()
     home = _home(out)
     env = _env(home, host_class["data"])
-    room = {"canary": _canary(out)}
+    room = {"canary": _canary(out), "peaks": []}
     before = protected_state(home, {})
     try:
         if runner == "nbgrader":
@@ -215,6 +240,7 @@ def graded(request, host_class):
         info = os.lstat(room["canary"])
         run["canary"] = (stat.S_IMODE(info.st_mode), room["canary"].read_text())
         run["runner"] = runner
+        run["peak_mb"] = max(room["peaks"], default=0)
         yield run
     finally:
         restore(before)
@@ -377,6 +403,8 @@ def test_shared_memory_a_kernel_maps_counts(graded):
     else:
         probe.rmdir()
     assert max(held, default=0) < min(cap, 6144), held
+    # no process of the grading (worker, checker, kernel) ever held more than the cap
+    assert 0 < graded["peak_mb"] < cap + 256, graded["peak_mb"]
 
 
 def test_a_kernel_that_kills_everything_it_sees_costs_only_its_exercise(graded):
