@@ -197,12 +197,16 @@ def limit_run_folder(run_dir: str, megabytes: int) -> str:
         return f"size only (bwrap's tmpfs; no files limit: {error})"
     # Not root in here (root would be "nobody"): a kernel's own user namespace (:func:`enter`) may
     # then map this user without the capability Linux asks for to map a parent's root.
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid or NOBODY} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid or NOBODY} {gid} 1")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _tmpfs(run_dir, megabytes, 0o700)
-    _drop_capabilities()
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid or NOBODY} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid or NOBODY} {gid} 1")
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _tmpfs(run_dir, megabytes, 0o700)
+    except OSError as error:  # bwrap's tmpfs is still there, in this namespace's copy of the mounts
+        return f"size only (bwrap's tmpfs; no files limit: {error})"
+    finally:
+        _drop_capabilities()
     return f"tmpfs size={megabytes}m nr_inodes={max(64, megabytes * INODES_PER_MB)}"
 
 
