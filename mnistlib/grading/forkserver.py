@@ -190,7 +190,10 @@ def serve(path: str, parent_pid: int, idle_exit: float = IDLE_EXIT_S) -> None:
     (0: no such watch; a sandboxed server ends with its sandbox), or until no kernel has run for
     ``idle_exit`` seconds."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for nbgrader is not for the server
-    if os.environ.get(inside.WORKSPACE_ENV):  # can each kernel get namespaces of its own?
+    if os.environ.get(inside.WORKSPACE_ENV):  # in a sandbox: a limited run folder first
+        limited = isolation.limit_run_folder(os.path.dirname(path), inside.RUN_MB)
+        Path(os.path.dirname(path), isolation.RUN_LIMIT_FILE).write_text(limited)
+        # can each kernel get namespaces of its own?
         found = isolation.probe(os.path.dirname(path))
         Path(os.path.dirname(path), isolation.PROBE_FILE).write_text(found)
         if found == "isolated":
@@ -389,7 +392,13 @@ def _child(request: dict, fds: list[int], close: list[int]) -> None:
             )
         argv.append(f"--IPKernelApp.parent_handle={parent_handle}")
         sys.argv = [sys.executable, "-m", "mnistlib.grading.kernel", *argv]
-        run_kernel(argv, int(request["memory_mb"]), int(request["max_output_kb"]), own_namespace)
+        run_kernel(
+            argv,
+            int(request["memory_mb"]),
+            int(request["max_output_kb"]),
+            own_namespace,
+            int(request.get("address_space_mb") or 0),
+        )
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1

@@ -16,6 +16,9 @@ from pathlib import Path
 WORKSPACE = "/sandbox"
 TMPFS_MB = 512
 TMP_MB = 128
+#: The size of the sandbox's run folder (a tmpfs: sockets, and each kernel's own folder with the
+#: checker's calls, where a kernel may write its answers: arrays of up to a full MNIST set).
+RUN_MB = 512
 #: Environment variable naming the workspace; set only inside a sandbox.
 WORKSPACE_ENV = "MNISTLIB_SANDBOX_WORKSPACE"
 HOME = f"{WORKSPACE}/home"

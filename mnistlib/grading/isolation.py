@@ -175,6 +175,41 @@ def enter(run_dir: str, workspace_mb: int, tmp_mb: int, fill_workspace=None) -> 
     _drop_capabilities()
 
 
+#: The file in the run folder where the server writes how that folder is limited (:func:`limit_run_folder`).
+RUN_LIMIT_FILE = "run-folder"
+
+
+def limit_run_folder(run_dir: str, megabytes: int) -> str:
+    """In a sandbox's fork server, once, before it makes anything: cover the sandbox's run folder
+    (the sockets, and each kernel's own folder with the checker's calls: the one place a kernel
+    writes that the grader outside reads) with a tmpfs of ``megabytes`` MB and
+    :data:`INODES_PER_MB` files per MB, then give up every capability.
+
+    bwrap can limit a tmpfs's size but not its files (``--size``); a mount namespace of the
+    server's own can do both. The grader outside reaches the folder through this process's root
+    (``/proc/PID/root``, see :class:`mnistlib.grading.sandbox.Sandbox`). Returns what holds now: the
+    limits, or why only bwrap's size limit does (the server then goes on as before).
+    """
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+    except IsolationError as error:
+        return f"size only (bwrap's tmpfs; no files limit: {error})"
+    # Not root in here (root would be "nobody"): a kernel's own user namespace (:func:`enter`) may
+    # then map this user without the capability Linux asks for to map a parent's root.
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid or NOBODY} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid or NOBODY} {gid} 1")
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _tmpfs(run_dir, megabytes, 0o700)
+    except OSError as error:  # bwrap's tmpfs is still there, in this namespace's copy of the mounts
+        return f"size only (bwrap's tmpfs; no files limit: {error})"
+    finally:
+        _drop_capabilities()
+    return f"tmpfs size={megabytes}m nr_inodes={max(64, megabytes * INODES_PER_MB)}"
+
+
 def probe(run_dir: str) -> str:
     """Try :func:`enter` in a child process with a throw-away run folder: "isolated", or why not."""
     if os.environ.get(SHARE_ENV) == "0":

@@ -10,8 +10,13 @@ kernel starts it
 
 * caps the process's data segment (``RLIMIT_DATA``, in MB): an allocation past
   the cap raises ``MemoryError`` in the learner's cell and the kernel lives on,
-  so the rest of the notebook is still graded. (``RLIMIT_AS`` is not used: the
-  TensorFlow runtime reserves far more virtual address space than it touches.)
+  so the rest of the notebook is still graded. Shared memory (a ``memfd`` or
+  ``/dev/shm`` mapped) is not data: the grading sandbox's memory cgroup counts it
+  when one can be made; otherwise ``--address-space-mb`` caps the whole address
+  space (``RLIMIT_AS``), with room for what TensorFlow reserves and never touches
+  (:func:`mnistlib.grading.limits.address_space_mb`).
+* caps every file it writes (``RLIMIT_FSIZE``, :data:`mnistlib.grading.limits.MAX_FILE_MB`):
+  a write past it fails with ``OSError`` (EFBIG), in a memfd too.
 * caps what one cell may print (``--max-output-kb`` of stdout + stderr): past the
   cap the cell's further output is dropped and one notice says so, so a print
   loop cannot fill the grader's memory or the feedback.
@@ -73,15 +78,19 @@ def limited_kernel_argv(
     forkserver: str | None = None,
     inbox: str | None = None,
     as_user: bool = False,
+    address_space_mb: int = 0,
 ) -> list[str]:
     """The kernelspec ``argv`` that starts this launcher with ``python`` and the given limits.
 
     With ``forkserver`` (a socket path), the kernel is forked from that warm fork server; with
     ``inbox`` too, that server runs in a sandbox (:mod:`mnistlib.grading.sandbox`) whose inbox
     folder this is, and the kernel never runs outside it. With ``as_user`` (no sandbox, as root),
-    the kernel runs as an unprivileged user (:mod:`mnistlib.grading.kernel_user`).
+    the kernel runs as an unprivileged user (:mod:`mnistlib.grading.kernel_user`). With
+    ``address_space_mb``, its address space is capped too (no memory cgroup holds it).
     """
     argv = [python, "-m", "mnistlib.grading.kernel", "--memory-mb", str(int(memory_mb))]
+    if address_space_mb:
+        argv += ["--address-space-mb", str(int(address_space_mb))]
     argv += ["--max-output-kb", str(int(max_output_kb))]
     if forkserver:
         argv += ["--forkserver", str(forkserver)]
@@ -92,21 +101,31 @@ def limited_kernel_argv(
     return argv + ["-f", "{connection_file}"]
 
 
-def limit_memory(memory_mb: int) -> None:
-    """Cap the data segment (heap and anonymous mappings) of this process at ``memory_mb`` MB,
-    and make it the first process the OOM killer ends (before the grader, or a sandbox's server)."""
+def _cap(which: int, megabytes: int) -> None:
+    """Lower this process's soft and hard limit ``which`` to ``megabytes`` MB (never raise it)."""
+    limit = int(megabytes) * 2**20
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(which, (limit, limit))
+
+
+def limit_memory(memory_mb: int, address_space_mb: int = 0) -> None:
+    """Cap the data segment (heap and anonymous mappings) of this process at ``memory_mb`` MB, its
+    address space at ``address_space_mb`` MB (0: not capped), every file it writes at
+    :data:`~mnistlib.grading.limits.MAX_FILE_MB`, and make it the first process the OOM killer ends
+    (before the grader, or a sandbox's server)."""
     try:  # raising one's own score needs no privilege
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
     except OSError:
         pass
-    if memory_mb <= 0:
-        return
-    limit = int(memory_mb) * 2**20
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past RLIMIT_FSIZE: an OSError, not death
+    _cap(resource.RLIMIT_FSIZE, limits.MAX_FILE_MB)
+    if memory_mb > 0:
+        _cap(resource.RLIMIT_DATA, memory_mb)
+    if address_space_mb > 0:
+        _cap(resource.RLIMIT_AS, address_space_mb)
 
 
 class _OutputBudget:
@@ -141,7 +160,11 @@ class _OutputBudget:
 
 
 def run_kernel(
-    kernel_argv: list[str], memory_mb: int, max_output_kb: int, own_namespace: bool = False
+    kernel_argv: list[str],
+    memory_mb: int,
+    max_output_kb: int,
+    own_namespace: bool = False,
+    address_space_mb: int = 0,
 ) -> None:
     """Run an ipykernel in this process, under the memory and output limits, until it shuts down.
 
@@ -149,7 +172,7 @@ def run_kernel(
     processes all die with it, but ``/proc`` shows the sandbox's: ipykernel's search for its child
     processes at shutdown would find the sandbox's and wait for them, so it is skipped.
     """
-    limit_memory(memory_mb)
+    limit_memory(memory_mb, address_space_mb)
 
     from ipykernel.kernelapp import IPKernelApp
 
@@ -240,6 +263,7 @@ def launch(
     max_output_kb: int,
     inbox: str | None = None,
     as_user: bool = False,
+    address_space_mb: int = 0,
 ) -> int | None:
     """Have the server at ``path`` fork a kernel; stand in for it; return its exit status.
 
@@ -268,6 +292,7 @@ def launch(
             "env": dict(os.environ),
             "pid": os.getpid(),
             "memory_mb": int(memory_mb),
+            "address_space_mb": int(address_space_mb),
             "max_output_kb": int(max_output_kb),
             "as_user": bool(as_user),
         }
@@ -312,6 +337,12 @@ def main(argv: list[str] | None = None) -> None:
         "--memory-mb", type=int, default=limits.MEMORY_MB, help="data segment cap in MB (0: none)"
     )
     parser.add_argument(
+        "--address-space-mb",
+        type=int,
+        default=0,
+        help="address space cap in MB (RLIMIT_AS; 0: none), for when no memory cgroup holds the kernel",
+    )
+    parser.add_argument(
         "--max-output-kb", type=int, default=limits.MAX_OUTPUT_KB, help="output cap per cell in KB (0: none)"
     )
     parser.add_argument(
@@ -332,7 +363,13 @@ def main(argv: list[str] | None = None) -> None:
     args, kernel_argv = parser.parse_known_args(argv)
     if args.forkserver:
         status = launch(
-            args.forkserver, kernel_argv, args.memory_mb, args.max_output_kb, args.inbox, args.as_user
+            args.forkserver,
+            kernel_argv,
+            args.memory_mb,
+            args.max_output_kb,
+            args.inbox,
+            args.as_user,
+            args.address_space_mb,
         )
         if status is not None:
             sys.exit(status)
@@ -347,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.as_user and os.geteuid() == 0:
         cwd, kernel_argv = as_unprivileged_user(os.getcwd(), kernel_argv, os.environ)
         os.chdir(cwd)
-    run_kernel(kernel_argv, args.memory_mb, args.max_output_kb)
+    run_kernel(kernel_argv, args.memory_mb, args.max_output_kb, address_space_mb=args.address_space_mb)
 
 
 if __name__ == "__main__":

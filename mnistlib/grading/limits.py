@@ -13,6 +13,13 @@ from __future__ import annotations
 CELL_TIMEOUT_S = 120
 #: Memory (data segment, RLIMIT_DATA) one notebook's kernel may use, in MB; 0 for no limit.
 MEMORY_MB = 2048
+#: Address space (RLIMIT_AS) a kernel may reserve besides MEMORY_MB, in MB, when no memory cgroup can
+#: be made (without the sandbox, or where cgroups are not delegated): then a memfd or /dev/shm that
+#: a learner maps counts. TensorFlow reserves address space it never touches (thread stacks, arenas):
+#: VMPEAK_NOTE measured how much; a correct notebook stays far below.
+ADDRESS_SPACE_EXTRA_MB = 6144
+#: Largest file a kernel may write (RLIMIT_FSIZE), in MB: a file, or a memfd, past it fails with OSError.
+MAX_FILE_MB = 512
 #: Output one cell may print before the rest is dropped, in KB; 0 for no limit.
 MAX_OUTPUT_KB = 256
 #: Output of every kind (text, displays, updates, widget messages) one cell may send the grader, in KB,
@@ -22,6 +29,11 @@ MAX_CELL_OUTPUT_KB = 4096
 MAX_CELL_MESSAGES = 5000
 MAX_NOTEBOOK_OUTPUT_KB = 32768
 MAX_NOTEBOOK_MESSAGES = 50000
+
+
+def address_space_mb(memory_mb: int) -> int:
+    """The RLIMIT_AS of a kernel whose memory is not held by a cgroup, for ``memory_mb`` (0: none)."""
+    return memory_mb + ADDRESS_SPACE_EXTRA_MB if memory_mb > 0 else 0
 
 
 def add_arguments(parser) -> None:

@@ -253,8 +253,15 @@ class GradingExecute(Execute):
             elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
                 forkserver = grading_forkserver.shared_server()
             self._as_user = not self.sandbox and self._keep_answer_key_away()
+            held = self._box is not None and self._box.memory_cgroup is not None  # a cgroup counts all
             spec.argv = limited_kernel_argv(
-                spec.argv[0], self.memory_mb, self.max_output_kb, forkserver, inbox, self._as_user
+                spec.argv[0],
+                self.memory_mb,
+                self.max_output_kb,
+                forkserver,
+                inbox,
+                self._as_user,
+                0 if held else limits.address_space_mb(self.memory_mb),
             )
         return km
 

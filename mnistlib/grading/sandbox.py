@@ -29,10 +29,13 @@ Design
   :data:`WORKSPACE` holding HOME, IPython's and matplotlib's folders and a copy of
   each notebook's folder; a small private ``/tmp``. Nothing of the grading user's
   home is visible.
-* Two host folders per sandbox, visible inside at the same path: ``run/`` (writable:
-  the server's socket and the kernels' ``ipc`` sockets) and ``inbox/`` (read-only
-  inside: connection files, and the copy of the notebook folder the launcher hands
-  in). So the grader, and any other client, reach a kernel by its connection file.
+* Two folders per sandbox, at the same path inside and out: ``run/`` (the server's socket, the
+  kernels' ``ipc`` sockets and the checker's calls folders) and ``inbox/`` (a host folder,
+  read-only inside: connection files, and the copy of the notebook folder the launcher hands
+  in). So the grader, and any other client, reach a kernel by its connection file. ``run/`` is
+  never the host's disk: a tmpfs of :data:`RUN_MB` MB inside the sandbox, which the fork server
+  covers with one limited in files too (:func:`mnistlib.grading.isolation.limit_run_folder`);
+  out here ``run`` is a link to it through the server's ``/proc/PID/root``.
 * A process limit: a pids cgroup per sandbox (``pids.max`` = :data:`PIDS_MAX`) when
   one can be made, else ``RLIMIT_NPROC`` (which does not bind root; a note says so).
 * Per kernel, the forked child enters new user, PID, IPC and mount namespaces (a tiny
@@ -71,6 +74,7 @@ INSTALL_HINT = "apt install bubblewrap"
 from .inside import (  # noqa: E402,F401 - part of this module's API too
     ENV_OVERRIDES,
     HOME,
+    RUN_MB,
     SANDBOX_ENV,
     SECRET,
     TMP_MB,
@@ -380,7 +384,11 @@ def bwrap_argv(run_dir: Path, inbox: Path, command: list[str], own: Path | None 
             argv += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--bind", str(run_dir), str(run_dir), "--ro-bind", str(inbox), str(inbox)]
+    # run/: a tmpfs of the sandbox's own (never the host's disk), which its fork server covers at
+    # once with one that limits its files too (isolation.limit_run_folder); the grader outside
+    # reaches it through the server's /proc/PID/root (Sandbox.__init__)
+    argv += ["--size", str(RUN_MB * 2**20), "--perms", "0700", "--tmpfs", str(run_dir)]
+    argv += ["--ro-bind", str(inbox), str(inbox)]
     argv += ["--chdir", WORKSPACE]
     return [*argv, "--", *command]
 
@@ -443,6 +451,29 @@ def _pids_cgroup(name: str) -> Path | None:
     return None
 
 
+def _server_pid(info: int, bwrap: subprocess.Popen, deadline: float) -> int | None:
+    """The host pid of the sandbox's fork server: the child of the process bwrap reports on its
+    ``--info-fd`` (its PID 1). Closes ``info``; None when bwrap ended first or never said."""
+    import json
+
+    with os.fdopen(info, "rb") as stream:
+        try:
+            init = int(json.loads(stream.read() or b"{}")["child-pid"])
+        except (ValueError, KeyError):
+            return None
+    while bwrap.poll() is None and time.monotonic() < deadline:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    stat = Path(entry.path, "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == init:
+                    return int(entry.name)
+        time.sleep(0.01)
+    return None
+
+
 class Sandbox:
     """A bwrap sandbox running a fork server for one learner's kernels (see the module docstring)."""
 
@@ -466,7 +497,6 @@ class Sandbox:
         # The grading user's only (mkdtemp makes it 0700): a kernel is that user in its own user
         # namespace (mnistlib.grading.isolation), so no folder here is open to other accounts.
         self.run_dir, self.inbox = self.dir / "run", self.dir / "inbox"
-        self.run_dir.mkdir(mode=0o700)
         self.inbox.mkdir(mode=0o700)
         self.socket = str(self.run_dir / "kernels.sock")
         self.cgroup = _pids_cgroup(self.dir.name)
@@ -487,16 +517,26 @@ class Sandbox:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         server = [sys.executable, "-m", "mnistlib.grading.forkserver", self.socket, "0", str(idle_exit)]
         self.log = self.dir / "sandbox.log"
+        info_read, info_write = os.pipe()
+        argv = bwrap_argv(self.run_dir, self.inbox, server)
+        argv[1:1] = ["--info-fd", str(info_write)]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                bwrap_argv(self.run_dir, self.inbox, server),
+                argv,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
+                pass_fds=[info_write],
                 preexec_fn=self._limit_processes,
             )
+        os.close(info_write)
         deadline = time.monotonic() + timeout
+        self.server_pid = _server_pid(info_read, self.process, deadline)
+        if self.server_pid is not None:
+            # run/ is the sandbox's tmpfs: out here, a link into the server's view of it (the
+            # grader's own folder, 0700: nobody else, and no kernel, can replace the link)
+            self.run_dir.symlink_to(f"/proc/{self.server_pid}/root{self.run_dir}")
         while not os.path.exists(self.socket):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 tail = " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
@@ -507,6 +547,9 @@ class Sandbox:
         probe_file = self.run_dir / isolation.PROBE_FILE
         self.isolation = probe_file.read_text() if probe_file.is_file() else "not probed"
         self.isolated = self.isolation == "isolated"
+        limit_file = self.run_dir / isolation.RUN_LIMIT_FILE
+        #: How the run folder (the one place a kernel writes that the grader reads) is limited.
+        self.run_limit = limit_file.read_text() if limit_file.is_file() else "unknown"
 
     def _limit_processes(self) -> None:  # in the bwrap process, before it starts
         if self.cgroup is not None:

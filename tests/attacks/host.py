@@ -100,10 +100,26 @@ for _ in range(30_000):
     _display({"text/plain": ""}, raw=True)
 """
 
-#: Class 7: millions of empty files in every writable place (each one costs an inode of the host's
-#: disk if the place is the host's), and a report of how many each place took.
-INODES = """
+#: The kernel's own run folder (its sockets, the checker's calls): the one place it writes that the
+#: grader outside reads, found as a learner would, from the kernel's connection file.
+RUN_DIR = """
+import json as _json
 import os as _os
+
+import ipykernel as _ipykernel
+
+
+def _attack_run_dir():
+    info = _json.load(open(_ipykernel.get_connection_file()))
+    where = info["ip"] if info.get("transport") == "ipc" else _ipykernel.get_connection_file()
+    return _os.path.dirname(where)
+"""
+
+#: Class 7: millions of empty files in every writable place, the run folder too (each one costs an
+#: inode of the host's disk if the place is the host's), and a report of how many each place took.
+INODES = (
+    RUN_DIR
+    + """
 
 
 def _attack_fill(folder, limit=200_000):
@@ -118,8 +134,78 @@ def _attack_fill(folder, limit=200_000):
     return made
 
 
-_attack_made = {place: _attack_fill(_os.path.join(place, "__MARKER__")) for place in ("/tmp", _os.getcwd(), "/dev/shm")}
+_attack_made = {
+    place: _attack_fill(_os.path.join(place, "__MARKER__"))
+    for place in ("/tmp", _os.getcwd(), "/dev/shm", _attack_run_dir())
+}
 print("files made:", _attack_made)
+"""
+)
+
+
+#: Class 7 (bytes): files of 64 MB in every writable place, the run folder too, until the place is
+#: full (or 1 GB is written), and a report of how many MB each took and how big each place is.
+DISK = (
+    RUN_DIR
+    + """
+
+def _attack_write(folder, limit_mb=1024):
+    chunk, written = b"x" * 2**20, 0
+    try:
+        _os.makedirs(folder, exist_ok=True)
+        while written < limit_mb:
+            with open(_os.path.join(folder, f"f{written}"), "wb") as _out:
+                for _ in range(64):
+                    _out.write(chunk)
+                    written += 1
+    except OSError:
+        pass
+    return written
+
+
+_attack_places = {"tmp": "/tmp", "cwd": _os.getcwd(), "shm": "/dev/shm", "run": _attack_run_dir()}
+_attack_mb = {name: _attack_write(_os.path.join(place, "__MARKER__")) for name, place in _attack_places.items()}
+_attack_run = _os.statvfs(_attack_places["run"])
+print("MB written:", _attack_mb)
+print("run folder:", {"mb": _attack_run.f_blocks * _attack_run.f_frsize // 2**20, "files": _attack_run.f_files})
+"""
+)
+
+#: Class 4 (memory): shared memory a data-segment cap never sees: memfds of 256 MB (one file may be
+#: at most MAX_FILE_MB), mapped and filled, until 6 GB are held or something stops the kernel.
+MEMFD = """
+import mmap as _mmap
+import os as _os
+
+_attack_held, _attack_chunk = [], b"\1" * 2**24
+for _attack_i in range(24):
+    _attack_fd = _os.memfd_create(f"hoard{_attack_i}")
+    _os.ftruncate(_attack_fd, 2**28)
+    _attack_map = _mmap.mmap(_attack_fd, 2**28)
+    for _ in range(16):
+        _attack_map.write(_attack_chunk)
+    _attack_held.append(_attack_map)
+    print(f"hoard: {256 * len(_attack_held)} MB", flush=True)
+"""
+
+#: Class 4 (a dead kernel): the kernel kills every process it can see (its grading worker, if it
+#: could see it), then itself, in the middle of the notebook.
+KILL = """
+import os as _os
+import signal as _signal
+
+print("killing from", _os.getpid(), flush=True)
+for _attack_pid in sorted(int(p) for p in _os.listdir("/proc") if p.isdigit()):
+    if _attack_pid != _os.getpid():
+        try:
+            _os.kill(_attack_pid, _signal.SIGKILL)
+        except OSError:
+            pass
+try:
+    _os.kill(-1, _signal.SIGKILL)  # every process it may signal, but itself
+except OSError:
+    pass
+_os.kill(_os.getpid(), _signal.SIGKILL)
 """
 
 
@@ -149,6 +235,9 @@ ATTACKS = [
     _a("script-in-feedback", "label_counts", "html", SCRIPT + WRONG["label_counts"]),
     _a("output-flood", "label_counts", "output", FLOOD + WRONG["label_counts"]),
     _a("inode-flood", "label_counts", "disk", INODES + WRONG["label_counts"]),
+    _a("disk-flood", "label_counts", "disk", DISK + WRONG["label_counts"]),
+    _a("memfd-hoard", "label_counts", "memory", MEMFD + WRONG["label_counts"]),
+    _a("kill-kernel", "label_counts", "dead", KILL + WRONG["label_counts"]),
 ]
 
 NOTES_ATTACK = _a("notes-link", "label_counts", "links", WRONG["label_counts"] + READ_NOTES)

@@ -13,8 +13,13 @@ Each path grades its class ONCE (module-scoped); every test then checks what mus
   ``javascript:`` link, no JavaScript output;
 * class 4: one 8 MB line written past the kernel's own cap and 30,000 empty displays leave a
   feedback page (and autograded notebook) of under 3 MB, with the grader's note;
-* class 7: a kernel that makes files until it cannot stops at its tmpfs's inode limit, and none
-  of them reaches the host's ``/tmp``;
+* class 7: a kernel that makes files, or writes 64 MB files, until it cannot stops at each
+  writable place's tmpfs limits (its run folder, which the grader reads, included), and none of
+  them reaches the host's ``/tmp``;
+* class 4, memory and dead kernels: memfds a kernel maps and fills stop at the sandbox's memory
+  cgroup (or RLIMIT_AS), and no process of the grading grew past that cap; a kernel that SIGKILLs
+  everything it sees, then itself, costs its own exercise only; every learner of a class whose
+  notebook is not refused is graded (never an error written as 0);
 * class 6: a notebook that is a link (symbolic, hard, or through a linked learner folder) is never
   read: it scores 0 with a note naming why (``mnistlib grade``), or nbgrader refuses it; extra
   files that are links or pipes are never copied to the kernel; a hand-in time that is a
@@ -31,6 +36,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +48,6 @@ from grading.test_attacks import (
     PYTHON,
     TOKEN,
     VENV_BIN,
-    _command,
     _env,
     _home,
     changes,
@@ -50,6 +56,9 @@ from grading.test_attacks import (
     protected_state,
     restore,
 )
+
+from mnistlib.grading import inside, isolation, limits
+from mnistlib.grading import sandbox as grading_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +117,22 @@ def _canary(tmp: Path) -> Path:
     return canary
 
 
+def _command(argv: list[str], cwd: Path, env: dict, log: Path, peaks: list) -> tuple[int, str, str]:
+    """test_attacks' ``_command``, which also appends to ``peaks`` the largest resident memory (MB)
+    that any process of the command's tree reached (``wait4``: its descendants are reaped inside)."""
+    with open(log.with_suffix(".out"), "w") as stdout, open(log.with_suffix(".err"), "w") as stderr:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        timer = threading.Timer(1500, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+    peaks.append(usage.ru_maxrss / 1024)
+    code = os.waitstatus_to_exitcode(status)
+    return code, log.with_suffix(".out").read_text(), log.with_suffix(".err").read_text()
+
+
 def _mnistlib(room: dict, out: Path, env: dict, one: bool) -> dict:
     submitted = out / "class" / "submitted"
     outside = out / "instructor" / f"{ASSIGNMENT}.ipynb"  # the source notebook, outside the class
@@ -115,7 +140,7 @@ def _mnistlib(room: dict, out: Path, env: dict, one: bool) -> dict:
     shutil.copyfile(REPO / "course" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", outside)
     build_host_class(submitted, marker, room["canary"], outside)
     if one:  # `mnistlib grade NOTEBOOK...`: each file on its own, as an instructor grades a few
-        names = ["race-calls-folder", "notebook-link"]
+        names = ["race-calls-folder", "notebook-link", "disk-flood", "memfd-hoard", "kill-kernel"]
         argv = [str(submitted / n / ASSIGNMENT / f"{ASSIGNMENT}.ipynb") for n in names]
     else:
         argv = [str(out / "class"), "--csv", str(out / "grades.csv")]
@@ -125,6 +150,7 @@ def _mnistlib(room: dict, out: Path, env: dict, one: bool) -> dict:
         out,
         env,
         out / "mnistlib-grade",
+        room["peaks"],
     )
     try:
         results = json.loads(stdout)["results"]
@@ -158,7 +184,9 @@ def _nbgrader(room: dict, out: Path, env: dict) -> dict:
     nbgrader = str(VENV_BIN / "nbgrader")
     logs = []
     for step in ("generate_assignment", "autograde", "generate_feedback"):
-        code, stdout, stderr = _command([nbgrader, step, ASSIGNMENT], course, env, out / f"nbgrader-{step}")
+        code, stdout, stderr = _command(
+            [nbgrader, step, ASSIGNMENT], course, env, out / f"nbgrader-{step}", room["peaks"]
+        )
         logs.append(f"$ nbgrader {step} -> {code}\n{stderr}")
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -200,7 +228,7 @@ def graded(request, host_class):
     out.mkdir()
     home = _home(out)
     env = _env(home, host_class["data"])
-    room = {"canary": _canary(out)}
+    room = {"canary": _canary(out), "peaks": []}
     before = protected_state(home, {})
     try:
         if runner == "nbgrader":
@@ -212,6 +240,7 @@ def graded(request, host_class):
         info = os.lstat(room["canary"])
         run["canary"] = (stat.S_IMODE(info.st_mode), room["canary"].read_text())
         run["runner"] = runner
+        run["peak_mb"] = max(room["peaks"], default=0)
         yield run
     finally:
         restore(before)
@@ -305,6 +334,9 @@ def test_no_grades_file_cell_is_a_formula(graded):
     cells = [value for row in rows for value in row.values()]
     assert not [c for c in cells if c.startswith(("=", "+", "@"))], cells
     row = next(r for r in rows if r["student_id"] == "formula-timestamp")
+    assert row["score"] != "", (
+        f"formula-timestamp was not graded: {graded['errors'].get('formula-timestamp')!r}\n{graded['output']}"
+    )
     assert row["timestamp"] == "" and float(row["score"]) == float(row["max_score"]) > 0
 
 
@@ -333,3 +365,68 @@ def test_a_kernel_cannot_fill_the_hosts_disk_with_files(graded):
     made = ast.literal_eval(found.group(1))
     assert made and all(count < 40_000 for count in made.values()), made
     assert not list(Path("/tmp").glob(f"*{marker('inode-flood')}*")), "files reached the host's /tmp"
+
+
+def _outputs_of(run: dict, learner: str) -> str:
+    return _page_text_of(run["pages"].get(learner, "") + run["notes"].get(learner, ""))
+
+
+def _report_of(run: dict, learner: str, label: str) -> dict:
+    found = re.search(label + r" (\{[^}]*\})", _outputs_of(run, learner))
+    assert found, f"{learner}'s report ({label}) is not in its outputs"
+    return ast.literal_eval(found.group(1))
+
+
+def test_every_writable_place_of_a_kernel_is_a_limited_tmpfs(graded):
+    """Class 7, bytes: the kernel writes files of 64 MB into its workspace, /tmp, /dev/shm and its run
+    folder (the one place it writes that the grader reads) until each is full: no place takes more
+    than its tmpfs, and the run folder is a tmpfs of RUN_MB MB and at most INODES_PER_MB files a MB."""
+    _grades(graded, "disk-flood")
+    written = _report_of(graded, "disk-flood", "MB written:")
+    assert written["run"] <= inside.RUN_MB and written["cwd"] <= inside.TMPFS_MB, written
+    assert written["tmp"] <= inside.TMP_MB and written["shm"] <= inside.TMP_MB, written
+    run = _report_of(graded, "disk-flood", "run folder:")
+    assert run["mb"] == inside.RUN_MB and run["files"] == inside.RUN_MB * isolation.INODES_PER_MB, run
+    assert not list(Path("/tmp").glob(f"*{marker('disk-flood')}*")), "files reached the host's /tmp"
+
+
+def test_shared_memory_a_kernel_maps_counts(graded):
+    """Class 4, memory: memfds mapped and filled (which RLIMIT_DATA never sees) stop at the sandbox's
+    memory cgroup, or at RLIMIT_AS where no cgroup can be made, far from the 6 GB the kernel wanted;
+    the kernel is ended (or its cell fails) and the notebook is still graded."""
+    _grades(graded, "memfd-hoard")
+    held = [int(n) for n in re.findall(r"hoard: (\d+) MB", _outputs_of(graded, "memfd-hoard"))]
+    cap = limits.MEMORY_MB + grading_sandbox.SERVER_MB
+    probe = grading_sandbox._memory_cgroup(f"mnistlib-probe-{os.getpid()}", 64)
+    if probe is None:
+        cap = limits.address_space_mb(limits.MEMORY_MB)
+    else:
+        probe.rmdir()
+    assert max(held, default=0) < min(cap, 6144), held
+    # no process of the grading (worker, checker, kernel) ever held more than the cap
+    assert 0 < graded["peak_mb"] < cap + 256, graded["peak_mb"]
+
+
+def test_a_kernel_that_kills_everything_it_sees_costs_only_its_exercise(graded):
+    """Class 4, a dead kernel: the kernel SIGKILLs every process it can see, then itself; its cell says
+    the kernel stopped, the notebook goes on in a new kernel (the exercise before keeps its marks: see
+    test_the_tricked_exercise_scores_zero_and_the_others_full_marks) and no other learner is touched."""
+    _grades(graded, "kill-kernel")
+    assert graded["errors"].get("kill-kernel") is None, graded["errors"]["kill-kernel"]
+    text = _outputs_of(graded, "kill-kernel")
+    assert "killing from" in text and ("kernel stopped" in text or "kernel died" in text), text[-2000:]
+
+
+def test_no_learner_of_the_class_is_left_ungraded(graded):
+    """A kernel that dies, floods or hoards costs its own notebook at most: every learner of the class
+    whose notebook is not refused is graded (never an error written as 0)."""
+    if graded["runner"] == "mnistlib-one":
+        pytest.skip("the class runs")
+    refused = {a.name for a in FOLDER_ATTACKS if a.refused}
+    expected = {CONTROL, *BY_NAME, NOTES_ATTACK.name} | ({"formula-timestamp"} - refused)
+    if graded["runner"] == "nbgrader":
+        expected.discard("formula-timestamp")
+    missing = {
+        n: graded["errors"].get(n) for n in expected if n not in graded["scores"] or graded["errors"].get(n)
+    }
+    assert not missing, f"not graded: {missing}\n{graded['output']}"

@@ -132,6 +132,27 @@ def test_memory_and_output_limits_apply_to_forked_kernels(server, tmp_path):
         stop(km, kc)
 
 
+def test_file_size_and_address_space_caps_apply_to_forked_kernels(server, tmp_path):
+    """Every file a kernel writes stops at MAX_FILE_MB (a memfd too) with an OSError, and with
+    address_space_mb (no memory cgroup) a mapping past the cap fails; the kernel lives on."""
+    from mnistlib.grading import limits
+
+    argv = limited_kernel_argv(sys.executable, 1500, 256, server.socket, address_space_mb=4096)
+    km, kc = start(argv, tmp_path)
+    try:
+        _, out = run(kc, "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20)")
+        assert out.strip() == "4096"
+        grow = f"import os; fd = os.memfd_create('big'); os.ftruncate(fd, {limits.MAX_FILE_MB + 1} * 2**20)"
+        reply, _ = run(kc, grow)
+        assert reply["status"] == "error" and reply["ename"] == "OSError", reply
+        reply, _ = run(kc, "import mmap; m = mmap.mmap(-1, 5 * 2**30)")
+        assert reply["status"] == "error" and reply["ename"] in ("OSError", "MemoryError"), reply
+        reply, out = run(kc, "print(6 * 7)")
+        assert out.strip() == "42", "the kernel lives on after both"
+    finally:
+        stop(km, kc)
+
+
 def test_an_interrupt_reaches_the_forked_kernel(server, tmp_path):
     km, kc = start(limited_kernel_argv(sys.executable, 2048, 256, server.socket), tmp_path)
     try:

@@ -405,3 +405,24 @@ def test_sandboxes_left_by_a_killed_grading_process_are_swept_away(tmp_path):
             shutil.rmtree(folder, ignore_errors=True)
         if straggler is not None and straggler.poll() is None:
             straggler.kill()
+
+
+def test_the_run_folder_is_a_limited_tmpfs_reached_through_the_server_never_the_host_disk():
+    """run/ (sockets, each kernel's calls folder) is the sandbox's tmpfs of RUN_MB MB and at most
+    INODES_PER_MB files a MB; out here it is a link into the fork server's view, in the grader's
+    0700 folder, and nothing written there lands on the host's disk."""
+    box = grading_sandbox.Sandbox("run-folder", keras=False)
+    try:
+        files = grading_sandbox.RUN_MB * isolation.INODES_PER_MB
+        assert box.run_limit == f"tmpfs size={grading_sandbox.RUN_MB}m nr_inodes={files}", box.run_limit
+        assert os.readlink(box.run_dir) == f"/proc/{box.server_pid}/root{box.run_dir}"
+        assert os.stat(box.dir).st_mode & 0o777 == 0o700
+        space = os.statvfs(box.run_dir)
+        assert (space.f_blocks * space.f_frsize, space.f_files) == (grading_sandbox.RUN_MB * 2**20, files)
+        (box.run_dir / "written-by-the-grader").write_bytes(b"x" * 2**20)
+        on_disk = {p.name for p in box.dir.iterdir()}
+        assert "written-by-the-grader" not in on_disk and os.path.islink(box.dir / "run"), on_disk
+        assert box.alive() and (box.run_dir / "kernels.sock").is_socket()
+    finally:
+        box.close()
+    assert not box.dir.exists()
