@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
 from ..grading import limits
-from .scale import _log, _range, _spread
+from .scale import _range, _spread
 
 GRADESCOPE_MB = 768
 #: Gradescope's default autograder timeout (the autograder settings' default, 10 minutes).
@@ -43,6 +44,10 @@ MB = 2**20
 
 #: The processes of one grading, named from their command lines (see :func:`role`).
 ROLES = ("grader", "nbgrader worker", "fork server", "kernel", "kernel launcher")
+
+
+def _log(message: str) -> None:
+    print(f"[bench gradescope] {message}", file=sys.stderr, flush=True)
 
 
 def role(argv: list[str], parent_argv: list[str] | None) -> str:
@@ -238,6 +243,8 @@ def summary(values: list[dict]) -> dict:
         "peak_mb": _spread([r["peak_mb"] for r in values]),
         "anon_peak_mb": _spread([r["anon_peak_mb"] for r in values]),
         "major_faults": _spread([r["major_faults"] for r in values]),
+        "cpu_s": _spread([r["cpu_s"] for r in values]),
+        "throttled": sum(r["throttled"] > 0 for r in values),
         "score": _spread([r["score"] for r in values]),
         "max_score": values[0]["max_score"],
         "full_marks": sum(r["score"] >= r["max_score"] for r in values),
@@ -323,8 +330,8 @@ def render_gradescope(s: dict) -> list[str]:
         "the limit pushed them out (major faults). Gradescope stops a submission after "
         f"{timeout} s by default. Median (range):",
         "",
-        f"| notebook | CPU | score | full marks | peak MB | anonymous MB | re-read | seconds | within {timeout} s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| notebook | CPU | score | full marks | peak MB | anonymous MB | re-read | CPU s | seconds | within {timeout} s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for assignment, row in s["notebooks"].items():
         for name in names:
@@ -334,10 +341,26 @@ def render_gradescope(s: dict) -> list[str]:
             lines.append(
                 f"| {assignment} | {name} | {score} | {run['full_marks']} of {run['n']}{kills} "
                 f"| {_range(run['peak_mb'], digits=0)} | {_range(run['anon_peak_mb'], digits=0)} "
-                f"| {run['major_faults']['median']:.0f} | {_range(run['seconds'])} "
+                f"| {run['major_faults']['median']:.0f} "
+                f"| {_range(run['cpu_s']) if 'cpu_s' in run else '-'} | {_range(run['seconds'])} "
                 f"| {run['within_timeout']} of {run['n']} |"
             )
     lines += ["", verdict(s), ""]
+    timed = [(a, name, cpus, row[name]) for a, row in s["notebooks"].items()
+             for name, cpus in zip(names, limits_["cpus"], strict=True) if "cpu_s" in row[name]]  # fmt: skip
+    if timed:
+        held = sum(run["throttled"] for *_, run in timed)
+        slowest = max(timed, key=lambda t: t[3]["cpu_s"]["max"] / t[2])
+        lines += [
+            "*CPU s* is the CPU time of the entry point and every process it waited for. The quota held "
+            f"the container back (`cpu.stat`'s `nr_throttled`) in {held} of "
+            f"{sum(run['n'] for *_, run in timed)} runs: where it did not, the other work on the machine "
+            "gave the run less than its quota, and *seconds* measure the machine's load more than the "
+            "quota. On a host of its own a run takes at least its CPU time divided by its quota: at most "
+            f"{slowest[3]['cpu_s']['max'] / slowest[2]:.0f} s here ({slowest[0]}, {slowest[1]}), against "
+            f"Gradescope's {timeout} s.",
+            "",
+        ]
     roles = [
         r
         for r in ROLES

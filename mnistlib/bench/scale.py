@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -127,6 +128,13 @@ class Cgroup:
         for group in (self.memory, self.cpu):
             (group / "cgroup.procs").write_text(str(os.getpid()))
 
+    def throttled(self) -> int:
+        """Periods in which the CPU quota stopped the group (0: the quota never bound)."""
+        for line in (self.cpu / "cpu.stat").read_text().splitlines():
+            if line.startswith("nr_throttled "):
+                return int(line.split()[1])
+        return 0
+
     def peak_mb(self) -> float:
         return int((self.memory / "memory.max_usage_in_bytes").read_text()) / 2**20
 
@@ -197,7 +205,7 @@ def grade_in_container(
         try:
             watch = sampler(group.memory / "cgroup.procs") if sampler else contextlib.nullcontext()
             with watch:
-                started = time.perf_counter()
+                started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
                 done = subprocess.run(
                     [sys.executable, "-m", "mnistlib.export.gradescope", "run", "--root", str(root)],
                     env=env,
@@ -206,6 +214,8 @@ def grade_in_container(
                     timeout=1800,
                 )
                 seconds = time.perf_counter() - started
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the entry point and all it waited for
+            cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             written = root / "results" / "results.json"
             # no results.json: the entry point itself was killed (run_autograder would then write a 0)
             results = json.loads(written.read_text()) if written.exists() else {"score": 0}
@@ -216,6 +226,8 @@ def grade_in_container(
                 "score": results["score"],
                 "max_score": config["points"],
                 "exit": done.returncode,
+                "cpu_s": cpu_s,
+                "throttled": group.throttled(),
             }
             if sampler:
                 run.update(watch.result())

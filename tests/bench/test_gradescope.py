@@ -79,6 +79,8 @@ def _run(seconds=40.0, peak=768.0, anon=500.0, score=2.0, oom=0, n=1):
         "peak_mb": spread(peak),
         "anon_peak_mb": spread(anon),
         "major_faults": spread(1000),
+        "cpu_s": spread(seconds / 2),
+        "throttled": 0,
         "score": spread(score),
         "max_score": 2.0,
         "full_marks": n if score >= 2 else 0,
@@ -105,7 +107,7 @@ def _section(**runs) -> dict:
 def test_the_table_has_a_row_per_notebook_and_quota_and_says_when_all_got_full_marks():
     text = "\n".join(render_gradescope(_section()))
     assert (
-        "| 01-loading-data | 1 CPU | 2 of 2 | 1 of 1 | 768 (1 run) | 500 (1 run) | 1000 | 40.0 (1 run) | 1 of 1 |"
+        "| 01-loading-data | 1 CPU | 2 of 2 | 1 of 1 | 768 (1 run) | 500 (1 run) | 1000 | 20.0 (1 run) | 40.0 (1 run) | 1 of 1 |"
         in text
     )
     assert "| 01-loading-data | 0.5 CPU |" in text and "70.0 (1 run)" in text
@@ -115,6 +117,8 @@ def test_the_table_has_a_row_per_notebook_and_quota_and_says_when_all_got_full_m
         and "was 500 MB (01-loading-data, 1 CPU), 268 MB below" in text
     )
     assert "| 01-loading-data | 530 / 237 | 420 / 277 |" in text, "where the memory goes, per process"
+    assert "held the container back (`cpu.stat`'s `nr_throttled`) in 0 of 2 runs" in text
+    assert "at most 70 s here (01-loading-data, 0.5 CPU), against Gradescope's 600 s" in text
     assert "Load average at the end: 3.50 on 2 cores" in text and "Some CPU" in text
 
 
