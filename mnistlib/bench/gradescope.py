@@ -117,14 +117,12 @@ class ProcessPeaks:
             status = _read(f"/proc/{pid}/status")
             if not status:
                 continue
-            seen = self._seen.get(pid)
-            if seen is None:
-                parent = _field(status, "PPid")
-                seen = self._seen[pid] = {
-                    "role": role(self._argv(pid), self._argv(parent)),
-                    "rss_mb": 0.0,
-                    "anon_mb": 0.0,
-                }
+            seen = self._seen.setdefault(pid, {"role": "?", "rss_mb": 0.0, "anon_mb": 0.0})
+            # named again at every sample: between its fork and its exec a process still has its
+            # parent's command line (the fork server would be taken for an nbgrader worker)
+            argv = self._argv(pid)
+            if argv:  # a zombie has none: keep its last name
+                seen["role"] = role(argv, self._argv(_field(status, "PPid")))
             seen["rss_mb"] = max(seen["rss_mb"], _field(status, "VmHWM") / 1024)
             seen["anon_mb"] = max(seen["anon_mb"], _field(status, "RssAnon") / 1024)
         stat = _read(str(self.procs.parent / "memory.stat"))
