@@ -10,8 +10,10 @@
   fresh cgroup as a container would be: once without limits (wall time, and the cgroup's peak
   memory: what the container must hold, page cache of what it read included), and once limited like
   Gradescope's default container, 768 MB and half a CPU (``cpu.cfs_quota_us`` = half the period):
-  its wall time, and whether the notebook still got full marks. PrairieLearn's default limit is a
-  30 s timeout for the whole job. Needs root and cgroup v1 memory and cpu controllers (as here);
+  its wall time, and whether the notebook still got full marks. Both with the sandbox inside the
+  container, as where the container lets bubblewrap make its namespaces; graded as Gradescope's own
+  containers grade, without it, is :mod:`mnistlib.bench.gradescope`'s table. PrairieLearn's default
+  limit is a 30 s timeout for the whole job. Needs root and cgroup v1 memory and cpu controllers (as here);
   elsewhere the limited runs are skipped and peak memory is the sampled RSS of the process tree.
 """
 
