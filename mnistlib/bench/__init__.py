@@ -21,6 +21,9 @@ Sections (``--only`` picks some):
 * ``scale`` -- a class in one run vs 3 shards, and each notebook graded as in a Gradescope /
   PrairieLearn container (:mod:`mnistlib.bench.scale`; ``--quick`` runs it only when ``--only``
   names it).
+* ``gradescope`` -- each notebook graded as Gradescope grades it in its default container: 768 MB,
+  1.0 and 0.5 CPU, no bubblewrap; score, peak memory of the container and of each process, and wall
+  time against Gradescope's timeout (:mod:`mnistlib.bench.gradescope`; like ``scale``).
 * ``threads`` -- today's thread settings against the CPU budget (:mod:`mnistlib.cpu`) on an idle,
   a busy and a CPU-quota-limited machine (:mod:`mnistlib.bench.threads`; like ``scale``, only
   when ``--only`` names it with ``--quick``).
@@ -54,7 +57,9 @@ REPO = checkout()
 SOLUTIONS = REPO / "solutions" if REPO else Path("solutions")
 #: Alternating repeats of grading one learner with and without the sandbox.
 GRADING_REPEATS = 3
-SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data", "scale", "threads", "install")
+SECTIONS = ("accuracy", "speed", "notebooks", "grading", "data", "scale", "gradescope", "threads", "install")
+#: Long sections that a --quick run leaves out unless --only names them; they name their own machine.
+LONG_SECTIONS = ("scale", "gradescope", "threads", "install")
 TUTORIAL = {"network 1": (0.9822, 0.0842), "network 2": (0.983, 0.068)}
 TARGETS = {
     "network 1": 0.98,
@@ -660,6 +665,10 @@ def render(results: dict) -> str:
         from .scale import render_scale
 
         lines += render_scale(results["scale"])
+    if "gradescope" in results:
+        from .gradescope import render_gradescope
+
+        lines += render_gradescope(results["gradescope"])
     if "threads" in results:
         from .threads import render_threads
 
@@ -692,6 +701,10 @@ def measure(sections, quick: bool, seeds: int | None, notebooks: list[str] | Non
         from .scale import bench_scale
 
         results["scale"] = bench_scale(SOLUTIONS, quick)
+    if "gradescope" in sections:
+        from .gradescope import bench_gradescope
+
+        results["gradescope"] = bench_gradescope(SOLUTIONS, quick)
     if "threads" in sections:
         from .threads import bench_threads
 
@@ -725,8 +738,8 @@ def merge(earlier: dict, new: dict, notebooks: list[str] | None = None) -> dict:
     if "accuracy" in new:
         merged.pop("accuracy_summary", None)
     merged.update({key: value for key, value in new.items() if key != "dates"})
-    if set(new.get("dates") or {}) <= {"scale", "threads", "install"} and "machine" in earlier:
-        merged["machine"] = earlier["machine"]  # the scale and threads sections name their own machine
+    if set(new.get("dates") or {}) <= set(LONG_SECTIONS) and "machine" in earlier:
+        merged["machine"] = earlier["machine"]  # the long sections name their own machine
     dates.update(new.get("dates") or {})
     merged["dates"] = {section: dates[section] for section in SECTIONS if section in dates}
     return merged
@@ -796,10 +809,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_from:
         results = json.loads(args.report_from.read_text())
     else:
-        # --quick is a smoke run: it leaves the long scale, threads and install sections out unless --only names them
-        default = (
-            tuple(x for x in SECTIONS if x not in ("scale", "threads", "install")) if args.quick else SECTIONS
-        )
+        # --quick is a smoke run: it leaves the long sections out unless --only names them
+        default = tuple(x for x in SECTIONS if x not in LONG_SECTIONS) if args.quick else SECTIONS
         results = measure(args.only or default, args.quick, args.seeds, args.notebooks)
     quick = results.get("quick")
     out = args.out or (Path(tempfile.gettempdir()) / "benchmarks-quick.md" if quick else REPORT)

@@ -33,21 +33,3 @@ def test_a_scale_only_run_keeps_the_machine_of_the_other_sections():
         "grading": "2026-12-01",
         "scale": "2026-12-02",
     }
-
-
-def test_the_no_sandbox_rows_at_768_mb_appear_when_measured():
-    """A run that measured the container-as-boundary condition gets its own table, with each peak."""
-    data = json.loads(bench.REPORT_DATA.read_text())["scale"]
-    for row in data["containers"].values():
-        row["gradescope default, no sandbox"] = {
-            "seconds": {"median": 40.0, "min": 39.0, "max": 41.0, "n": 2},
-            "peak_mb": {"median": 671.0, "min": 670.0, "max": 672.0, "n": 2},
-            "full_marks": 2,
-            "oom_kills": 0,
-            "n": 2,
-        }
-    text = "\n".join(render_scale(data))
-    assert "in a container that refuses bwrap its namespaces" in text
-    assert f"| notebook | seconds | peak MB (limit {GRADESCOPE_MB}) | full marks |" in text
-    for assignment in data["containers"]:
-        assert f"| {assignment} | 40.0 (39.0-41.0, 2 runs) | 671 (670-672, 2 runs) | 2 of 2 |" in text
