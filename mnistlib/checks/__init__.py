@@ -242,7 +242,27 @@ def call(fn, *args, name: str | None = None, in_place_hint: str | None = None, *
                 in_place_hint or IN_PLACE_HINT,
                 mistake="changed-argument",
             )
-    return result
+    return _plain(result)
+
+
+def _plain(value, depth: int = 0):
+    """``value`` with every ndarray subclass in it (also in lists, tuples and dicts) as a plain ndarray.
+
+    A check judges data: a subclass's own methods (an ``__eq__`` or ``__array_function__`` that
+    lies) must not steer it. The grader's bridge hands the checks the same plain data, so the notebook
+    and the grader give the same message (tests/grading/test_differential.py).
+    """
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return np.ndarray.view(value, np.ndarray)  # the unbound base method: a subclass cannot override it
+    if depth < 20 and type(value) in (list, tuple):
+        items = [_plain(item, depth + 1) for item in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    if depth < 20 and type(value) is dict and any(isinstance(v, np.ndarray) for v in value.values()):
+        plain = {key: _plain(item, depth + 1) for key, item in value.items()}
+        return value if all(plain[k] is value[k] for k in value) else plain
+    return value
 
 
 def _arguments(args: tuple, kwargs: dict):

@@ -131,14 +131,32 @@ def layers_text(layers) -> str:
     return " -> ".join(layer_text(d) for d in layers)
 
 
-#: The hint for a softmax written as a layer of its own after the last Dense layer.
-SEPARATE_SOFTMAX = (
-    "the softmax is a layer of its own here: Dense(10) followed by a Softmax (or Activation) layer computes "
-    "the same probabilities, but this check compares the list of layers with the tutorial's, whose output "
-    "layer is keras.layers.Dense(10, activation='softmax'): one layer"
-)
+#: Keras layers that only apply an activation function.
+ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax")
 
 
-def separate_softmax(kinds: list[str]) -> bool:
-    """Whether the layers (their class names) end in Dense then a separate Softmax or Activation layer."""
-    return len(kinds) >= 2 and kinds[-2] == "Dense" and kinds[-1] in ("Softmax", "Activation")
+def separate_activation(layers) -> str | None:
+    """The hint for an activation written as a layer of its own (None when there is none).
+
+    ``Dense(10)`` followed by ``Softmax()`` (or ``Activation("softmax")``), or a ``Dense``/``Conv2D``
+    followed by ``ReLU()``, computes the same numbers as the layer with ``activation=`` inside; but
+    every notebook of the course writes each activation inside its layer, lists its network layer by
+    layer, and its check and later cells compare (and count) the layers one by one.
+    """
+    for before, layer in zip(layers, layers[1:], strict=False):
+        kind = type(layer).__name__
+        if kind not in ACTIVATION_LAYERS or type(before).__name__ not in ("Dense", "Conv2D"):
+            continue
+        if kind == "Activation":
+            name = getattr(layer.activation, "__name__", str(layer.activation))
+        else:
+            name = kind.lower()
+        shown = f"{kind}()" if kind != "Activation" else f"Activation({name!r})"
+        owner = type(before).__name__
+        return (
+            f"the {name} is a layer of its own here: {owner} followed by {shown} computes the same numbers, "
+            f"but the notebook's network writes each activation inside its layer, "
+            f"{owner}(..., activation={name!r}): one layer, so that the layers (which this check and the "
+            "notebook's later cells compare and count one by one) are the notebook's"
+        )
+    return None

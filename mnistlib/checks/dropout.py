@@ -24,14 +24,13 @@ import numpy as np
 
 from . import CheckFailed, call, describe, fail, guided, passed
 from ._keras import (
-    SEPARATE_SOFTMAX,
     build_sequential,
     describe_layer,
     expect_declared_input,
     expect_parameters,
     expect_uncompiled,
     layer_text,
-    separate_softmax,
+    separate_activation,
 )
 
 __all__ = ["check_build_dropout_network", "check_dropout"]
@@ -318,9 +317,10 @@ def check_build_dropout_network(fn) -> None:
         dense = [d for d in got if d[0] == "Dense"]
         drops = [d for d in got if d[0] == "Dropout"]
         kinds = [d[0] for d in got]
-        if separate_softmax(kinds):
-            hint = SEPARATE_SOFTMAX
-        elif len(drops) == 3 and sorted(d[1] for d in drops) == [0.2, 0.3, 0.4] and drops[0][1] != 0.4:
+        separate = separate_activation(model.layers)
+        if separate:
+            fail(expected_text, "keras.Input -> " + got_text, separate, mistake="separate-activation-layer")
+        if len(drops) == 3 and sorted(d[1] for d in drops) == [0.2, 0.3, 0.4] and drops[0][1] != 0.4:
             hint = "the dropout rates are in the wrong order: 0.4 after the first Dense, then 0.3, then 0.2"
         elif len(drops) < 3 and len(dense) == 4:
             hint = "a Dropout layer is missing: one after each of the three 512-unit layers (0.4, 0.3, 0.2)"

@@ -28,14 +28,13 @@ import numpy as np
 
 from . import IN_PLACE_IMAGES, CheckFailed, call, describe, expect_close, fail, guided, passed
 from ._keras import (
-    SEPARATE_SOFTMAX,
     build_sequential,
     describe_layer,
     expect_declared_input,
     expect_parameters,
     expect_uncompiled,
     layers_text,
-    separate_softmax,
+    separate_activation,
 )
 
 __all__ = ["check_add_channel_axis", "check_build_convnet", "check_conv2d_valid"]
@@ -178,8 +177,6 @@ PARAMETERS = 320 + 18_496 + 16_010  # 34,826
 
 def _kinds_hint(kinds: list[str]) -> str:
     expected = [d[0] for d in EXPECTED_LAYERS]
-    if separate_softmax(kinds):
-        return SEPARATE_SOFTMAX
     if "Flatten" not in kinds:
         return (
             "Flatten is missing: without it Dense acts on the last axis only and the network outputs a "
@@ -275,6 +272,9 @@ def check_build_convnet(fn) -> None:
     if got != EXPECTED_LAYERS:
         got_text = "keras.Input((28, 28, 1)) -> " + layers_text(got)
         kinds = [d[0] for d in got]
+        separate = separate_activation(model.layers)
+        if separate:
+            fail(expected_text, got_text, separate, mistake="convnet-separate-activation")
         if kinds != [d[0] for d in EXPECTED_LAYERS]:
             fail(expected_text, got_text, _kinds_hint(kinds), mistake="convnet-wrong-layer-kinds")
         index = next(i for i, (g, e) in enumerate(zip(got, EXPECTED_LAYERS, strict=True)) if g != e)

@@ -5,8 +5,10 @@
 through Dense(784, relu), Dense(512, relu) and Dense(10, softmax). The check
 names: a missing ``keras.Input`` or the old ``input_shape=`` argument, an input of
 28 or (28, 28) numbers instead of 784, wrong units or their order, a wrong or
-missing activation (softmax missing, relu on the output), a layer too many or too
-few, and a model that is already compiled.
+missing activation (softmax missing, relu on the output), an activation written as
+a layer of its own (``Dense(10)`` then ``Softmax()``: the notebook, like 07 and 09,
+writes each activation inside its Dense layer), a layer too many or too few, and a
+model that is already compiled.
 
 ``dense_param_count(n_in, n_out)`` returns the number of numbers a dense layer
 learns: ``n_in * n_out`` weights plus ``n_out`` biases. The check names: the biases
@@ -31,32 +33,24 @@ import warnings
 import numpy as np
 
 from . import call, describe, fail, guided, passed
+from ._keras import separate_activation
 
 __all__ = ["check_build_network", "check_dense_param_count", "check_compile_network"]
 
 LAYERS = ((784, "relu"), (512, "relu"), (10, "softmax"))
 TOTAL_PARAMS = 1_022_490
-_ACTIVATION_LAYERS = {"Activation", "ReLU", "Softmax"}
 
 
 # ------------------------------------------------------------------------------------------- build_network
 
 
 def dense_stack(model) -> list[tuple[str, int | None, str]]:
-    """The model's layers as ``(kind, units, activation)``.
-
-    A separate activation layer (``Activation("relu")``, ``ReLU()``, ``Softmax()``)
-    right after a linear Dense layer is folded into it, since together they compute
-    the same thing. Other layers come back as ``(class name, None, "")``.
-    """
+    """The model's layers as ``(kind, units, activation)``: ``(class name, None, "")`` for a non-Dense layer."""
     stack: list[tuple[str, int | None, str]] = []
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "Dense":
             stack.append(("Dense", int(layer.units), layer.activation.__name__))
-        elif kind in _ACTIVATION_LAYERS and stack and stack[-1][0] == "Dense" and stack[-1][2] == "linear":
-            name = layer.activation.__name__ if kind == "Activation" else kind.lower()
-            stack[-1] = ("Dense", stack[-1][1], name)
         else:
             stack.append((kind, None, ""))
     return stack
@@ -183,6 +177,9 @@ def check_build_network(fn) -> None:
     model = _build(fn)
     _check_input(model)
     stack = dense_stack(model)
+    separate = separate_activation(model.layers)
+    if separate:
+        fail(_expected_text(), _layers_text(stack), separate, mistake="separate-activation-layer")
     _check_layers(stack)
     total = model.count_params()
     if total != TOTAL_PARAMS:

@@ -27,8 +27,10 @@ Objects keep their identity across the bridge (``compile_network(model) is
 model``), within one test cell.
 
 What the checker may believe: only what it computes itself from those values.
-Everything read back is parsed as plain data: ``.npy`` files without pickles,
-JSON, and Keras configs whose every ``module`` is Keras's own (no ``Lambda``
+Everything read back is parsed as plain data: ``.npy`` files without pickles (an
+ndarray subclass comes back as its plain data, as the checks see it through
+``np.asarray``; an array of Python objects as its shape and dtype, each element
+an :class:`Unreadable`), JSON, and Keras configs whose every ``module`` is Keras's own (no ``Lambda``
 layers, no custom or built-in Python functions). Files are opened without
 following symbolic links, and only under names the checker chose, since the
 learner kernel can write into the call folder. Anything else comes back as an
@@ -40,6 +42,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import math
 import os
 import queue
 import re
@@ -60,6 +63,8 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_FORWARDED_OUTPUT = 20_000
 #: Longest repr of an unreadable object kept for messages.
 MAX_REPR = 300
+#: Largest array of Python objects whose shape comes back (its elements as Unreadable placeholders).
+MAX_OBJECTS = 1_000_000
 
 _ARRAY_NAME = re.compile(r"[ck]a\d{1,7}\.npy")  # each side numbers its own: checker "ca1", kernel "ka1"
 _GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -192,9 +197,16 @@ class Codec:
             return {"t": "complex", "re": value.real, "im": value.imag}
         if kind is bytes:
             return {"t": "bytes", "v": value.hex()}
-        if kind is np.ndarray:
+        if isinstance(value, np.ndarray):
+            if kind is not np.ndarray:
+                # A subclass's data, as the checks see it through np.asarray; its methods (a lying
+                # __eq__) stay behind. The unbound base method: a subclass cannot override it.
+                value = np.ndarray.view(value, np.ndarray)
             if value.dtype.hasobject:
-                return {"t": "unreadable", "type": "numpy.ndarray", "repr": "an array of Python objects"}
+                # the shape and the object dtype are data; the objects are not, and stay behind
+                if value.size > MAX_OBJECTS:
+                    return {"t": "unreadable", "type": "numpy.ndarray", "repr": "an array of Python objects"}
+                return {"t": "objects", "shape": list(value.shape)}
             return {
                 "t": "array",
                 "file": self._save_array(value),
@@ -271,6 +283,18 @@ class Codec:
             return keras.ops.convert_to_tensor(self._load_array(tree["file"]))
         if t == "unreadable":
             return Unreadable(str(tree.get("type"))[:200], str(tree.get("repr"))[:MAX_REPR])
+        if t == "objects":
+            shape = tree.get("shape")
+            if (
+                not isinstance(shape, list)
+                or len(shape) > 32
+                or not all(type(n) is int and n >= 0 for n in shape)
+                or math.prod(shape) > MAX_OBJECTS
+            ):
+                raise BridgeError("an array of Python objects of a bad shape")
+            array = np.empty(shape, dtype=object)
+            array.fill(Unreadable("object", "an element of an array of Python objects"))
+            return array
         if t == "tuple":
             return tuple(self._decode_item(item, index, depth) for index, item in enumerate(tree["items"]))
         if t == "function":

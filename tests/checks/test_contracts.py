@@ -54,3 +54,34 @@ def test_a_misdiagnosis_or_a_passing_mistake_fails():
             assertion("off by one")
         with pytest.raises(AssertionError, match="passes on the mistake 'right'"):
             assertion("right")
+
+
+#: Issue 26, item 3: wrong answers whose message once sent the learner to the wrong line, and words of
+#: that wrong diagnosis, which their message must not contain (the words it must contain are the records').
+MISDIAGNOSED = {
+    ("get_digit", "scaled to floats"): ["off by one", "count from 1", "wrong image"],
+    ("predict_classes", ".squeeze()"): ["pass axis=1"],
+    ("build_network", "a separate Softmax layer"): ["wrong order"],
+    ("build_dropout_network", "a separate Softmax layer"): ["wrong order"],
+    ("build_convnet", "a separate Softmax layer"): ["wrong order"],
+    ("batches_per_epoch", "training and validation batches"): ["validation split was ignored"],
+    ("label_counts", "proportions"): ["use np.bincount"],
+    ("dropout", "assert instead of raise"): ["check the rate first"],
+    ("batches_per_epoch", "no rounding of the training part"): ["rounded the other way"],
+}
+
+
+@pytest.mark.parametrize(("name", "mistake"), list(MISDIAGNOSED), ids=[f"{n}-{m}" for n, m in MISDIAGNOSED])
+def test_a_former_misdiagnosis_stays_gone(name, mistake):
+    from mnistlib import hints
+    from mnistlib.checks import CheckFailed
+
+    exercise = EXERCISES[name]
+    wrong, words = exercise.mistakes[mistake]
+    for run in (lambda: exercise.check(wrong), lambda: exercise.run_cell(wrong)):
+        hints.reset()
+        with pytest.raises(CheckFailed) as failure:
+            run()
+        message = str(failure.value)
+        assert words in message
+        assert not [w for w in MISDIAGNOSED[name, mistake] if w in message], message

@@ -45,3 +45,24 @@ def test_metric_names_reads_strings_objects_and_functions():
         "categorical_accuracy",
     ]
     assert metric_names(None) == []
+
+
+@pytest.mark.parametrize("layer", ["Softmax", "ReLU"])
+def test_the_three_notebooks_agree_on_an_activation_as_a_layer_of_its_own(layer):
+    """Issue 26: 04 accepted Dense(10) + Softmax() while 07 and 09 rejected it. All three notebooks list
+    their networks layer by layer with each activation inside its layer, so all three checks (and test
+    cells: test_exercises.py) reject it, with the same specific hint."""
+    from checks.exercises import EXERCISES
+
+    from mnistlib.checks import CheckFailed
+
+    hints = {}
+    for name in ("build_network", "build_dropout_network", "build_convnet"):
+        exercise = EXERCISES[name]
+        wrong, words = exercise.mistakes[f"a separate {layer} layer"]
+        with pytest.raises(CheckFailed) as failure:
+            exercise.check(wrong)
+        hints[name] = str(failure.value).split("hint:", 1)[1]
+        assert f"the {layer.lower()} is a layer of its own" in hints[name]
+        assert f"activation='{layer.lower()}'" in hints[name]
+    assert "Conv2D followed by ReLU()" in hints["build_convnet"] or layer == "Softmax"

@@ -74,12 +74,41 @@ def test_what_is_not_plain_data_arrives_unreadable(tmp_path):
         def __repr__(self):
             raise RuntimeError("no")
 
-    for value in (Liar(3), np.zeros(3).view(Matrixish), np.array([object()]), BadRepr()):
+    for value in (Liar(3), BadRepr()):
         got, _, _ = across(value, tmp_path)
         assert isinstance(got, Unreadable), value
         assert got != 3
         with pytest.raises(TypeError, match="cannot be used in a test"):
             np.asarray(got) + 1
+    # an ndarray subclass: its data, as a check sees it through np.asarray, without its methods
+    got, _, _ = across(np.arange(3.0).view(Matrixish), tmp_path)
+    assert type(got) is np.ndarray and np.array_equal(got, [0.0, 1.0, 2.0])
+    # an array of Python objects: its shape and dtype (a check can say "dtype object"), no objects
+    got, _, _ = across(np.array([[Liar(3), object()]], dtype=object), tmp_path)
+    assert got.dtype == object and got.shape == (1, 2)
+    assert all(isinstance(item, Unreadable) for item in got.flat) and got[0, 0] != 3
+    with pytest.raises((TypeError, ValueError)):  # no number in it
+        got.astype(float)
+
+
+def test_a_lying_subclass_cannot_hide_its_data(tmp_path):
+    class Lying(np.ndarray):
+        def view(self, *args, **kwargs):
+            return np.full(self.shape, 7.0)
+
+        def __eq__(self, other):
+            return np.ones(self.shape, dtype=bool)
+
+    got, _, _ = across(np.zeros(3).view(Lying), tmp_path)
+    assert type(got) is np.ndarray and np.array_equal(got, np.zeros(3)) and not (got == 7).any()
+
+
+def test_an_array_of_objects_too_large_or_badly_shaped_is_refused(tmp_path):
+    got, _, _ = across(np.empty(bridge.MAX_OBJECTS + 1, dtype=object), tmp_path)
+    assert isinstance(got, Unreadable) and "Python objects" in repr(got)
+    for shape in ([-1], [10**6, 10**6], ["3"], [1] * 40):
+        with pytest.raises(bridge.BridgeError, match="bad shape"):
+            Codec("c").decode({"t": "objects", "shape": shape})
 
 
 def test_identity_and_in_place_changes_come_back(tmp_path):

@@ -4,15 +4,17 @@ Issue 26, item 1: any difference between "the test cell run in the notebook" and
 by the grader" is a wrong grade one way or the other. For every named wrong answer of every exercise
 (tests/checks/exercises) and for generated right answers that change an argument in place in each way
 numpy allows (tests/checks/in_place.py), the exercise's whole test cell (visible check, then hidden
-tests) is run twice:
+tests) is run twice (and so is each attack of tests/attacks whose answer is merely wrong:
+``grading.differential_class.MERELY_WRONG``):
 
 * as the notebook runs it: the function is a plain Python function in the same process as the test;
 * as the grader runs it: the function is defined in a real, separate learner kernel, and the test
   cell calls it across the grader's bridge (:func:`mnistlib.grading.bridge.bind`), as the checker
   kernel does;
 
-and both runs must end the same way: both pass, or both raise the same kind of error with the same
-message. One learner kernel serves every case, so this costs seconds, not a grading run per case.
+and both runs must end the same way: both raise the same kind of error with the same message (none
+of these answers may pass). One learner kernel serves every case, so this costs seconds, not a grading
+run per case.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checks.exercises import EXERCISES
 from checks.in_place import KINDS, in_place_variant
+from grading.differential_class import MERELY_WRONG, NO_ARRAYS
 from jupyter_client.manager import start_new_kernel
 from notebook_cells import run_test_cell
 
@@ -31,16 +35,6 @@ from mnistlib.checks import CheckFailed
 from mnistlib.grading import bridge
 
 TESTS = Path(__file__).resolve().parents[1]
-#: Exercises whose functions take no array (a model, numbers, nothing): no in-place variant.
-NO_ARRAYS = {
-    "build_network",
-    "dense_param_count",
-    "compile_network",
-    "batches_per_epoch",
-    "build_dropout_network",
-    "build_convnet",
-    "best_epoch",
-}
 KERAS = {"build_network", "compile_network", "predict_classes", "build_dropout_network", "build_convnet"}
 
 CASES = [
@@ -54,6 +48,8 @@ CASES += [
     if name not in NO_ARRAYS
     for kind in KINDS
 ]
+# the attacks of tests/attacks whose answer is merely wrong: their answer cell's own code
+CASES += [(attack.exercise, f"attack {attack.name}", attack.code) for attack in MERELY_WRONG]
 PARAMS = [
     pytest.param(name, case, code, id=f"{name}-{case}", marks=[pytest.mark.slow] if name in KERAS else [])
     for name, case, code in CASES
@@ -102,7 +98,11 @@ def outcome(run) -> tuple[str, str]:
     return "passed", ""
 
 
-def _local(code: str):
+def _local(name: str, case: str, code: str):
+    if case.startswith("attack"):  # an answer cell's code: run it, as the notebook does
+        namespace = {"np": np}
+        exec(compile(code, f"<answer cell {name}>", "exec"), namespace)
+        return namespace[name]
     return eval(code, {"EXERCISES": EXERCISES, "in_place_variant": in_place_variant})  # the records' own
 
 
@@ -110,12 +110,12 @@ def _local(code: str):
 def test_the_notebook_and_the_grader_agree(learner_kernel, name, case, code):
     kc, connection, calls = learner_kernel
     exercise = EXERCISES[name]
-    in_notebook = outcome(lambda: exercise.run_cell(_local(code)))
-    reply = kc.execute_interactive(f"{name} = {code}", timeout=60)
+    in_notebook = outcome(lambda: exercise.run_cell(_local(name, case, code)))
+    define = code if case.startswith("attack") else f"{name} = {code}"
+    reply = kc.execute_interactive(define, timeout=60)
     assert reply["content"]["status"] == "ok", reply["content"]
     namespace: dict = {}
     bridge.bind([name], connection, calls, 120, namespace)
     graded = outcome(lambda: run_test_cell(exercise.notebook, f"test_{name}", **namespace))
     assert graded == in_notebook
-    if case.startswith("in place"):
-        assert in_notebook[0] != "passed", f"{name} passes although it changes its argument ({case})"
+    assert in_notebook[0] != "passed", f"{name} passes the test cell although it is wrong ({case})"

@@ -173,8 +173,14 @@ def _separate_softmax():
     return keras.Sequential([keras.Input(shape=(784,)), *layers, keras.layers.Softmax()])
 
 
+def _separate_relu():
+    layers = _network(activations=(None, "relu", "relu", "softmax"))().layers
+    return keras.Sequential([keras.Input(shape=(784,)), layers[0], keras.layers.ReLU(), *layers[1:]])
+
+
 NETWORK_MISTAKES = {
     "a separate Softmax layer": (_separate_softmax, "the softmax is a layer of its own"),
+    "a separate ReLU layer": (_separate_relu, "the relu is a layer of its own"),
     "rates reversed": (_network(rates=(0.2, 0.3, 0.4)), "wrong order"),
     "a dropout missing": (_network(dropouts=2), "Dropout layer is missing"),
     "no third hidden layer": (_network(hidden=2, dropouts=2), "THREE hidden Dense layers"),
@@ -232,6 +238,7 @@ EXERCISES = [
                 "no third hidden layer",
                 "linear hidden layer",
                 "first layer of 784 (network 1's)",
+                "a separate ReLU layer",
             ],
         },
     ),

@@ -157,6 +157,13 @@ CONVNET_MISTAKES = {
         ),
         "the softmax is a layer of its own",
     ),
+    "a separate ReLU layer": (
+        lambda: keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Conv2D(32, (3, 3)), keras.layers.ReLU()]
+            + _convnet().layers[1:]
+        ),
+        "the relu is a layer of its own",
+    ),
     "no Flatten": (lambda: _convnet(flatten=False), "Flatten is missing"),
     "one pooling layer missing": (lambda: _convnet(pools=(True, False)), "MaxPooling2D((2, 2)) after EACH"),
     "filters swapped": (lambda: _convnet(filters=(64, 32)), "swapped"),
@@ -322,6 +329,7 @@ EXERCISES = [
                 "no Flatten",
                 "dropout 0.25",
                 "no dropout",
+                "a separate ReLU layer",
             ],
             "Returns a keras.Sequential with 34,826 parameters.": [
                 "5 x 5 kernels",

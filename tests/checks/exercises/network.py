@@ -122,19 +122,32 @@ BUILD_MISTAKES = {
     "one shared model": (lambda: _SHARED, "create the model inside"),
     "seed fixed inside": (_seeded, "a random seed is fixed inside"),
     "nothing returned": (lambda: None, "keras.Sequential"),
+    # Notebooks 04, 07 and 09 all write each activation inside its layer (and compare the layers one by
+    # one): a softmax or relu as a layer of its own gets the same specific hint in all three.
+    "a separate Softmax layer": (
+        _sequential(RELU_784, RELU_512, lambda: Dense(10), lambda: keras.layers.Softmax()),
+        "the softmax is a layer of its own",
+    ),
+    "a separate ReLU layer": (
+        _sequential(lambda: Dense(784), lambda: keras.layers.ReLU(), RELU_512, SOFTMAX_10),
+        "the relu is a layer of its own",
+    ),
+    "separate Activation layers": (
+        _sequential(
+            lambda: Dense(784),
+            lambda: keras.layers.Activation("relu"),
+            lambda: Dense(512),
+            lambda: keras.layers.Activation("relu"),
+            lambda: Dense(10),
+            lambda: keras.layers.Activation("softmax"),
+        ),
+        "the relu is a layer of its own",
+    ),
 }
 
 # Right answers written differently: all must pass.
 BUILD_VARIANTS = {
     "add() one by one": lambda: _added(),
-    "separate activation layers": _sequential(
-        lambda: Dense(784),
-        lambda: keras.layers.ReLU(),
-        lambda: Dense(512),
-        lambda: keras.layers.Activation("relu"),
-        lambda: Dense(10),
-        lambda: keras.layers.Softmax(),
-    ),
     "activation functions": _sequential(
         lambda: Dense(784, activation=keras.activations.relu),
         lambda: Dense(512, activation=keras.activations.relu),
@@ -246,11 +259,14 @@ EXERCISES = [
                 "sigmoid hidden layer",
                 "a layer missing",
                 "no biases",
+                "a separate ReLU layer",
+                "separate Activation layers",
             ],
             "Output: (n, 10), ten probabilities per image.": [
                 "9 outputs",
                 "softmax missing",
                 "relu on the output",
+                "a separate Softmax layer",
             ],
             "Returns a new keras.Sequential with fresh random weights at every call.": [
                 "one shared model",
