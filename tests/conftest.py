@@ -156,10 +156,81 @@ FAST_LIMIT_S = float(os.environ.get("MNISTLIB_FAST_LIMIT_S", "5"))
 _slow_unmarked: dict[str, float] = {}
 
 
+# ------------------------------------------------------------------ running on two workers (xdist)
+# `make test` runs `pytest -n 2` (pytest-xdist). Each test module is one unit of work, run whole by
+# one worker (its module-scoped set-ups are made once); modules that share a session-scoped set-up
+# or state in memory are one unit together, so that set-up too is made once.
+#: Session fixtures (made once per worker): every module using one is in that fixture's unit.
+SHARED_FIXTURES = {"fresh_clone": "fresh-clone", "guide_clone": "guide-clone"}
+#: Modules sharing what is not a fixture: course_wheels.built() (the wheels, built once per
+#: process) and executed.py (the browser test's notebook runs, read by test_course_notebooks).
+SHARED_MODULES = {
+    "tests/test_wheel.py": "wheels",
+    "tests/grading/test_answer_key_attacks.py": "wheels",
+    "tests/test_browser.py": "notebook-runs",
+    "tests/test_course_notebooks.py": "notebook-runs",
+}
+#: The longest units, longest first (a full run on 2 cores, CONTRIBUTING.md "Tests"): handed out
+#: first, so that no worker is left alone with a long one at the end. The other units follow in
+#: the order they were collected; a new slow module needs no entry unless it takes minutes.
+LONGEST_FIRST = [
+    "tests/grading/test_attacks.py",
+    "wheels",
+    "fresh-clone",
+    "notebook-runs",
+    "guide-clone",
+    "tests/grading/test_differential_grading.py",
+    "tests/grading/test_attacks_host.py",
+    "tests/grading/test_report.py",
+    "tests/bench/test_bench.py",
+    "tests/grading/test_course.py",
+    "tests/grading/test_shards.py",
+    "tests/test_binder.py",
+]
+
+
+def _units(items) -> dict[str, str]:
+    """``{module path: its unit's name}``: the module itself, or the group it shares a set-up with."""
+    unit = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        unit.setdefault(module, SHARED_MODULES.get(module, module))
+        shared = sorted(SHARED_FIXTURES[n] for n in getattr(item, "fixturenames", ()) if n in SHARED_FIXTURES)
+        if shared and unit[module] not in SHARED_FIXTURES.values():
+            unit[module] = shared[0]
+    # a module that joined a shared fixture's unit takes its partners (SHARED_MODULES) along
+    renamed = {
+        SHARED_MODULES[m]: u for m, u in unit.items() if m in SHARED_MODULES and u != SHARED_MODULES[m]
+    }
+    return {m: renamed.get(u, u) for m, u in unit.items()}
+
+
+def pytest_configure(config):
+    """Under ``-n``, schedule by unit (pytest-xdist's ``loadgroup``), in the order collected."""
+    if getattr(config.option, "numprocesses", None) and config.option.dist in ("load", "loadgroup"):
+        config.option.dist = "loadgroup"
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords:
             item.add_marker(pytest.mark.slow)
+    unit = _units(items)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(unit[item.nodeid.split("::")[0]]))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker: the longest units first
+        first = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
+        seen: dict[str, int] = {}
+        for item in items:
+            seen.setdefault(unit[item.nodeid.split("::")[0]], len(seen))
+        items.sort(
+            key=lambda item: (
+                first.get(unit[item.nodeid.split("::")[0]], len(first)),
+                seen[unit[item.nodeid.split("::")[0]]],
+            )
+        )
 
 
 def pytest_runtest_logreport(report):
