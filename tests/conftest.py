@@ -22,8 +22,10 @@ quicker.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -174,9 +176,9 @@ SHARED_MODULES = {
 #: first, so that no worker is left alone with a long one at the end. The other units follow in
 #: the order they were collected; a new slow module needs no entry unless it takes minutes.
 LONGEST_FIRST = [
-    "tests/grading/test_attacks.py",
     "wheels",
     "fresh-clone",
+    "tests/grading/test_attacks.py",
     "notebook-runs",
     "guide-clone",
     "tests/grading/test_differential_grading.py",
@@ -187,13 +189,19 @@ LONGEST_FIRST = [
     "tests/grading/test_shards.py",
     "tests/test_binder.py",
 ]
+#: Where the workers leave ``{node id: unit}`` for the scheduler (it sees node ids only).
+UNITS_FILE = "MNISTLIB_TEST_UNITS"
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 def _units(items) -> dict[str, str]:
     """``{module path: its unit's name}``: the module itself, or the group it shares a set-up with."""
     unit = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
+        module = _module(item)
         unit.setdefault(module, SHARED_MODULES.get(module, module))
         shared = sorted(SHARED_FIXTURES[n] for n in getattr(item, "fixturenames", ()) if n in SHARED_FIXTURES)
         if shared and unit[module] not in SHARED_FIXTURES.values():
@@ -205,32 +213,62 @@ def _units(items) -> dict[str, str]:
     return {m: renamed.get(u, u) for m, u in unit.items()}
 
 
+def _longest_first(items, unit: dict[str, str]) -> None:
+    """Sort ``items`` in place: LONGEST_FIRST's units, then the others as collected; each unit whole."""
+    first = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
+    seen: dict[str, int] = {}
+    for item in items:
+        seen.setdefault(unit[_module(item)], len(seen))
+    items.sort(key=lambda item: (first.get(unit[_module(item)], len(first)), seen[unit[_module(item)]]))
+
+
 def pytest_configure(config):
-    """Under ``-n``, schedule by unit (pytest-xdist's ``loadgroup``), in the order collected."""
-    if getattr(config.option, "numprocesses", None) and config.option.dist in ("load", "loadgroup"):
-        config.option.dist = "loadgroup"
-        config.option.loadscopereorder = False
+    """Under ``-n``: a file for the workers to name each test's unit in (see pytest_xdist_make_scheduler)."""
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        handle, path = tempfile.mkstemp(prefix="mnistlib-test-units-", suffix=".json")
+        os.close(handle)
+        os.environ[UNITS_FILE] = path  # the workers, started later, inherit it
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_unconfigure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(UNITS_FILE):
+        Path(os.environ.pop(UNITS_FILE)).unlink(missing_ok=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Hand out whole units (pytest-xdist's loadscope, with our units as scopes), in the workers' order.
+
+    (pytest-xdist's own ``--dist loadgroup`` renames node ids, which pytest 9 no longer allows.)"""
+    if config.option.dist not in ("load", "loadscope", "loadfile", "loadgroup"):
+        return None  # asked for another way (each, worksteal): as asked
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.units is None:
+                self.units = json.loads(Path(os.environ[UNITS_FILE]).read_text() or "{}")
+            return self.units.get(nodeid, nodeid.split("::")[0])
+
+    config.option.loadscopereorder = False  # keep the order the workers sorted
+    return ByUnit(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)  # the slow marks before `-m "not slow"` selects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords:
             item.add_marker(pytest.mark.slow)
-    unit = _units(items)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit[item.nodeid.split("::")[0]]))
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker: the longest units first
-        first = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
-        seen: dict[str, int] = {}
-        for item in items:
-            seen.setdefault(unit[item.nodeid.split("::")[0]], len(seen))
-        items.sort(
-            key=lambda item: (
-                first.get(unit[item.nodeid.split("::")[0]], len(first)),
-                seen[unit[item.nodeid.split("::")[0]]],
-            )
-        )
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        unit = _units(items)
+        _longest_first(items, unit)
+        if os.environ.get(UNITS_FILE):  # every worker writes the same; the scheduler reads it once
+            target = Path(os.environ[UNITS_FILE])
+            partial = target.with_name(f"{target.name}.{os.environ['PYTEST_XDIST_WORKER']}")
+            partial.write_text(json.dumps({item.nodeid: unit[_module(item)] for item in items}))
+            partial.replace(target)
 
 
 def pytest_runtest_logreport(report):

@@ -20,16 +20,9 @@ class Item:
         self.nodeid = nodeid
         self.fixturenames = ["isolated_env", *fixtures]
         self.keywords: dict[str, object] = {}
-        self.markers: list = []
 
     def add_marker(self, marker) -> None:
-        self.markers.append(marker.mark if hasattr(marker, "mark") else marker)
-        self.keywords[self.markers[-1].name] = True
-
-    @property
-    def unit(self) -> str:
-        (group,) = [m.args[0] for m in self.markers if m.name == "xdist_group"]
-        return group
+        self.keywords[marker.mark.name] = True
 
 
 def collected() -> list[Item]:
@@ -49,7 +42,8 @@ def collected() -> list[Item]:
 def test_a_module_is_one_unit_and_modules_sharing_a_set_up_are_one():
     items = collected()
     conftest.pytest_collection_modifyitems(None, items)
-    unit = {item.nodeid: item.unit for item in items}
+    units = conftest._units(items)
+    unit = {item.nodeid: units[item.nodeid.split("::")[0]] for item in items}
     assert (
         unit["tests/test_alpha.py::test_one"]
         == unit["tests/test_alpha.py::test_two"]
@@ -70,15 +64,21 @@ def test_a_module_sharing_memory_takes_its_partner_into_a_shared_fixtures_unit()
         Item("tests/test_browser.py::test_x", "guide_clone"),
         Item("tests/test_course_notebooks.py::test_y"),
     ]
-    conftest.pytest_collection_modifyitems(None, items)
-    assert [item.unit for item in items] == ["guide-clone", "guide-clone"]
+    assert conftest._units(items) == {
+        "tests/test_browser.py": "guide-clone",
+        "tests/test_course_notebooks.py": "guide-clone",
+    }
 
 
-def test_a_worker_runs_the_longest_units_first_each_whole_and_in_order(monkeypatch):
+def test_a_worker_runs_the_longest_units_first_each_whole_and_in_order(monkeypatch, tmp_path):
+    units_file = tmp_path / "units.json"
+    monkeypatch.setenv(conftest.UNITS_FILE, str(units_file))
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
     items = collected()
     conftest.pytest_collection_modifyitems(None, items)
-    order = [item.unit for item in items]
+    told = conftest.json.loads(units_file.read_text())  # what the scheduler reads
+    assert list(told) == [item.nodeid for item in items]
+    order = list(told.values())
     runs = [unit for number, unit in enumerate(order) if number == 0 or order[number - 1] != unit]
     assert len(runs) == len(set(runs)), f"a unit is split: {order}"
     ranked = [u for u in runs if u in conftest.LONGEST_FIRST]
