@@ -18,6 +18,10 @@ Tiers (CONTRIBUTING.md, "Tests"): ``make test`` runs everything; ``make test-fas
 marked slow that took longer than ``MNISTLIB_FAST_LIMIT_S`` seconds (default 5: a shared machine
 is slower; it is a prompt to look, not a verdict) are listed, so they can be marked slow or made
 quicker.
+
+Two workers (``pytest -n 2``, what ``make test`` runs): each module is one unit of work, run whole
+by one worker; modules sharing a session fixture (:data:`SHARED_FIXTURES`) or a set-up kept in
+memory (:data:`SHARED_MODULES`) are one unit; the longest units (:data:`LONGEST_FIRST`) go first.
 """
 
 from __future__ import annotations

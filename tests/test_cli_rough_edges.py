@@ -239,6 +239,7 @@ def test_the_keras_download_imports_keras_without_tensorflows_notices(tmp_path):
 # ------------------------------------------------------------------------------ course start, twice
 
 
+@pytest.mark.slow  # starts a JupyterLab server
 def test_a_second_course_start_on_the_same_folder_points_to_the_running_server(tmp_path):
     from jupyter_lab import free_port
 
