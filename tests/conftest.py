@@ -176,7 +176,7 @@ SHARED_MODULES = {
     "tests/test_browser.py": "notebook-runs",
     "tests/test_course_notebooks.py": "notebook-runs",
 }
-#: The longest units, longest first (a full run on 2 cores, CONTRIBUTING.md "Tests"): handed out
+#: The longest units, longest first (from the junit report of a full run on 2 cores): handed out
 #: first, so that no worker is left alone with a long one at the end. The other units follow in
 #: the order they were collected; a new slow module needs no entry unless it takes minutes.
 LONGEST_FIRST = [
