@@ -82,12 +82,13 @@ axe-core:
 	  npm install --prefix build/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION); \
 	else echo "note: npm is missing; the accessibility check will be skipped (apt-get install npm)"; fi
 
+# Both run on two workers (pytest-xdist; tests/conftest.py keeps what shares a set-up on one worker).
 test: data browser-deps sandbox-deps shellcheck-deps axe-core lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # The fast tier (CONTRIBUTING.md, Tests): what is left out needs kernels, servers, installs or grading runs.
 test-fast: data lint
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n 2 -m "not slow"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,12 +18,18 @@ Tiers (CONTRIBUTING.md, "Tests"): ``make test`` runs everything; ``make test-fas
 marked slow that took longer than ``MNISTLIB_FAST_LIMIT_S`` seconds (default 5: a shared machine
 is slower; it is a prompt to look, not a verdict) are listed, so they can be marked slow or made
 quicker.
+
+Two workers (``pytest -n 2``, what ``make test`` runs): each module is one unit of work, run whole
+by one worker; modules sharing a session fixture (:data:`SHARED_FIXTURES`) or a set-up kept in
+memory (:data:`SHARED_MODULES`) are one unit; the longest units (:data:`LONGEST_FIRST`) go first.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -156,10 +162,117 @@ FAST_LIMIT_S = float(os.environ.get("MNISTLIB_FAST_LIMIT_S", "5"))
 _slow_unmarked: dict[str, float] = {}
 
 
+# ------------------------------------------------------------------ running on two workers (xdist)
+# `make test` runs `pytest -n 2` (pytest-xdist). Each test module is one unit of work, run whole by
+# one worker (its module-scoped set-ups are made once); modules that share a session-scoped set-up
+# or state in memory are one unit together, so that set-up too is made once.
+#: Session fixtures (made once per worker): every module using one is in that fixture's unit.
+SHARED_FIXTURES = {"fresh_clone": "fresh-clone", "guide_clone": "guide-clone"}
+#: Modules sharing what is not a fixture: course_wheels.built() (the wheels, built once per
+#: process) and executed.py (the browser test's notebook runs, read by test_course_notebooks).
+SHARED_MODULES = {
+    "tests/test_wheel.py": "wheels",
+    "tests/grading/test_answer_key_attacks.py": "wheels",
+    "tests/test_browser.py": "notebook-runs",
+    "tests/test_course_notebooks.py": "notebook-runs",
+}
+#: The longest units, longest first (from the junit report of a full run on 2 cores): handed out
+#: first, so that no worker is left alone with a long one at the end. The other units follow in
+#: the order they were collected; a new slow module needs no entry unless it takes minutes.
+LONGEST_FIRST = [
+    "wheels",
+    "fresh-clone",
+    "tests/grading/test_attacks.py",
+    "notebook-runs",
+    "guide-clone",
+    "tests/grading/test_differential_grading.py",
+    "tests/grading/test_attacks_host.py",
+    "tests/grading/test_report.py",
+    "tests/bench/test_bench.py",
+    "tests/grading/test_course.py",
+    "tests/grading/test_shards.py",
+    "tests/test_binder.py",
+]
+#: Where the workers leave ``{node id: unit}`` for the scheduler (it sees node ids only).
+UNITS_FILE = "MNISTLIB_TEST_UNITS"
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def _units(items) -> dict[str, str]:
+    """``{module path: its unit's name}``: the module itself, or the group it shares a set-up with."""
+    unit = {}
+    for item in items:
+        module = _module(item)
+        unit.setdefault(module, SHARED_MODULES.get(module, module))
+        shared = sorted(SHARED_FIXTURES[n] for n in getattr(item, "fixturenames", ()) if n in SHARED_FIXTURES)
+        if shared and unit[module] not in SHARED_FIXTURES.values():
+            unit[module] = shared[0]
+    # a module that joined a shared fixture's unit takes its partners (SHARED_MODULES) along
+    renamed = {
+        SHARED_MODULES[m]: u for m, u in unit.items() if m in SHARED_MODULES and u != SHARED_MODULES[m]
+    }
+    return {m: renamed.get(u, u) for m, u in unit.items()}
+
+
+def _longest_first(items, unit: dict[str, str]) -> None:
+    """Sort ``items`` in place: LONGEST_FIRST's units, then the others as collected; each unit whole."""
+    first = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
+    seen: dict[str, int] = {}
+    for item in items:
+        seen.setdefault(unit[_module(item)], len(seen))
+    items.sort(key=lambda item: (first.get(unit[_module(item)], len(first)), seen[unit[_module(item)]]))
+
+
+def pytest_configure(config):
+    """Under ``-n``: a file for the workers to name each test's unit in (see pytest_xdist_make_scheduler)."""
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        handle, path = tempfile.mkstemp(prefix="mnistlib-test-units-", suffix=".json")
+        os.close(handle)
+        os.environ[UNITS_FILE] = path  # the workers, started later, inherit it
+
+
+def pytest_unconfigure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(UNITS_FILE):
+        Path(os.environ.pop(UNITS_FILE)).unlink(missing_ok=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Hand out whole units (pytest-xdist's loadscope, with our units as scopes), in the workers' order.
+
+    (pytest-xdist's own ``--dist loadgroup`` renames node ids, which pytest 9 no longer allows.)"""
+    if config.option.dist not in ("load", "loadscope", "loadfile", "loadgroup"):
+        return None  # asked for another way (each, worksteal): as asked
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.units is None:
+                self.units = json.loads(Path(os.environ[UNITS_FILE]).read_text() or "{}")
+            return self.units.get(nodeid, nodeid.split("::")[0])
+
+    config.option.loadscopereorder = False  # keep the order the workers sorted
+    return ByUnit(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)  # the slow marks before `-m "not slow"` selects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords:
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        unit = _units(items)
+        _longest_first(items, unit)
+        if os.environ.get(UNITS_FILE):  # every worker writes the same; the scheduler reads it once
+            target = Path(os.environ[UNITS_FILE])
+            partial = target.with_name(f"{target.name}.{os.environ['PYTEST_XDIST_WORKER']}")
+            partial.write_text(json.dumps({item.nodeid: unit[_module(item)] for item in items}))
+            partial.replace(target)
 
 
 def pytest_runtest_logreport(report):

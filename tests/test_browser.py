@@ -30,6 +30,7 @@ does the test when npm is there); without npm the accessibility part is skipped,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -473,7 +474,17 @@ def uses(notebook: dict, name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def axe() -> Path | str:
-    """axe-core's script, installed with npm into build/axe-core; else why not (outside CI only)."""
+    """axe-core's script, installed with npm into build/axe-core; else why not (outside CI only).
+
+    One install at a time: tests/grading/test_report.py uses this fixture too, maybe on the other
+    pytest-xdist worker."""
+    AXE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(AXE_DIR.parent / "axe-core.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _axe_installed()
+
+
+def _axe_installed() -> Path | str:
     installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
     if installed.is_file() and json.loads(installed.read_text())["version"] == AXE_VERSION:
         return AXE_JS

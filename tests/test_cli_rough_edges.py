@@ -264,6 +264,7 @@ def test_data_fetch_as_typed_shows_no_tensorflow_start_up_lines(tmp_path):
 # ------------------------------------------------------------------------------ course start, twice
 
 
+@pytest.mark.slow  # starts a JupyterLab server
 def test_a_second_course_start_on_the_same_folder_points_to_the_running_server(tmp_path):
     from jupyter_lab import free_port
 

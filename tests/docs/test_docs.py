@@ -39,6 +39,9 @@ RUN_BY = {
     ("CONTRIBUTING.md", "How the pieces fit", 0): [
         "docs/test_fresh_clone.py::test_contributing_generate_and_drift_check"
     ],
+    ("CONTRIBUTING.md", "Tests", 0): [
+        "docs/test_fresh_clone.py::test_contributing_runs_one_module_as_written"
+    ],
     ("docs/instructor.md", "1. Set up (once)", 0): [
         "fresh_clone.py::fresh_clone",
         "fresh_clone.py::guide_clone",
@@ -95,10 +98,10 @@ def test_ci_runs_the_readmes_test_command():
 
 def test_make_test_fast_runs_the_fast_tier_the_documents_name():
     """README and CONTRIBUTING name `make test-fast` and its plain command: the Makefile runs exactly
-    that, after the same lint as `make test`; `make test` itself selects nothing (the whole suite)."""
+    that, after the same lint as `make test`; `make test` itself selects nothing (the whole suite). Both on two workers (pytest-xdist)."""
     import subprocess
 
-    command = '.venv/bin/python -m pytest -m "not slow"'
+    command = '.venv/bin/python -m pytest -n 2 -m "not slow"'
     for doc in ("README.md", "CONTRIBUTING.md"):
         text = (REPO / doc).read_text()
         assert "`make test-fast`" in text and command in text, f"{doc} does not name the fast tier"
@@ -108,7 +111,7 @@ def test_make_test_fast_runs_the_fast_tier_the_documents_name():
     assert fast.returncode == 0 and full.returncode == 0, fast.stderr + full.stderr
     assert command in fast.stdout.splitlines()
     assert ".venv/bin/python -m ruff check ." in fast.stdout
-    assert ".venv/bin/python -m pytest" in full.stdout.splitlines() and "not slow" not in full.stdout
+    assert ".venv/bin/python -m pytest -n 2" in full.stdout.splitlines() and "not slow" not in full.stdout
 
 
 def test_blocks_are_read_with_headings_numbers_and_comments_handled(tmp_path, monkeypatch):

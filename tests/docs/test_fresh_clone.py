@@ -182,3 +182,11 @@ def test_contributing_generate_and_drift_check(fresh_clone):
     run_block(block("CONTRIBUTING.md", "How the pieces fit"), fresh_clone.root, fresh_clone.env)
     changed = run_script("git status --porcelain", fresh_clone.root, fresh_clone.env).stdout
     assert changed == "", f"make generate changed committed files:\n{changed}"
+
+
+def test_contributing_runs_one_module_as_written(fresh_clone):
+    """CONTRIBUTING's way to run one module, or part of one, without the rest of the suite."""
+    done = run_block(block("CONTRIBUTING.md", "Tests"), fresh_clone.root, fresh_clone.env)
+    summaries = [line for line in done.stdout.splitlines() if re.search(r"\d+ passed", line)]
+    assert len(summaries) == 2 and all("failed" not in line for line in summaries), done.stdout[-3000:]
+    assert "deselected" in summaries[1], "the -k selection ran the whole module"

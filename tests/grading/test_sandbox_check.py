@@ -66,6 +66,7 @@ def proc_sys(folder: Path, **values) -> Path:
     return root
 
 
+@pytest.mark.slow  # grades a notebook in the sandbox's kernel
 def test_where_bwrap_works_a_tiny_notebook_runs_sandboxed(tmp_path):
     if grading_sandbox.problem() is not None:
         if os.environ.get("CI"):
