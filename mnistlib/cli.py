@@ -162,7 +162,7 @@ def course_main(argv: list[str]) -> int:
         )
         return 2
     try:
-        from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+        from .authoring import COLAB, build, drift  # nbgrader's converters: only for a checkout's maintainers
     except ModuleNotFoundError as missing:
         if missing.name != "mnistlib.authoring":
             raise
@@ -176,8 +176,11 @@ def course_main(argv: list[str]) -> int:
 
     try:
         if args.action == "build":
-            ids = build(course.COURSE / "release", course.SOLUTIONS)
-            print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+            ids = build(course.COURSE / "release", course.SOLUTIONS, out_colab=COLAB)
+            print(
+                f"generated the release, its Colab edition and the solutions of {len(ids)} assignments: "
+                f"{', '.join(ids)}"
+            )
             return 0
         problems = drift()
     except FigureError as err:
@@ -188,7 +191,7 @@ def course_main(argv: list[str]) -> int:
     if problems:
         print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
         return 1
-    print("release and solutions match their sources")
+    print("release, Colab edition and solutions match their sources")
     return 0
 
 
