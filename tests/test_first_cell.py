@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -62,6 +63,42 @@ def test_where_the_package_is_installed_the_first_cell_only_imports_it(path):
             assert not re.search(r"^\s*[%!]|pip|subprocess|MNISTLIB_INSTALL", other.source, re.M), (
                 f"{path.name}: a cell that could install something:\n{other.source}"
             )
+
+
+def test_where_mnistlib_is_installed_from_the_checkout_the_first_cell_leaves_it_alone(tmp_path):
+    """Notebook 01's first cell, run by the suite's Python (make's editable install of this checkout)
+    with no index and no network: it imports the checkout's mnistlib, says nothing, and leaves
+    every installed file of the course's distributions as it was."""
+    site = Path(sysconfig.get_paths()["purelib"])
+
+    def installed() -> dict:
+        return {
+            str(p): p.stat().st_mtime_ns
+            for p in site.iterdir()
+            if re.match(r"(__editable__.*)?mnist|.*mnist_keras_course|.*mnistlib", p.name)
+        }
+
+    before = installed()
+    assert before, "the suite's venv has no install of the course"
+    cell = first_code_cell(REPO / "course" / "release" / IDS[0] / f"{IDS[0]}.ipynb").source
+    done = subprocess.run(
+        [sys.executable, "-c", cell + "\nprint('FROM', mnistlib.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=dict(
+            os.environ,
+            PIP_NO_INDEX="1",
+            https_proxy="http://127.0.0.1:9",
+            HTTPS_PROXY="http://127.0.0.1:9",
+            http_proxy="http://127.0.0.1:9",
+            HTTP_PROXY="http://127.0.0.1:9",
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"FROM {REPO / 'mnistlib' / '__init__.py'}\n", done.stdout
+    assert installed() == before
 
 
 def test_the_colab_line_is_one_short_pip_line_from_the_readme_repository():
