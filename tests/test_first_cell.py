@@ -115,6 +115,10 @@ def test_the_colab_line_is_one_short_pip_line_from_the_readme_repository():
     readme = (REPO / "README.md").read_text()
     assert f'pip install "git+https://github.com/{REPOSITORY}"' in readme
     assert f"https://mybinder.org/v2/gh/{REPOSITORY}/main" in readme
+    shown = command.removesuffix(" 2>/dev/null")
+    assert f"`{shown}` (then `2>/dev/null || echo` and what to do" in " ".join(readme.split()), (
+        "README's install section shows another Colab line"
+    )
 
 
 @pytest.mark.parametrize("assignment", IDS)
