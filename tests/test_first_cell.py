@@ -8,7 +8,8 @@ that release with one line before it, ``%pip install`` of the course's repositor
 Here: the release's and the solutions' first code cells hold nothing that installs; the Colab
 edition is the release plus exactly that note and that line; run as on Colab in a kernel that
 lacks mnistlib and reaches no package index, the line prints its one sentence and no traceback,
-and a "Run All" stops at the next cell. The install itself (the course's wheel served from
+and a "Run All" stops at the next cell; a notebook saved from Colab and handed in grades as any
+other, leaving the grader's install alone. The install itself (the course's wheel served from
 127.0.0.1 in place of the repository's URL) is run by
 tests/test_wheel.py::test_first_cell_installs_the_missing_package_then_notebook_01_runs.
 """
@@ -214,6 +215,28 @@ def test_run_as_on_colab_without_an_index_the_line_says_one_sentence_and_run_all
     assert stopped.value.ename == "ModuleNotFoundError"
     assert [o.ename for o in nb.cells[1].outputs if o.output_type == "error"] == ["ModuleNotFoundError"]
     assert nb.cells[2].outputs == [], "Run All went on after the failed install"
+
+
+@pytest.mark.slow
+def test_a_notebook_saved_from_colab_grades_as_any_other_and_leaves_the_grader_alone(tmp_path):
+    """A learner who worked on Colab hands in the Colab edition, install line included: ``mnistlib
+    grade`` (its sandbox has no network) runs that line, which fails quietly, grades the worked
+    notebook 02 in full, and no installed file of the grader's venv changes."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    before = {str(p): p.stat().st_mtime_ns for p in site.iterdir() if "mnist" in p.name}
+    solution = json.loads((REPO / "solutions" / "02-reshaping.ipynb").read_text())
+    submitted = tmp_path / "02-reshaping.ipynb"
+    submitted.write_text(json.dumps(colab_edition(solution, "02-reshaping")))
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistlib", "grade", str(submitted)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"flatten_images +2 / 2", done.stdout) and "TOTAL 2 / 2" in done.stdout, done.stdout
+    assert {str(p): p.stat().st_mtime_ns for p in site.iterdir() if "mnist" in p.name} == before
 
 
 def test_readme_links_every_notebook_to_binder_and_colab():
