@@ -1,6 +1,6 @@
 """Course authoring: regenerate the student release and the worked solutions, or check them for drift.
 
-    mnistlib course build   # course/release/<id>/<id>.ipynb and solutions/<id>.ipynb
+    mnistlib course build   # course/release/<id>/<id>.ipynb, colab/<id>.ipynb and solutions/<id>.ipynb
     mnistlib course check   # exit 1 and name every file that differs from a fresh build
 
 Only ``course/source/`` is edited by hand. Both commands run the real nbgrader
@@ -8,8 +8,12 @@ Only ``course/source/`` is edited by hand. Both commands run the real nbgrader
 execution for the worked solutions) in a throw-away copy of ``course/``, so no
 gradebook or log is left behind. The solutions keep nbgrader's cell metadata
 (so they can be graded) but lose the marker lines (:mod:`mnistlib.markers`),
-so they read as plain worked notebooks. They write to, and compare with, a
-checkout's files (:data:`mnistlib.course.REPO`).
+so they read as plain worked notebooks. The Colab edition (``colab/``, what the
+README's Colab links open) is the student release with one more code cell first,
+:data:`COLAB_INSTALL`, which installs the course's package where nothing of the
+course exists; the release itself has no install code, so wherever the package is
+installed nothing can reinstall it. They write to, and compare with, a checkout's
+files (:data:`mnistlib.course.REPO`).
 
 The measured figures the notebooks' Markdown names (``{{ net1_train_s }}``, :mod:`mnistlib.figures`)
 are computed from the benchmark report (docs/benchmarks.json, docs/quick-mode.json) first and written
@@ -36,6 +40,24 @@ from .progress import FILE_NAME
 #: What the figures are computed from: the benchmark report and the quick-mode runs of a checkout.
 BENCHMARKS = REPO / "docs" / "benchmarks.json" if REPO else None
 QUICK_MODE = REPO / "docs" / "quick-mode.json" if REPO else None
+#: The Colab edition of the release: what the README's Colab links open.
+COLAB = REPO / "colab" if REPO else None
+
+#: The Colab edition's first code cell: pip, in the kernel's own Python (``%pip``), installs the
+#: learner's package from the course's repository (a direct URL, so no same-named package on PyPI
+#: can win), quietly (pip's messages, all on stderr, are dropped); when it cannot, the one sentence
+#: after ``||`` says what to do instead.
+COLAB_INSTALL = (
+    '%pip install -q "mnist-keras-course @ git+https://github.com/mnist-keras-course/mnist-keras-course"'
+    ' 2>/dev/null || echo "Not installed: check that you are online and run this cell again, or open the course on'
+    ' Binder (see the README)."'
+)
+#: Said just above it, for the learner.
+COLAB_NOTE = (
+    "**On Colab** nothing of the course is installed yet: the next cell installs its package for this "
+    "session (a few minutes) from the course's repository. If it says *Not installed*, the cells below "
+    "cannot run until it has worked."
+)
 
 
 def _learner_file(name: str) -> bool:
@@ -117,6 +139,28 @@ def compute_figures(course: Path = COURSE, benchmarks: Path | None = None, quick
     return figures.compute(reports, notebooks)
 
 
+def colab_edition(release: dict, assignment: str) -> dict:
+    """The Colab edition of one released notebook: :data:`COLAB_NOTE` and :data:`COLAB_INSTALL` just
+    before its first code cell, nothing else changed."""
+    cells = release["cells"]
+    first = next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
+    note = {
+        "cell_type": "markdown",
+        "id": f"{assignment[:2]}-colab-note",
+        "metadata": {},
+        "source": COLAB_NOTE,
+    }
+    install = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": f"{assignment[:2]}-colab-install",
+        "metadata": {},
+        "outputs": [],
+        "source": COLAB_INSTALL,
+    }
+    return dict(release, cells=[*cells[:first], note, install, *cells[first:]])
+
+
 def build(
     out_release: Path,
     out_solutions: Path,
@@ -125,8 +169,10 @@ def build(
     benchmarks: Path | None = None,
     quick: Path | None = None,
     out_figures: Path | None = None,
+    out_colab: Path | None = None,
 ) -> list[str]:
-    """Generate the release and the solutions for every assignment into the given folders.
+    """Generate the release and the solutions for every assignment into the given folders, and the
+    Colab edition of the release into ``out_colab`` when given.
 
     The figures come from ``benchmarks`` and ``quick`` (default: the checkout's docs/benchmarks.json and
     docs/quick-mode.json) and are written to ``out_figures`` (default: ``course/source/figures.json``).
@@ -157,6 +203,13 @@ def build(
             _write_notebook(notebook, out_solutions / f"{assignment}.ipynb")
     for path in out_release.rglob("*.ipynb"):  # one stable JSON layout for clean diffs
         _write_notebook(json.loads(path.read_text()), path)
+    if out_colab is not None:
+        out_colab.mkdir(parents=True, exist_ok=True)
+        for old in out_colab.glob("*.ipynb"):
+            old.unlink()
+        for assignment in ids:
+            release = json.loads((out_release / assignment / f"{assignment}.ipynb").read_text())
+            _write_notebook(colab_edition(release, assignment), out_colab / f"{assignment}.ipynb")
     return ids
 
 
@@ -164,19 +217,23 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if REPO and path.is_relative_to(REPO) else str(path)
 
 
-def drift(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
-    """Files that differ between the committed release/solutions and a fresh build."""
+def drift(course: Path = COURSE, solutions: Path = SOLUTIONS, colab: Path | None = COLAB) -> list[str]:
+    """Files that differ between the committed release/Colab edition/solutions and a fresh build."""
     with tempfile.TemporaryDirectory(prefix="mnistlib-drift-") as tmp:
         fresh_release, fresh_solutions = Path(tmp) / "release", Path(tmp) / "solutions"
+        fresh_colab = Path(tmp) / "colab" if colab is not None else None
         fresh_figures = Path(tmp) / figures.FIGURES_FILE
-        build(fresh_release, fresh_solutions, course, out_figures=fresh_figures)
+        build(fresh_release, fresh_solutions, course, out_figures=fresh_figures, out_colab=fresh_colab)
         problems = []
         committed_figures = course / "source" / figures.FIGURES_FILE
         if not committed_figures.is_file():
             problems.append(f"missing: {_shown(committed_figures)}")
         elif not filecmp.cmp(fresh_figures, committed_figures, shallow=False):
             problems.append(f"differs from docs/benchmarks.json: {_shown(committed_figures)}")
-        for fresh_root, committed_root in ((fresh_release, course / "release"), (fresh_solutions, solutions)):
+        pairs = [(fresh_release, course / "release"), (fresh_solutions, solutions)]
+        if colab is not None:
+            pairs.append((fresh_colab, colab))
+        for fresh_root, committed_root in pairs:
             fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
             committed = (
                 {

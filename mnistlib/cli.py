@@ -3,7 +3,7 @@
     mnistlib data fetch [--from PATH] [--force]   put verified MNIST in the cache
     mnistlib data verify                          check the cached files by SHA-256
     mnistlib data where                           say where the data is and its source
-    mnistlib course build | check                 regenerate / drift-check release and solutions
+    mnistlib course build | check                 regenerate / drift-check release, colab, solutions
     mnistlib course copy-release | copy-course DEST   a learner's / an instructor's copy of the course
     mnistlib course where                         the folder of the course installed with mnistlib
     mnistlib course start [FOLDER]                copy the student notebooks, open notebook 01 in JupyterLab
@@ -114,8 +114,8 @@ def course_main(argv: list[str]) -> int:
         "copy-release": "copy the student notebooks into DEST (a notebook already there is kept)",
         "copy-course": "make an nbgrader course of your own in DEST (instructors)",
         "where": "print the folder of the course installed with mnistlib",
-        "build": "regenerate the release and the solutions from the sources (a checkout)",
-        "check": "check that the release and the solutions match their sources (a checkout)",
+        "build": "regenerate the release, its Colab edition and the solutions from the sources (a checkout)",
+        "check": "check that the release, its Colab edition and the solutions match their sources (a checkout)",
     }
     epilog = "actions:\n" + "\n".join(f"  {name:<13} {text}" for name, text in actions.items())
     parser = argparse.ArgumentParser(
@@ -162,7 +162,7 @@ def course_main(argv: list[str]) -> int:
         )
         return 2
     try:
-        from .authoring import build, drift  # nbgrader's converters: only for a checkout's maintainers
+        from .authoring import COLAB, build, drift  # nbgrader's converters: only for a checkout's maintainers
     except ModuleNotFoundError as missing:
         if missing.name != "mnistlib.authoring":
             raise
@@ -176,8 +176,11 @@ def course_main(argv: list[str]) -> int:
 
     try:
         if args.action == "build":
-            ids = build(course.COURSE / "release", course.SOLUTIONS)
-            print(f"generated the release and solutions of {len(ids)} assignments: {', '.join(ids)}")
+            ids = build(course.COURSE / "release", course.SOLUTIONS, out_colab=COLAB)
+            print(
+                f"generated the release, its Colab edition and the solutions of {len(ids)} assignments: "
+                f"{', '.join(ids)}"
+            )
             return 0
         problems = drift()
     except FigureError as err:
@@ -188,7 +191,7 @@ def course_main(argv: list[str]) -> int:
     if problems:
         print("run `mnistlib course build` (or `make generate`) and commit the result", file=sys.stderr)
         return 1
-    print("release and solutions match their sources")
+    print("release, Colab edition and solutions match their sources")
     return 0
 
 

@@ -365,10 +365,10 @@ class _Display:
         return self.plain
 
 
-#: Where the course's notebooks open on Google Colab (the repository of the README's Colab links).
+#: Where the course's notebooks open on Google Colab: their Colab edition (the README's Colab links).
 COLAB_NOTEBOOK = (
     "https://colab.research.google.com/github/mnist-keras-course/mnist-keras-course/blob/main/"
-    "course/release/{nb}/{nb}.ipynb"
+    "colab/{nb}.ipynb"
 )
 
 

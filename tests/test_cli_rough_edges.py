@@ -100,13 +100,13 @@ def test_on_colab_the_map_links_to_colab_and_the_advice_fits(monkeypatch, tmp_pa
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     text, markup = progress._here_parts("02-reshaping")
     url = "https://colab.research.google.com/github/mnist-keras-course/mnist-keras-course/blob/main/"
-    assert f'href="{url}course/release/03-one-hot-labels/03-one-hot-labels.ipynb"' in markup
+    assert f'href="{url}colab/03-one-hot-labels.ipynb"' in markup
     assert "../" not in markup and "`!mnistlib progress` in a cell" in text
     closing = progress.whats_next("02-reshaping")._repr_mimebundle_()["text/markdown"]
-    assert f"({url}course/release/03-one-hot-labels/03-one-hot-labels.ipynb)" in closing
+    assert f"({url}colab/03-one-hot-labels.ipynb)" in closing
     assert "`!mnistlib progress` in a cell" in closing and "terminal" not in closing
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert f"]({url}course/release/03-one-hot-labels/03-one-hot-labels.ipynb)" in readme  # the same pages
+    assert f"]({url}colab/03-one-hot-labels.ipynb)" in readme  # the same pages
 
 
 # ------------------------------------------------------------------------------ mnistlib progress

@@ -35,7 +35,11 @@ IDS = [
     "08-gradient-descent-by-hand",
     "09-going-further",
 ]
-ALL_NOTEBOOKS = sorted((REPO / "course").rglob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
+ALL_NOTEBOOKS = (
+    sorted((REPO / "course").rglob("*.ipynb"))
+    + sorted((REPO / "solutions").glob("*.ipynb"))
+    + sorted((REPO / "colab").glob("*.ipynb"))  # the release's Colab edition
+)
 ALL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
 
 
@@ -63,6 +67,7 @@ def test_the_nine_assignments_exist_in_teaching_order():
         assert source_path(assignment).is_file()
         assert release_path(assignment).is_file()
         assert solution_path(assignment).is_file()
+        assert (REPO / "colab" / f"{assignment}.ipynb").is_file()
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
