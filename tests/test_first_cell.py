@@ -16,6 +16,7 @@ tests/test_wheel.py::test_first_cell_installs_the_missing_package_then_notebook_
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from doc_commands import REPO, block
 
 from mnistlib.authoring import COLAB_INSTALL, COLAB_NOTE, colab_edition
 from mnistlib.course import assignment_ids
+from mnistlib.grading.preprocessors import COLAB_INSTALL_SKIPPED
 
 IDS = assignment_ids()
 REPOSITORY = "mnist-keras-course/mnist-keras-course"  # the placeholder repository of the README's links
@@ -220,15 +222,16 @@ def test_run_as_on_colab_without_an_index_the_line_says_one_sentence_and_run_all
 @pytest.mark.slow
 def test_a_notebook_saved_from_colab_grades_as_any_other_and_leaves_the_grader_alone(tmp_path):
     """A learner who worked on Colab hands in the Colab edition, install line included: ``mnistlib
-    grade`` (its sandbox has no network) runs that line, which fails quietly, grades the worked
-    notebook 02 in full, and no installed file of the grader's venv changes."""
+    grade`` does not run that line (it would only reach for the network: minutes per submission on a
+    grader that has one), says so in the feedback, grades the worked notebook 02 in full, and no
+    installed file of the grader's venv changes."""
     site = Path(sysconfig.get_paths()["purelib"])
     before = {str(p): p.stat().st_mtime_ns for p in site.iterdir() if "mnist" in p.name}
     solution = json.loads((REPO / "solutions" / "02-reshaping.ipynb").read_text())
     submitted = tmp_path / "02-reshaping.ipynb"
     submitted.write_text(json.dumps(colab_edition(solution, "02-reshaping")))
     done = subprocess.run(
-        [sys.executable, "-m", "mnistlib", "grade", str(submitted)],
+        [sys.executable, "-m", "mnistlib", "grade", str(submitted), "--feedback", str(tmp_path / "feedback")],
         capture_output=True,
         text=True,
         timeout=600,
@@ -237,6 +240,10 @@ def test_a_notebook_saved_from_colab_grades_as_any_other_and_leaves_the_grader_a
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"flatten_images +2 / 2", done.stdout) and "TOTAL 2 / 2" in done.stdout, done.stdout
     assert {str(p): p.stat().st_mtime_ns for p in site.iterdir() if "mnist" in p.name} == before
+    (feedback,) = (tmp_path / "feedback").rglob("*.html")
+    shown = html.unescape(feedback.read_text())
+    # the line's own text shows its sentence once; run, it would have printed it a second time
+    assert COLAB_INSTALL_SKIPPED.strip() in shown and shown.count(NOT_INSTALLED) == 1
 
 
 def test_readme_links_every_notebook_to_binder_and_colab():

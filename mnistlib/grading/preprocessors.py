@@ -52,11 +52,13 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode
 
+from ..authoring import COLAB_INSTALL
 from ..markers import BEGIN_HIDDEN, END_HIDDEN
 from . import answer_key, kernel_user, limits
 from . import forkserver as grading_forkserver
@@ -161,6 +163,9 @@ class RestoreMissingCells(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):  # pragma: no cover - preprocess does the work
         return cell, resources
 
+
+#: What a notebook saved from Colab shows, after grading, in place of its install line's output.
+COLAB_INSTALL_SKIPPED = "(not run when grading: the course is already installed where it is graded)\n"
 
 _UNPROTECTED_SAID = False  # the note of kernel_user.UNPROTECTED_NOTE, once per process
 
@@ -377,6 +382,11 @@ class GradingExecute(Execute):
         return None
 
     def _preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.source.strip() == COLAB_INSTALL:
+            # A notebook saved from Colab: the grader has the course, and the line would only reach
+            # for the network (minutes per submission where it has one, on Gradescope say).
+            cell.outputs = [new_output("stream", name="stdout", text=COLAB_INSTALL_SKIPPED)]
+            return cell, self.resources
         if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
             exercise = (_grade_id(cell) or "")[5:]
             if exercise in getattr(self, "_answer_key", {}):  # not run: its answer reached for the key
