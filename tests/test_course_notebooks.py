@@ -16,7 +16,9 @@ import executed
 import nbformat
 import pytest
 
-from mnistlib import authoring, course
+from mnistlib import authoring, course, figures
+from mnistlib.bench import quick_figures
+from mnistlib.figures import Reports
 from mnistlib.markers import ANY_REGION, regions
 
 # Any trace of a marker, even one nbgrader would not recognise as a marker line.
@@ -153,6 +155,22 @@ def test_solution_runs_top_to_bottom_in_quick_mode_quietly(assignment, tmp_path)
                 text = output.text.lower()
                 for noise in ("warning", "deprecat", "cuda", "onednn", "absl"):
                     assert noise not in text, f"noise on stderr in {assignment}: {output.text[:300]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", quick_figures.NOTEBOOKS)
+def test_what_the_notebooks_say_of_quick_mode_holds_for_this_sessions_run(assignment, tmp_path):
+    """The prose's quick-mode figures (ranges, notebook 07's gaps and the claim about them) hold for the quick-mode
+    run of this session, read as ``mnistlib.bench.quick_figures`` reads a run, not only for docs/quick-mode.json."""
+    notebook, runner = executed.solution_run(assignment, solution_path(assignment), tmp_path)
+    reports = Reports.read(REPO / "docs" / "benchmarks.json", REPO / "docs" / "quick-mode.json")
+    this_run = quick_figures.figures(assignment, quick_figures._text(notebook))
+    quick = {**reports.quick, "runs": {**reports.quick["runs"], assignment: [this_run]}}
+    sources = {f"{a}.ipynb": json.loads(source_path(a).read_text()) for a in IDS}
+    try:
+        figures.compute(Reports(reports.bench, quick), sources)
+    except figures.FigureError as error:
+        pytest.fail(f"{runner}'s quick-mode run of {assignment} ({this_run}) contradicts a notebook: {error}")
 
 
 @pytest.fixture(scope="module")

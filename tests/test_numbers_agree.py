@@ -483,6 +483,41 @@ def test_the_quick_mode_story_the_notebooks_tell_is_the_measured_one():
     assert "early stopping never acts" in text
 
 
+def test_notebook_07_says_what_its_quick_mode_shows_of_the_gaps():
+    """Issue 26.4: in quick mode network 2 has the larger train/validation gap, against the lesson of the full
+    data, and notebook 07 says so with the measured gaps (the runs' mean, recomputed here) and epochs."""
+    runs = REPORTS.quick["runs"]["07-dropout"]
+    assert runs and all(run["network_1_gap"] < 0 < run["network_2_gap"] for run in runs), runs
+    for key, figure in (("network_1_gap", "quick_07_net1_gap"), ("network_2_gap", "quick_07_net2_gap")):
+        assert COMMITTED_FIGURES[figure] == f"{sum(run[key] for run in runs) / len(runs):.2f}"
+    (epochs_1,), (epochs_2,) = (
+        {run["network_1_epochs"] for run in runs},
+        {run["network_2_epochs"] for run in runs},
+    )
+    cells = notebook(SOURCE / "07-dropout/07-dropout.ipynb")["cells"]
+    text = " ".join(" ".join(source_text(c) for c in cells if c["cell_type"] == "markdown").split())
+    assert f"network 2 trains {epochs_2} epochs, network 1 only {epochs_1})" in text
+    assert (
+        "network 2's gap is {{ quick_07_net2_gap }} while network 1's is {{ quick_07_net1_gap }}: "
+        "its validation loss is still *below* its training loss" in text
+    )
+
+
+@pytest.mark.parametrize(
+    "gaps", [(0.05, 0.18), (-0.11, -0.2)], ids=["network 1's gap above 0", "network 2's gap the smaller"]
+)
+def test_a_quick_mode_run_against_notebook_07s_gap_sentence_stops_the_build(gaps):
+    quick = copy.deepcopy(REPORTS.quick)
+    quick["runs"]["07-dropout"][-1].update(network_1_gap=gaps[0], network_2_gap=gaps[1])
+    with pytest.raises(
+        FigureError, match=r"do-28.*quick_07_net2_gap.*not what the notebook says of quick mode"
+    ):
+        figures.compute(
+            Reports(REPORT, quick),
+            {"07-dropout.ipynb": _figure_cell("a gap of {{ quick_07_net2_gap }}", "do-28")},
+        )
+
+
 def test_the_markdown_report_is_rendered_from_its_data_and_notes():
     results = dict(REPORT, notes=bench.REPORT_NOTES.read_text().strip())
     assert bench.REPORT.read_text() == bench.render(results) + "\n", (

@@ -78,10 +78,14 @@ def figures(assignment: str, text: str) -> dict:
             "early_stopping_epochs_run": int(_float(r"ran (\d+) epochs", text)),
         }
     if assignment == "07-dropout":
-        return {
-            "network_1_test_accuracy": _float(r"network 1 \(no dropout\)\s+\d+\s+([\d.]+)", text),
-            "network_2_test_accuracy": _float(r"network 2 \(dropout\)\s+\d+\s+([\d.]+)", text),
-        }
+        found = {}
+        for number, name in ((1, "no dropout"), (2, "dropout")):
+            # the summary table's row: epochs, test accuracy, test loss, gap (last), gap (epoch 10)
+            row = re.search(rf"network {number} \({name}\)\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+(-?[\d.]+)", text)
+            found[f"network_{number}_epochs"] = int(row.group(1))
+            found[f"network_{number}_test_accuracy"] = float(row.group(2))
+            found[f"network_{number}_gap"] = float(row.group(3))  # validation - training loss, last epoch
+        return found
     if assignment == "08-gradient-descent-by-hand":
         return {"test_accuracy": _float(r"test accuracy: ([\d.]+)", text)}
     if assignment == "09-going-further":

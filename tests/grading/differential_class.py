@@ -130,6 +130,11 @@ def learner_notebook(assignment: str, answers: dict[str, Case]) -> nbformat.Note
     return notebook
 
 
+def class_of(assignment: str) -> dict[str, dict[str, Case]]:
+    """``{learner: {exercise: case}}``: the learners of ``assignment``, named ``wrong-00``, ``wrong-01``, ..."""
+    return {f"wrong-{k:02d}": answers for k, answers in enumerate(learners(assignment))}
+
+
 def write_class(folder: Path, only: list[str] | None = None) -> dict[tuple[str, str], dict[str, Case]]:
     """``folder/submitted/<learner>/<assignment>/<assignment>.ipynb`` for every learner of every assignment
     (or of the assignments ``only``).
@@ -138,8 +143,7 @@ def write_class(folder: Path, only: list[str] | None = None) -> dict[tuple[str, 
     """
     written = {}
     for assignment in only or assignments():
-        for k, answers in enumerate(learners(assignment)):
-            learner = f"wrong-{k:02d}"
+        for learner, answers in class_of(assignment).items():
             target = folder / "submitted" / learner / assignment / f"{assignment}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(learner_notebook(assignment, answers), target)

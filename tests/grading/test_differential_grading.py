@@ -7,10 +7,10 @@ many cases per notebook; the class folder is graded ONCE by ``mnistlib grade`` (
 kernels, checker kernel across the bridge) and ONCE by the real ``nbgrader autograde``. For every
 test cell, the message each grader reports (``mnistlib grade``'s, and the one it reads from
 nbgrader's autograded notebook with :func:`mnistlib.grading.diagnose.test_messages`) must be the one
-the learner sees running the cell in the notebook: the same function run by the test cell (visible
-check, then hidden tests) in the same Python process, as the notebook's kernel does, the error's
-name and text put in the same words (as ``mnistlib.grading.diagnose`` does). Every case fails
-its test cell; the right answers that fill up a learner's other exercises pass.
+the learner sees running the same notebook in the learner's own kernel (:func:`run_in_learner_kernels`:
+a plain ipykernel as JupyterLab starts it, the test cell whole, its error output put in the same
+words), run in a thread while the graders work. Every case fails its test cell; the right answers
+that fill up a learner's other exercises pass.
 
 ``MNISTLIB_DIFFERENTIAL=01-loading-data,08-gradient-descent-by-hand`` grades only those assignments
 (for working on one of them).
@@ -18,21 +18,20 @@ its test cell; the right answers that fill up a learner's other exercises pass.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import cloudpickle
-import numpy as np
+import nbformat
 import pytest
-from grading.differential_class import REPO, Case, assignments, describe, write_class
-from notebook_cells import run_test_cell
+from grading.differential_class import REPO, assignments, class_of, describe, learner_notebook, write_class
+from nbclient import NotebookClient
+from notebook_cells import test_cell_source
 
-from mnistlib import hints
 from mnistlib.grading import diagnose
 
 pytestmark = pytest.mark.slow
@@ -41,32 +40,82 @@ VENV_BIN = Path(sys.executable).parent
 ONLY = [a for a in os.environ.get("MNISTLIB_DIFFERENTIAL", "").split(",") if a]
 ASSIGNMENTS = [a for a in assignments() if not ONLY or a in ONLY]
 RUNNERS = ["mnistlib", "nbgrader"]
-SEEN: dict[tuple[str, str, str], str | None] = {}  # (learner, assignment, exercise): in_the_notebook
 
 
-def in_the_notebook(case: Case) -> str | None:
-    """The message the learner sees when the test cell fails on ``case`` in the notebook (None: it passes).
+#: Run before each learner's notebook in its assignment's kernel: what a kernel restart would forget (every
+#: name the notebook defined, the hint rungs of earlier failures, the notes printed once, Keras's layer names).
+#: Not ``%reset -f`` nor ``clear_session()``'s default: each runs a full garbage collection, which with
+#: TensorFlow loaded cost 0.7 s per learner, more than most learners' cells.
+FRESH_KERNEL = """\
+_name = None
+for _name in set(get_ipython().user_ns) - set(get_ipython().user_ns_hidden) - {"_name"}:
+    del get_ipython().user_ns[_name]
+import sys as _sys
+if "mnistlib.hints" in _sys.modules:
+    _sys.modules["mnistlib.hints"].reset()
+if "mnistlib.progress" in _sys.modules:
+    _sys.modules["mnistlib.progress"]._noted.clear()
+if "keras" in _sys.modules:
+    _sys.modules["keras"].backend.clear_session(free_memory=False)
+del _sys, _name
+"""
 
-    The answer is made as the learner's answer cell makes it (unpickled, or the attack's code run),
-    and the source's whole test cell runs in this process, as in the learner's kernel; an error is
-    put in words as the graders put a cell's error output (its name and text).
+
+def as_the_notebook_runs(notebook: nbformat.NotebookNode, assignment: str) -> nbformat.NotebookNode:
+    """``notebook`` with each test cell whole (its visible check, then its hidden tests), as graders run it."""
+    source = REPO / "course" / "source" / assignment / f"{assignment}.ipynb"
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cell.source = test_cell_source(source, meta["grade_id"])
+    return notebook
+
+
+def run_in_learner_kernels(folder: Path, env: dict) -> dict[tuple[str, str], dict[str, str]]:
+    """``{(learner, assignment): {test grade_id: message}}``: each learner's notebook run in a learner's kernel.
+
+    The notebooks are the ones the graders get (:func:`learner_notebook`: the imports, then each answer
+    cell and its test cell), each test cell whole. They run in a plain ipykernel started as JupyterLab
+    starts one (the ``python3`` kernel of this environment, in the notebook's folder; no sandbox, no
+    checker, no grader), every cell run even after an error, as graders run them. One kernel per
+    assignment runs its learners one after the other, each after :data:`FRESH_KERNEL`, so TensorFlow is
+    imported once per assignment, not once per learner. A failing test cell's message is its error
+    output put in words as ``nbgrader``'s side of the test puts it (:func:`diagnose.test_messages`).
     """
-    from checks.harness import notebook_of
+    runs = {}
+    for assignment in ASSIGNMENTS:
+        workdir = folder / assignment  # as a learner's my-work/<assignment>/
+        workdir.mkdir(parents=True)
+        source = diagnose.read_notebook(REPO / "course" / "source" / assignment / f"{assignment}.ipynb")
+        combined, blocks = nbformat.v4.new_notebook(), {}
+        for learner, answers in class_of(assignment).items():
+            notebook = as_the_notebook_runs(learner_notebook(assignment, answers), assignment)
+            blocks[learner] = notebook
+            combined.cells += [nbformat.v4.new_code_cell(FRESH_KERNEL), *notebook.cells]
+        client = NotebookClient(
+            combined,
+            kernel_name="python3",
+            timeout=600,
+            allow_errors=True,  # a failing test cell does not stop the learner's later cells
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        client.execute(env=env)  # the cells of ``blocks`` are the same objects: their outputs are filled
+        for cell in combined.cells:
+            if cell.source == FRESH_KERNEL and cell.outputs:
+                raise AssertionError(f"{assignment}: forgetting the last learner printed {cell.outputs}")
+        for learner, notebook in blocks.items():
+            runs[learner, assignment] = diagnose.test_messages(notebook, source)
+    return runs
 
-    if case.code is not None:
-        namespace = {"np": np}
-        exec(compile(case.code, f"<answer cell {case.exercise}>", "exec"), namespace)
-        function = namespace[case.exercise]
-    else:
-        function = pickle.loads(cloudpickle.dumps(case.function))
-    hints.reset()  # a fresh kernel: no hint rungs from earlier failures
-    try:
-        run_test_cell(notebook_of(case.exercise), f"test_{case.exercise}", **{case.exercise: function})
-    except Exception as error:
-        return diagnose._friendly({"ename": type(error).__name__, "evalue": str(error)}, None)
-    finally:
-        hints.reset()
-    return None
+
+@pytest.fixture(scope="module")
+def in_the_notebook(tmp_path_factory, mnist_idx_dir):
+    """The notebook side, run in a thread alongside the graders (:func:`graded`): a future of its runs."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "MNISTLIB_QUICK")}
+    env.update(MNISTLIB_DATA=str(mnist_idx_dir), MALLOC_ARENA_MAX="2")  # as `make lab` starts JupyterLab
+    folder = tmp_path_factory.mktemp("in-the-notebook")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(run_in_learner_kernels, folder, env)
 
 
 @pytest.fixture(scope="module")
@@ -141,16 +190,15 @@ CASES = [(runner, assignment) for runner in RUNNERS for assignment in ASSIGNMENT
 
 
 @pytest.mark.parametrize(("runner", "assignment"), CASES, ids=[f"{r}-{a}" for r, a in CASES])
-def test_the_grader_gives_the_notebooks_verdict_and_message(graded, runner, assignment):
+def test_the_grader_gives_the_notebooks_verdict_and_message(in_the_notebook, graded, runner, assignment):
     written, runs = graded
+    in_notebook_runs = in_the_notebook.result()
     wrong = []
     for (learner, of), answers in written.items():
         if of != assignment:
             continue
         for name, case in answers.items():
-            if (learner, assignment, name) not in SEEN:  # one run per case serves both graders
-                SEEN[learner, assignment, name] = in_the_notebook(case)
-            in_notebook = SEEN[learner, assignment, name]
+            in_notebook = in_notebook_runs[learner, assignment].get(f"test_{name}")
             by_grader = runs[runner][learner, assignment].get(f"test_{name}")
             if by_grader != in_notebook:
                 wrong.append(
