@@ -1,4 +1,4 @@
-"""How tests/conftest.py splits the suite for two pytest-xdist workers (CONTRIBUTING.md, Tests).
+"""How tests/conftest.py splits the suite for pytest-xdist workers (CONTRIBUTING.md, Tests).
 
 Each module is one unit of work, run whole by one worker, so its module-scoped set-ups are made
 once; modules sharing a session fixture or a set-up kept in memory are one unit; under a worker
