@@ -198,6 +198,7 @@ LONGEST_FIRST = [
     "guide-clone",
     "tests/bench/test_bench.py",
     "tests/grading/test_course.py",
+    "tests/test_nbgrader_validate.py",
     "tests/grading/test_report.py",
     "tests/grading/test_shards.py",
     "tests/grading/test_attacks_host.py[nbgrader]",
