@@ -19,9 +19,11 @@ marked slow that took longer than ``MNISTLIB_FAST_LIMIT_S`` seconds (default 5: 
 is slower; it is a prompt to look, not a verdict) are listed, so they can be marked slow or made
 quicker.
 
-Two workers (``pytest -n 2``, what ``make test`` runs): each module is one unit of work, run whole
-by one worker; modules sharing a session fixture (:data:`SHARED_FIXTURES`) or a set-up kept in
-memory (:data:`SHARED_MODULES`) are one unit; the longest units (:data:`LONGEST_FIRST`) go first.
+Workers (``pytest -n 4``, what ``make test`` runs; ``-n 2`` for the fast tier): each module is one
+unit of work, run whole by one worker; modules sharing a session fixture (:data:`SHARED_FIXTURES`)
+or a set-up kept in memory (:data:`SHARED_MODULES`) are one unit; a module split by its grading
+fixture's parameter (:data:`SPLIT_BY_PARAM`) is a unit per grader; the longest units
+(:data:`LONGEST_FIRST`) go first.
 """
 
 from __future__ import annotations
@@ -162,8 +164,8 @@ FAST_LIMIT_S = float(os.environ.get("MNISTLIB_FAST_LIMIT_S", "5"))
 _slow_unmarked: dict[str, float] = {}
 
 
-# ------------------------------------------------------------------ running on two workers (xdist)
-# `make test` runs `pytest -n 2` (pytest-xdist). Each test module is one unit of work, run whole by
+# ------------------------------------------------------------------ running on workers (xdist)
+# `make test` runs `pytest -n 4` (pytest-xdist), `make test-fast` `-n 2`. Each test module is one unit of work, run whole by
 # one worker (its module-scoped set-ups are made once); modules that share a session-scoped set-up
 # or state in memory are one unit together, so that set-up too is made once.
 #: Session fixtures (made once per worker): every module using one is in that fixture's unit.
@@ -176,21 +178,31 @@ SHARED_MODULES = {
     "tests/test_browser.py": "notebook-runs",
     "tests/test_course_notebooks.py": "notebook-runs",
 }
+#: Modules whose grading runs are a module-scoped fixture parametrized by grader, ``{module: fixture}``:
+#: each grader's run and its tests are a unit of their own, so two workers grade at once (each run
+#: has its own class, HOME, canaries and process markers; test_attacks.TOKEN is per process).
+SPLIT_BY_PARAM = {
+    "tests/grading/test_attacks.py": "graded",
+    "tests/grading/test_attacks_host.py": "graded",
+}
 #: The longest units, longest first (from the junit report of a full run on 2 cores): handed out
 #: first, so that no worker is left alone with a long one at the end. The other units follow in
 #: the order they were collected; a new slow module needs no entry unless it takes minutes.
 LONGEST_FIRST = [
     "tests/grading/test_differential_grading.py",
-    "wheels",
-    "fresh-clone",
-    "tests/grading/test_attacks.py",
     "notebook-runs",
+    "wheels",
+    "tests/grading/test_attacks.py[nbgrader]",
+    "fresh-clone",
+    "tests/grading/test_attacks.py[mnistlib]",
     "guide-clone",
-    "tests/grading/test_attacks_host.py",
-    "tests/grading/test_report.py",
     "tests/bench/test_bench.py",
     "tests/grading/test_course.py",
+    "tests/test_nbgrader_validate.py",
+    "tests/grading/test_report.py",
     "tests/grading/test_shards.py",
+    "tests/grading/test_attacks_host.py[nbgrader]",
+    "tests/grading/test_attacks_host.py[mnistlib-class]",
     "tests/test_binder.py",
 ]
 #: Where the workers leave ``{node id: unit}`` for the scheduler (it sees node ids only).
@@ -217,13 +229,22 @@ def _units(items) -> dict[str, str]:
     return {m: renamed.get(u, u) for m, u in unit.items()}
 
 
+def _unit(item, unit: dict[str, str]) -> str:
+    """``item``'s unit: its module's (see :func:`_units`), or its grader's half (:data:`SPLIT_BY_PARAM`)."""
+    module = _module(item)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if module in SPLIT_BY_PARAM and SPLIT_BY_PARAM[module] in params:
+        return f"{unit[module]}[{params[SPLIT_BY_PARAM[module]]}]"
+    return unit[module]
+
+
 def _longest_first(items, unit: dict[str, str]) -> None:
     """Sort ``items`` in place: LONGEST_FIRST's units, then the others as collected; each unit whole."""
     first = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
     seen: dict[str, int] = {}
     for item in items:
-        seen.setdefault(unit[_module(item)], len(seen))
-    items.sort(key=lambda item: (first.get(unit[_module(item)], len(first)), seen[unit[_module(item)]]))
+        seen.setdefault(_unit(item, unit), len(seen))
+    items.sort(key=lambda item: (first.get(_unit(item, unit), len(first)), seen[_unit(item, unit)]))
 
 
 def pytest_configure(config):
@@ -271,7 +292,7 @@ def pytest_collection_modifyitems(config, items):
         if os.environ.get(UNITS_FILE):  # every worker writes the same; the scheduler reads it once
             target = Path(os.environ[UNITS_FILE])
             partial = target.with_name(f"{target.name}.{os.environ['PYTEST_XDIST_WORKER']}")
-            partial.write_text(json.dumps({item.nodeid: unit[_module(item)] for item in items}))
+            partial.write_text(json.dumps({item.nodeid: _unit(item, unit) for item in items}))
             partial.replace(target)
 
 

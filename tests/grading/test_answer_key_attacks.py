@@ -25,6 +25,7 @@ is graded by each runner:
   patches ``builtins.print``: the grader notes that, for the control learner too, and rightly
   gives no point for it.)
 
+The runners grade the class at once, three at a time (each waits on its kernels most of the time).
 For each runner and attack: the tricked exercise scores 0, the learner's output says it reached
 no piece of the key (``REACHED`` never printed; ``BLOCKED`` printed by the hidden-name attacks), no
 hidden-test line reaches outputs or feedback, and the control learner gets full marks. The plain
@@ -284,13 +285,15 @@ def _engine(room: dict, out: Path, engine: str) -> dict:
     return run
 
 
-@pytest.fixture(scope="module", params=RUNNERS)
-def graded(request, installed):
-    runner = request.param
+def _skip_reason(runner: str) -> str | None:
     if runner not in AS_USER and grading_sandbox.problem():
-        pytest.skip(f"bwrap cannot run here: {grading_sandbox.problem()}")
+        return f"bwrap cannot run here: {grading_sandbox.problem()}"
     if runner in AS_USER and os.geteuid() != 0:
-        pytest.skip("the unprivileged kernel user is for a grader running as root")
+        return "the unprivileged kernel user is for a grader running as root"
+    return None
+
+
+def _run(installed: dict, runner: str) -> dict:
     room = _room(installed, runner in AS_USER)
     out = installed["work"] / runner
     out.mkdir()
@@ -304,6 +307,36 @@ def graded(request, installed):
         run = _mnistlib_grade(room, out, "--feedback", str(out / "feedback"))
     run["runner"] = runner
     return run
+
+
+#: Runs graded at once: each waits on its kernels most of the time (two kernels each at most).
+AT_ONCE = 3
+
+
+@pytest.fixture(scope="module")
+def runs(installed) -> dict:
+    """Every runner's grading of the class, ``AT_ONCE`` runners at a time: ``{runner: future}``.
+
+    The two venvs are made first, side by side; each run has its own output folder, and reads the
+    class and its venv only (the root runners' :func:`kernel_user.protect` only ever takes access away).
+    """
+    wanted = [r for r in RUNNERS if _skip_reason(r) is None]
+    built()  # the session's wheels, once (functools.cache computes twice when asked by two threads at once)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda as_user: _room(installed, as_user), sorted({r in AS_USER for r in wanted})))
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        futures = {runner: pool.submit(_run, installed, runner) for runner in wanted}
+        for future in futures.values():
+            future.exception()  # wait for every run before the first test reads one
+    return futures
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def graded(request, runs):
+    runner = request.param
+    if _skip_reason(runner):
+        pytest.skip(_skip_reason(runner))
+    return runs[runner].result()  # a run that failed fails each of its tests, with its error
 
 
 def _grades(run, learner):

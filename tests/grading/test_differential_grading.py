@@ -4,7 +4,8 @@ The end-to-end half of tests/grading/test_differential.py (issue 26, item 1). Ev
 exercise (each named mistake of the records, each generated in-place variant, each merely-wrong
 attack: tests/grading/differential_class.py) is handed in by one learner of one generated class,
 many cases per notebook; the class folder is graded ONCE by ``mnistlib grade`` (sandboxed learner
-kernels, checker kernel across the bridge) and ONCE by the real ``nbgrader autograde``. For every
+kernels, checker kernel across the bridge) and ONCE by the real ``nbgrader autograde`` (in three
+courses at once, a third of the assignments and its own gradebook each), side by side. For every
 test cell, the message each grader reports (``mnistlib grade``'s, and the one it reads from
 nbgrader's autograded notebook with :func:`mnistlib.grading.diagnose.test_messages`) must be the one
 the learner sees running the same notebook in the learner's own kernel (:func:`run_in_learner_kernels`:
@@ -19,11 +20,14 @@ that fill up a learner's other exercises pass.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -118,17 +122,70 @@ def in_the_notebook(tmp_path_factory, mnist_idx_dir):
         yield pool.submit(run_in_learner_kernels, folder, env)
 
 
+#: nbgrader courses graded side by side, each with its share of the assignments and its own gradebook:
+#: ``nbgrader autograde`` grades one notebook at a time and waits on its kernels most of that time.
+NBGRADER_COURSES = 3
+
+
+def groups(assignments: list[str], written: dict, count: int = NBGRADER_COURSES) -> list[list[str]]:
+    """``assignments`` in up to ``count`` groups with about as many submissions each, largest first."""
+    size = {a: sum(1 for _, of in written if of == a) for a in assignments}
+    found: list[list[str]] = [[] for _ in range(count)]
+    for assignment in sorted(assignments, key=lambda a: (-size[a], a)):
+        min(found, key=lambda g: sum(size[a] for a in g)).append(assignment)
+    return [g for g in found if g]
+
+
+def _nbgrader_course(course: Path, assignments: list[str], submitted: Path, env: dict) -> float:
+    """``nbgrader generate_assignment`` then ``autograde`` of ``assignments`` in a course of their own."""
+    started = time.perf_counter()
+    course.mkdir()
+    shutil.copytree(REPO / "course" / "source", course / "source")
+    shutil.copyfile(REPO / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
+    for learner in submitted.iterdir():  # these assignments' submissions only
+        for assignment in assignments:
+            if (learner / assignment).is_dir():
+                shutil.copytree(learner / assignment, course / "submitted" / learner.name / assignment)
+    for step in ("generate_assignment", "autograde"):
+        for assignment in assignments:
+            ran = subprocess.run(
+                [str(VENV_BIN / "nbgrader"), step, assignment],
+                cwd=course,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=5400,
+            )
+            assert ran.returncode == 0, f"nbgrader {step} {assignment}:\n{ran.stderr[-3000:]}"
+    return time.perf_counter() - started
+
+
+def _seconds_until_done(process: subprocess.Popen, started: float) -> float:
+    process.wait(timeout=5400)
+    return time.perf_counter() - started
+
+
+def _report(config, line: str) -> None:
+    """A line in pytest's output whatever the capture mode (the graders' times)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"[differential] {line}")
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, mnist_idx_dir):
+def graded(request, tmp_path_factory, mnist_idx_dir):
     tmp = tmp_path_factory.mktemp("differential")
     written = write_class(tmp / "class", ASSIGNMENTS)
     (tmp / "class.json").write_text(describe(written))
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "MNISTLIB_QUICK")}
     env.update(MNISTLIB_DATA=str(mnist_idx_dir), PATH=os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]))
     runs: dict[str, dict] = {runner: {} for runner in RUNNERS}
-    # mnistlib grade and nbgrader autograde, each once for the class, side by side (nbgrader grades one
-    # notebook at a time: the two together keep both cores busy)
+    # mnistlib grade (two workers) once for the class, and beside it the real nbgrader in
+    # NBGRADER_COURSES courses at once: the grading waits on kernels, so both cores stay busy
     out, log = (tmp / "grade.json").open("w"), (tmp / "grade.log").open("w")
+    started = time.perf_counter()
     grading = subprocess.Popen(
         [
             sys.executable,
@@ -147,30 +204,35 @@ def graded(tmp_path_factory, mnist_idx_dir):
         env=env,
         cwd=tmp,
     )
+    courses = {}
     try:
-        course = tmp / "course"
-        course.mkdir()
-        shutil.copytree(REPO / "course" / "source", course / "source")
-        shutil.copyfile(REPO / "course" / "nbgrader_config.py", course / "nbgrader_config.py")
-        shutil.copytree(tmp / "class" / "submitted", course / "submitted")
-        for step in ("generate_assignment", "autograde"):
-            for assignment in ASSIGNMENTS:
-                ran = subprocess.run(
-                    [str(VENV_BIN / "nbgrader"), step, assignment],
-                    cwd=course,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=5400,
+        parts = groups(ASSIGNMENTS, written)
+        with ThreadPoolExecutor(len(parts) + 1) as pool:
+            waited = pool.submit(_seconds_until_done, grading, started)
+            futures = {}
+            for number, part in enumerate(parts):
+                course = tmp / f"course-{number}"
+                futures[course] = pool.submit(
+                    _nbgrader_course, course, part, tmp / "class" / "submitted", env
                 )
-                assert ran.returncode == 0, ran.stderr[-3000:]
-        grading.wait(timeout=5400)
+                courses.update(dict.fromkeys(part, course))
+            try:
+                nbgrader_s = {course: future.result() for course, future in futures.items()}
+            except BaseException:
+                grading.kill()  # no wait for it: the test fails anyway
+                raise
+            mnistlib_s = waited.result()
     finally:
         if grading.poll() is None:
             grading.kill()
             grading.wait()
         out.close()
         log.close()
+    _report(
+        request.config,
+        f"{len(written)} notebooks: mnistlib grade {mnistlib_s:.0f} s; nbgrader "
+        + ", ".join(f"{c.name} {s:.0f} s" for c, s in nbgrader_s.items()),
+    )
     assert grading.returncode in (0, 1), (tmp / "grade.log").read_text()[-3000:]
     for result in json.loads((tmp / "grade.json").read_text())["results"]:
         assert result["error"] is None, result
@@ -178,6 +240,7 @@ def graded(tmp_path_factory, mnist_idx_dir):
             e["grade_id"]: e["message"] for e in result["exercises"] if e["score"] < e["max_score"]
         }
     for learner, assignment in written:
+        course = courses[assignment]
         source = diagnose.read_notebook(course / "source" / assignment / f"{assignment}.ipynb")
         autograded = diagnose.read_notebook(
             course / "autograded" / learner / assignment / f"{assignment}.ipynb"
