@@ -22,7 +22,6 @@ kernel fails many of these; that is the point (the failures name the attacks tha
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
@@ -39,6 +38,7 @@ from pathlib import Path
 import pytest
 from attacks import ATTACKS, CONTROL, DEPENDS, REPO, Attack, build_class, exercise_ids
 from local_http import FileServer
+from report_line import report
 
 from mnistlib.markers import HIDDEN_REGION
 
@@ -232,15 +232,6 @@ def _env(home: Path, data: Path) -> dict[str, str]:
     env.update(HOME=str(home), MNISTLIB_DATA=str(data), VIRTUAL_ENV=str(VENV_BIN.parent))
     env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
     return env
-
-
-def _report(config, line: str) -> None:
-    """A line in pytest's output whatever the capture mode (the timings of the two runs)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None:
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"[attacks] {line}")
 
 
 def _command(argv: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str, str]:
@@ -445,8 +436,9 @@ def graded(request, classroom, server):
         run["after"] = protected_state(home, extra)
         run["runner"] = runner
         run["gradebook before"] = classroom.get("gradebook before")
-        _report(
+        report(
             request.config,
+            "attacks",
             f"{runner}: graded {len(run['scores'])} notebooks in {run['seconds']:.0f} s"
             + (f" (+{run['prepare seconds']:.0f} s generate_assignment)" if "prepare seconds" in run else ""),
         )

@@ -20,7 +20,6 @@ that fill up a learner's other exercises pass.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import json
 import os
 import shutil
@@ -35,6 +34,7 @@ import pytest
 from grading.differential_class import REPO, assignments, class_of, describe, learner_notebook, write_class
 from nbclient import NotebookClient
 from notebook_cells import test_cell_source
+from report_line import report
 
 from mnistlib.grading import diagnose
 
@@ -165,15 +165,6 @@ def _seconds_until_done(process: subprocess.Popen, started: float) -> float:
     return time.perf_counter() - started
 
 
-def _report(config, line: str) -> None:
-    """A line in pytest's output whatever the capture mode (the graders' times)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None:
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"[differential] {line}")
-
-
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory, mnist_idx_dir):
     tmp = tmp_path_factory.mktemp("differential")
@@ -228,8 +219,9 @@ def graded(request, tmp_path_factory, mnist_idx_dir):
             grading.wait()
         out.close()
         log.close()
-    _report(
+    report(
         request.config,
+        "differential",
         f"{len(written)} notebooks: mnistlib grade {mnistlib_s:.0f} s; nbgrader "
         + ", ".join(f"{c.name} {s:.0f} s" for c, s in nbgrader_s.items()),
     )
