@@ -82,11 +82,10 @@ axe-core:
 	  npm install --prefix build/axe-core --no-save --no-audit --no-fund axe-core@$(AXE_VERSION); \
 	else echo "note: npm is missing; the accessibility check will be skipped (apt-get install npm)"; fi
 
-# pytest-xdist workers (tests/conftest.py keeps what shares a set-up on one worker): the whole suite
-# mostly waits on kernels, servers and installs (two workers left the two cores half idle), so it
-# runs four; the fast tier, unit tests that keep a core busy, runs one worker per core.
+# Both run on two workers, one per core (pytest-xdist; tests/conftest.py keeps what shares a set-up on
+# one worker). Four workers were measured slower on 2 cores (CONTRIBUTING.md, Tests).
 test: data browser-deps sandbox-deps shellcheck-deps axe-core lint
-	$(PY) -m pytest -n 4
+	$(PY) -m pytest -n 2
 
 # The fast tier (CONTRIBUTING.md, Tests): what is left out needs kernels, servers, installs or grading runs.
 test-fast: data lint

@@ -19,7 +19,7 @@ marked slow that took longer than ``MNISTLIB_FAST_LIMIT_S`` seconds (default 5: 
 is slower; it is a prompt to look, not a verdict) are listed, so they can be marked slow or made
 quicker.
 
-Workers (``pytest -n 4``, what ``make test`` runs; ``-n 2`` for the fast tier): each module is one
+Two workers (``pytest -n 2``, what ``make test`` and the fast tier run): each module is one
 unit of work, run whole by one worker; modules sharing a session fixture (:data:`SHARED_FIXTURES`)
 or a set-up kept in memory (:data:`SHARED_MODULES`) are one unit; a module split by its grading
 fixture's parameter (:data:`SPLIT_BY_PARAM`) is a unit per grader; the longest units
@@ -165,7 +165,7 @@ _slow_unmarked: dict[str, float] = {}
 
 
 # ------------------------------------------------------------------ running on workers (xdist)
-# `make test` runs `pytest -n 4` (pytest-xdist), `make test-fast` `-n 2`. Each test module is one unit of work, run whole by
+# `make test` and `make test-fast` run `pytest -n 2` (pytest-xdist). Each test module is one unit of work, run whole by
 # one worker (its module-scoped set-ups are made once); modules that share a session-scoped set-up
 # or state in memory are one unit together, so that set-up too is made once.
 #: Session fixtures (made once per worker): every module using one is in that fixture's unit.

@@ -98,7 +98,7 @@ def test_ci_runs_the_readmes_test_command():
 
 def test_make_test_fast_runs_the_fast_tier_the_documents_name():
     """README and CONTRIBUTING name `make test-fast` and its plain command: the Makefile runs exactly
-    that, after the same lint as `make test`; `make test` itself selects nothing (the whole suite), on four workers (pytest-xdist) where the fast tier has two."""
+    that, after the same lint as `make test`; `make test` itself selects nothing (the whole suite). Both on two workers (pytest-xdist)."""
     import subprocess
 
     command = '.venv/bin/python -m pytest -n 2 -m "not slow"'
@@ -111,7 +111,7 @@ def test_make_test_fast_runs_the_fast_tier_the_documents_name():
     assert fast.returncode == 0 and full.returncode == 0, fast.stderr + full.stderr
     assert command in fast.stdout.splitlines()
     assert ".venv/bin/python -m ruff check ." in fast.stdout
-    assert ".venv/bin/python -m pytest -n 4" in full.stdout.splitlines() and "not slow" not in full.stdout
+    assert ".venv/bin/python -m pytest -n 2" in full.stdout.splitlines() and "not slow" not in full.stdout
 
 
 def test_blocks_are_read_with_headings_numbers_and_comments_handled(tmp_path, monkeypatch):
