@@ -396,9 +396,13 @@ def run_jobs(
         "feedback": str(feedback.resolve()) if feedback else None,
     }
     with contextlib.ExitStack() as stack:
-        if grading_forkserver.SUPPORTED and not sandbox:  # one warm TensorFlow process forks all kernels
+        # One warm TensorFlow process forks every checker kernel of the run (and, without the sandbox,
+        # every learner kernel too), started now so that its imports overlap the workers' start: not
+        # one per worker, each started when its first test cell needs a checker. It lives as long as
+        # the run (no idle exit: in the sandbox, a long notebook may run for minutes between checkers).
+        if grading_forkserver.SUPPORTED:
             env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
-                grading_forkserver.ForkServer(wait=True)
+                grading_forkserver.ForkServer(wait=True, idle_exit=grading_forkserver.RUN_LONG_S)
             ).socket
         # A worker that dies (the OOM killer chose it, say) breaks the whole pool: every job still in
         # it fails with BrokenProcessPool. Those jobs are graded again in a new pool, except the ones

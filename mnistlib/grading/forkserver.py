@@ -135,6 +135,8 @@ def without_keras() -> list[str]:
 #: A server with no kernel running for this long exits, so that a long-lived process that grades now
 #: and then (a Jupyter server running nbgrader's formgrader) does not hold TensorFlow's memory for good.
 IDLE_EXIT_S = 120.0
+#: The idle exit of a server that serves one grading run and ends with it (a day: epoll's limit is ~24 days).
+RUN_LONG_S = 86400.0
 
 
 # ----------------------------------------------------------------------------- the server
@@ -286,7 +288,7 @@ def _enter_workspace(request: dict, argv: list[str], env: dict) -> tuple[str, li
     import shutil
 
     workspace = Path(os.environ[inside.WORKSPACE_ENV])
-    for key in [k for k in env if inside.SECRET.search(k)] + ["JPY_PARENT_PID"]:
+    for key in [k for k in env if inside.SECRET.search(k)] + ["JPY_PARENT_PID", FORKSERVER_ENV]:
         env.pop(key, None)
     env.update({k: os.environ[k] for k in inside.ENV_OVERRIDES if k in os.environ})
     name = f"{Path(request['cwd']).name}-{os.getpid()}"

@@ -263,3 +263,67 @@ def test_the_preloaded_modules_do_not_load_the_answer_key():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []", done.stdout
+
+
+def _checker_servers(parent: int) -> set[int]:
+    """Pids of ``parent``'s fork servers outside any sandbox (their socket is in a host folder of their own)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"mnistlib.grading.forkserver" not in argv or not any(b"/mnistlib-forkserver-" in a for a in argv):
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status:
+            found.add(int(entry.name))
+    return found
+
+
+def test_a_sandboxed_class_run_forks_every_checker_from_one_warm_server_its_kernels_cannot_name(tmp_path):
+    """``mnistlib grade --jobs 2``: one fork server outside the sandbox for the whole run (one more
+    TensorFlow import per worker before, each started when its first test cell came), and the learner's
+    kernel, in the sandbox, is not told where that server listens."""
+    import nbformat
+
+    from mnistlib.grading import sandbox as grading_sandbox
+
+    if grading_sandbox.problem():
+        pytest.skip(f"needs the grading sandbox: {grading_sandbox.problem()}")
+    solution = nbformat.read(Path(__file__).resolve().parents[2] / "solutions" / "02-reshaping.ipynb", 4)
+    solution.cells.insert(
+        0,
+        nbformat.v4.new_code_cell(
+            "import os\nprint('forkserver seen:', os.environ.get('MNISTLIB_FORKSERVER'))"
+        ),
+    )
+    for learner in ("ana", "ben", "cy", "dee"):
+        target = tmp_path / "submitted" / learner / "02-reshaping" / "02-reshaping.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(solution, target)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "mnistlib", "grade", "submitted", "--jobs", "2", "--json", "--feedback", "fb"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: set[int] = set()
+    while run.poll() is None:
+        seen |= _checker_servers(run.pid)
+        time.sleep(0.05)
+    out, err = run.communicate()
+    assert run.returncode == 0, err[-3000:]
+    assert len(seen) == 1, f"fork servers outside the sandbox during the run: {sorted(seen)}"
+    assert not any(Path(f"/proc/{pid}").exists() for pid in seen), "the run's fork server outlived the run"
+    pages = sorted((tmp_path / "fb").rglob("*.html"))
+    assert len(pages) == 4
+    for page in pages:
+        text = page.read_text()
+        assert "forkserver seen: None" in text, text[:2000]
