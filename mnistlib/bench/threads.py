@@ -346,9 +346,9 @@ def render_threads(t: dict) -> list[str]:
     load = t["loadavg_1min"]
     lines += [
         "",
-        f"Load average (1 minute) during this run: median {load['median']:.1f}, "
-        f"{load['min']:.1f}-{load['max']:.1f} over {load['n']} readings, on {t['machine']['cores']} cores "
-        f"shared with other work (the *idle* condition was not idle), on {t['machine']['date']}.",
+        f"Load average (1 minute, which counts the benchmark's own processes, its competing ones "
+        f"included) during this run: median {load['median']:.1f}, {load['min']:.1f}-{load['max']:.1f} "
+        f"over {load['n']} readings, on {t['machine']['cores']} cores, on {t['machine']['date']}.",
         "",
     ]
     if t.get("note"):
