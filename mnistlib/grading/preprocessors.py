@@ -248,10 +248,6 @@ class GradingExecute(Execute):
         if self.limit_kernel and spec is not None and spec.language.lower() == "python":
             forkserver = inbox = self._box = None
             if self.sandbox:
-                if self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
-                    # The checker's fork server (outside the sandbox) imports TensorFlow while the
-                    # learner's kernel starts and runs, not after, when the first test cell needs it.
-                    grading_forkserver.shared_server()
                 box = grading_sandbox.for_learner(
                     self._learner(), keras=grading_sandbox.needs_keras(self.nb), memory_mb=self.memory_mb
                 )
