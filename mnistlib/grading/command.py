@@ -370,9 +370,10 @@ def run_jobs(
     The jobs go, slowest assignments first (:func:`order_jobs`), to a
     :class:`~concurrent.futures.ProcessPoolExecutor` whose free workers each take the next one
     (:mod:`mnistlib.grading.worker`; forked, or spawned where threads run, see :func:`_start_method`).
-    With ``sandbox``, every kernel runs in the sandbox its worker starts once and keeps for every
+    With ``sandbox``, every learner kernel runs in the sandbox its worker starts once and keeps for every
     learner it grades (:mod:`mnistlib.grading.sandbox`); without, kernels are forked from one
-    shared fork server (:mod:`mnistlib.grading.forkserver`).
+    shared fork server (:mod:`mnistlib.grading.forkserver`). Either way the checker kernels are
+    forked from that one server of the run, outside the sandbox.
     """
     from . import worker
 

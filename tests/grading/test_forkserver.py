@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
-from mnistlib.grading.forkserver import ForkServer
+from mnistlib.grading.forkserver import FORKSERVER_ENV, ForkServer
 from mnistlib.grading.kernel import OUTPUT_CUT_NOTICE, limited_kernel_argv
 
 pytestmark = pytest.mark.slow
@@ -202,7 +202,7 @@ def test_without_a_server_the_kernel_starts_the_ordinary_way(tmp_path):
 def test_the_server_stops_when_the_process_that_started_it_exits(tmp_path):
     script = textwrap.dedent(
         """
-        from mnistlib.grading.forkserver import ForkServer
+        from mnistlib.grading.forkserver import FORKSERVER_ENV, ForkServer
         server = ForkServer(wait=True)
         print(server.process.pid, flush=True)
         import os
@@ -300,7 +300,7 @@ def test_a_sandboxed_class_run_forks_every_checker_from_one_warm_server_its_kern
     solution.cells.insert(
         0,
         nbformat.v4.new_code_cell(
-            "import os\nprint('forkserver seen:', os.environ.get('MNISTLIB_FORKSERVER'))"
+            f"import os\nprint('forkserver seen:', os.environ.get('{FORKSERVER_ENV}'))"
         ),
     )
     for learner in ("ana", "ben", "cy", "dee"):
