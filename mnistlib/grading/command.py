@@ -235,6 +235,22 @@ def grading_cost(course: Path, assignment: str, remembered: dict[str, float] | N
     return 2.0 + 4.0 * code.count(".fit(")
 
 
+def server_needs_keras(course: Path, assignments: list[str], sandbox: bool) -> bool:
+    """Whether the run's fork server should preload TensorFlow and Keras: for the checkers of
+    ``assignments`` (:func:`~mnistlib.grading.forkserver.checks_need_keras`), and without the sandbox for
+    the learners' kernels too, which it then forks (:func:`~mnistlib.grading.sandbox.needs_keras`)."""
+    for assignment in assignments:
+        try:
+            source = diagnose.read_notebook(course / "source" / assignment / f"{assignment}.ipynb")
+        except (OSError, ValueError):  # the worker will say what is wrong with it; preload, as before
+            return True
+        if grading_forkserver.checks_need_keras(source):
+            return True
+        if not sandbox and grading_sandbox.needs_keras(source):
+            return True
+    return False
+
+
 def order_jobs(jobs: list[dict], cost=lambda assignment: 1) -> list[dict]:
     """The order in which the workers take ``jobs``: the most expensive assignments first.
 
@@ -403,13 +419,19 @@ def run_jobs(
         # the run (no idle exit: in the sandbox, a long notebook may run for minutes between checkers).
         if grading_forkserver.SUPPORTED:
             env[grading_forkserver.FORKSERVER_ENV] = stack.enter_context(
-                grading_forkserver.ForkServer(wait=True, idle_exit=grading_forkserver.RUN_LONG_S)
+                grading_forkserver.ForkServer(
+                    wait=True,
+                    idle_exit=grading_forkserver.RUN_LONG_S,
+                    keras=server_needs_keras(course, settings["assignments"], sandbox),
+                )
             ).socket
         # A worker that dies (the OOM killer chose it, say) breaks the whole pool: every job still in
         # it fails with BrokenProcessPool. Those jobs are graded again in a new pool, except the ones
         # that were being graded when it broke (each worker marks its job in `started`): each of those
         # is graded alone, so only a notebook that kills its worker by itself fails, with that reason.
         settings["started"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="mnistlib-started-"))
+        if _start_method() == "fork":  # imported once here, not by each worker (and each new pool)
+            worker.preload()
         pending = ordered
         while pending:
             broken = _grade_in_pool(pending, workers, settings, env, results)

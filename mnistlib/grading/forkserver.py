@@ -43,9 +43,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import gc
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -53,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 
 from ..notebook import MALLOC_ARENAS, silenced_stderr
@@ -122,6 +125,48 @@ def notebook_modules() -> list[str]:
 
 #: Environment variable: "0" when the server should not import TensorFlow and Keras (notebooks without them).
 KERAS_ENV = "MNISTLIB_FORKSERVER_KERAS"
+
+#: A line of code importing Keras or TensorFlow, or the checks' Keras helpers (``from ._keras import``).
+_KERAS_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:keras|tensorflow|\._keras)\b", re.MULTILINE)
+#: A checks module a test cell names: ``mnistlib.checks.reshaping`` gives "reshaping".
+_CHECKS_MODULE = re.compile(r"\bmnistlib\.checks\.(\w+)")
+
+
+def _test_cells_code(nb) -> str:
+    cells = nb.get("cells", []) if nb is not None else []
+    return "\n".join(
+        "".join(c.get("source", ""))
+        for c in cells
+        if c.get("cell_type") == "code"
+        and c.get("metadata", {}).get("nbgrader", {}).get("grade")
+        and not c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    )
+
+
+@functools.cache
+def _checks_module_uses_keras(topic: str) -> bool:
+    """Whether ``mnistlib.checks.<topic>`` imports Keras (read from its file; nothing is imported)."""
+    source = resources.files(__package__.rpartition(".")[0]).joinpath("checks", f"{topic}.py")
+    try:
+        return bool(_KERAS_IMPORT.search(source.read_text(encoding="utf-8")))
+    except OSError:  # not a module of its own: say yes, the safe side (preloading only costs time)
+        return True
+
+
+def checks_need_keras(nb) -> bool:
+    """Whether the test cells of notebook ``nb`` want TensorFlow and Keras in their checker kernel.
+
+    They do when the cells import either, or import a module of :mod:`mnistlib.checks` that does. A
+    checker forked from a server without them still works: should a check need Keras after all (a
+    learner's function handing back a Keras tensor, say), the checker imports it then, seconds later.
+    So a run grading only notebooks whose checks are NumPy code skips one import of TensorFlow:
+    seconds of CPU, and that memory, per run.
+    """
+    code = _test_cells_code(nb)
+    if _KERAS_IMPORT.search(code):
+        return True
+    return any(_checks_module_uses_keras(topic) for topic in set(_CHECKS_MODULE.findall(code)))
+
 
 # Linux constants (prctl, unshare).
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
@@ -434,8 +479,10 @@ class ForkServer:
         wait: bool = False,
         timeout: float = 120.0,
         idle_exit: float = IDLE_EXIT_S,
+        keras: bool = True,
     ):
         self._tmp = None
+        self.keras = keras
         if directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mnistlib-forkserver-")
             directory = self._tmp.name
@@ -443,6 +490,7 @@ class ForkServer:
         env = dict(os.environ)
         env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env[KERAS_ENV] = "1" if keras else "0"
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -492,14 +540,16 @@ class ForkServer:
 _shared: ForkServer | None = None
 
 
-def shared_server() -> str:
+def shared_server(keras: bool = True) -> str:
     """The socket of this process's fork server: the one named by ``$MNISTLIB_FORKSERVER``, or one
-    started now (and stopped when this process exits)."""
+    started now (and stopped when this process exits). ``keras``: whether the kernels it will fork want
+    TensorFlow and Keras preloaded; a server started without them is replaced by one with them when
+    a later notebook does (the old one ends with its last kernel, at its idle exit)."""
     global _shared
     if os.environ.get(FORKSERVER_ENV):
         return os.environ[FORKSERVER_ENV]
-    if _shared is None or _shared.process.poll() is not None:
-        _shared = ForkServer(wait=True)
+    if _shared is None or _shared.process.poll() is not None or (keras and not _shared.keras):
+        _shared = ForkServer(wait=True, keras=keras)
         atexit.register(_shared.close)
     return _shared.socket
 

@@ -256,7 +256,7 @@ class GradingExecute(Execute):
                 self._run_dirs.append(Path(km.ip).parent)  # removed when the notebook ends
                 forkserver, inbox = box.socket, str(box.inbox)
             elif self.warm_kernels and grading_forkserver.SUPPORTED and not getattr(self, "_cold", False):
-                forkserver = grading_forkserver.shared_server()
+                forkserver = grading_forkserver.shared_server(keras=grading_sandbox.needs_keras(self.nb))
             self._as_user = not self.sandbox and self._keep_answer_key_away()
             held = self._box is not None and self._box.memory_cgroup is not None  # a cgroup counts all
             spec.argv = limited_kernel_argv(
@@ -477,7 +477,9 @@ class GradingExecute(Execute):
             spec = km.kernel_spec
             forkserver = None
             if self.warm_kernels and grading_forkserver.SUPPORTED and attempt == 1:
-                forkserver = grading_forkserver.shared_server()
+                forkserver = grading_forkserver.shared_server(
+                    keras=grading_forkserver.checks_need_keras(self.nb)
+                )
             spec.argv = limited_kernel_argv(spec.argv[0], self.memory_mb, self.max_output_kb, forkserver)
             run_sync(km.start_kernel)(
                 extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self._checker_cwd

@@ -3,6 +3,7 @@ driven through jupyter_client the way nbgrader drives them."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -327,3 +328,75 @@ def test_a_sandboxed_class_run_forks_every_checker_from_one_warm_server_its_kern
     for page in pages:
         text = page.read_text()
         assert "forkserver seen: None" in text, text[:2000]
+
+
+def _has_tensorflow(pid: int) -> bool | None:
+    """Whether process ``pid`` has TensorFlow's libraries mapped (None: it is gone)."""
+    try:
+        return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return None
+
+
+def test_a_run_whose_checks_are_numpy_forks_its_checkers_from_a_server_without_tensorflow(tmp_path):
+    """Notebook 02's checks are NumPy code: the run's checker server does not import TensorFlow (its
+    learners' kernels, in the sandbox, still have Keras preloaded: their notebook imports it). A learner's
+    function that hands back a Keras tensor still gets the verdict the check gives in the notebook: the
+    checker imports Keras when the bridge brings it one."""
+    import nbformat
+
+    from mnistlib.checks import CheckFailed
+    from mnistlib.checks.reshaping import check_flatten_images
+    from mnistlib.grading import sandbox as grading_sandbox
+
+    if grading_sandbox.problem():
+        pytest.skip(f"needs the grading sandbox: {grading_sandbox.problem()}")
+    solution_path = Path(__file__).resolve().parents[2] / "solutions" / "02-reshaping.ipynb"
+    tensor_body = (
+        "    return keras.ops.convert_to_tensor(images.reshape(len(images), 784).astype(np.float32) / 255)\n"
+    )
+    for learner in ("ana", "ben"):
+        notebook = nbformat.read(solution_path, 4)
+        if learner == "ben":
+            (cell,) = [c for c in notebook.cells if c.source.startswith("def flatten_images")]
+            cell.source = cell.source.split('    """\n')[0] + '    """\n' + tensor_body
+        target = tmp_path / "submitted" / learner / "02-reshaping" / "02-reshaping.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(notebook, target)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "mnistlib", "grade", "submitted", "--jobs", "2", "--json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    servers: dict[int, bool] = {}
+    while run.poll() is None:
+        for pid in _checker_servers(run.pid):
+            loaded = _has_tensorflow(pid)
+            if loaded is not None:
+                servers[pid] = servers.get(pid, False) or loaded
+        time.sleep(0.05)
+    out, err = run.communicate()
+    assert run.returncode in (0, 1), err[-3000:]
+    assert len(servers) == 1 and not any(servers.values()), f"checker servers (TensorFlow loaded?): {servers}"
+
+    import keras
+    import numpy as np
+
+    def tensor_flatten(images):
+        return keras.ops.convert_to_tensor(images.reshape(len(images), 784).astype(np.float32) / 255)
+
+    try:
+        check_flatten_images(tensor_flatten)
+        expected = None
+    except CheckFailed as failed:
+        expected = str(failed).splitlines()[0]
+    results = {r["student"]: r for r in json.loads(out)["results"]}
+    (ana,) = [e for e in results["ana"]["exercises"] if e["grade_id"] == "test_flatten_images"]
+    (ben,) = [e for e in results["ben"]["exercises"] if e["grade_id"] == "test_flatten_images"]
+    assert ana["score"] == ana["max_score"] > 0, ana
+    if expected is None:
+        assert ben["score"] == ben["max_score"], ben
+    else:
+        assert ben["score"] == 0 and expected in ben["message"], (expected, ben)
