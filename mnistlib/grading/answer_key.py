@@ -25,6 +25,8 @@ from __future__ import annotations
 import ast
 import re
 
+from .regions import is_test_cell
+
 #: The error a test cell records when its exercise's answer reached for the key (its points: 0).
 ENAME = "AnswerKeyUsed"
 
@@ -43,11 +45,6 @@ _STRINGS = re.compile(
 
 def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _is_test(cell) -> bool:
-    meta = _nbgrader(cell)
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def parse_cell(source: str):
@@ -130,11 +127,11 @@ def scan(nb) -> dict[str, str]:
     exercises = [
         _nbgrader(c)["grade_id"][5:]
         for c in nb.cells
-        if _is_test(c) and str(_nbgrader(c).get("grade_id", "")).startswith("test_")
+        if is_test_cell(c) and str(_nbgrader(c).get("grade_id", "")).startswith("test_")
     ]
     trees, flagged = {}, {}
     for index, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code" or _is_test(cell):
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
             continue
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         tree = parse_cell(source)
@@ -182,7 +179,7 @@ def notes(nb) -> list[dict]:
     found = scan(nb)
     out = [{"kind": "answer-key", "message": message(e, why)} for e, why in found.items()]
     for index, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code" or _is_test(cell):
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
             continue
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         hits = reaches(source)

@@ -67,6 +67,7 @@ from .kernel import (
     run_kernel,
     stand_in,
 )
+from .regions import is_test_cell
 
 #: Whether kernels can be forked here: the server watches processes through Linux's pidfds.
 SUPPORTED = sys.platform.startswith("linux")
@@ -132,17 +133,6 @@ _KERAS_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:keras|tensorflow|\._keras)
 _CHECKS_MODULE = re.compile(r"\bmnistlib\.checks\.(\w+)")
 
 
-def _test_cells_code(nb) -> str:
-    cells = nb.get("cells", []) if nb is not None else []
-    return "\n".join(
-        "".join(c.get("source", ""))
-        for c in cells
-        if c.get("cell_type") == "code"
-        and c.get("metadata", {}).get("nbgrader", {}).get("grade")
-        and not c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    )
-
-
 @functools.cache
 def _checks_module_uses_keras(topic: str) -> bool:
     """Whether ``mnistlib.checks.<topic>`` imports Keras (read from its file; nothing is imported)."""
@@ -162,7 +152,8 @@ def checks_need_keras(nb) -> bool:
     So a run grading only notebooks whose checks are NumPy code skips one import of TensorFlow:
     seconds of CPU, and that memory, per run.
     """
-    code = _test_cells_code(nb)
+    cells = nb.get("cells", []) if nb is not None else []
+    code = "\n".join("".join(c.get("source", "")) for c in cells if is_test_cell(c))
     if _KERAS_IMPORT.search(code):
         return True
     return any(_checks_module_uses_keras(topic) for topic in set(_CHECKS_MODULE.findall(code)))

@@ -15,6 +15,8 @@ is :data:`OTHER`; the class report groups those by their message.
 
 from __future__ import annotations
 
+from .regions import is_test_cell
+
 #: The MIME type of the checker's announcement; never rendered, removed before the notebook is saved.
 MIME = "application/vnd.mnistlib.mistake+json"
 #: ``cell.metadata[METADATA]["mistake"]`` holds the id in the autograded notebook.
@@ -66,7 +68,7 @@ def of_notebook(executed) -> dict[str, str]:
     for cell in executed.get("cells", []) if executed is not None else []:
         meta = cell.get("metadata", {})
         nbgrader = meta.get("nbgrader", {})
-        if cell.get("cell_type") == "code" and nbgrader.get("grade") and not nbgrader.get("solution"):
+        if is_test_cell(cell):
             mistake = (meta.get(METADATA) or {}).get("mistake")
             if isinstance(mistake, str) and mistake:
                 found[nbgrader["grade_id"]] = mistake

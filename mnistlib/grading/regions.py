@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import re
 
+
+def is_test_cell(cell) -> bool:
+    """Whether ``cell`` is an autograded test cell: code, nbgrader ``grade`` and not ``solution``."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CELL_LINE = re.compile(r"(?:Cell In ?\[\d*\]|<ipython-input-[^>]*>|Input In \[\d*\]), line (\d+)")
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
@@ -56,9 +63,8 @@ def failed_parts(executed) -> dict[str, str]:
     """``{grade_id: "hidden" | "visible"}`` for each test cell of an autograded notebook that failed."""
     parts = {}
     for cell in executed.get("cells", []) if executed is not None else []:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        if is_test_cell(cell):
             part = failed_in(cell)
             if part is not None:
-                parts[meta["grade_id"]] = part
+                parts[cell["metadata"]["nbgrader"]["grade_id"]] = part
     return parts
